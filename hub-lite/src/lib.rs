@@ -1,0 +1,1 @@
+//! The hub (see issue: hub-lite and the embedded dashboard). Not built yet.

@@ -1,0 +1,66 @@
+//! The entry: one exchange (a request and its response, if any) seen on the wire.
+//! The JSON form is documented in docs/entry.md; everything that leaves the engine is an [`Entry`].
+
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// One side of an exchange. The names are filled by a resolver (in the cluster) and stay absent otherwise.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
+
+impl Endpoint {
+    pub fn new(ip: IpAddr, port: u16) -> Self {
+        Endpoint { ip, port, pod: None, namespace: None, service: None, node: None }
+    }
+}
+
+/// The transport an exchange travelled on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+/// One exchange. `request` and `response` are protocol-defined JSON objects (see docs/entry.md);
+/// the engine and everything downstream of it treat them as data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Unique within a session: `<source id>-<sequence>`.
+    pub id: String,
+    /// Lowercase protocol name, e.g. "http", "dns".
+    pub protocol: String,
+    pub transport: Transport,
+    /// Time of the first request byte.
+    pub ts: Timestamp,
+    /// Microseconds from the first request byte to the last response byte; null without response.
+    pub elapsed_us: Option<u64>,
+    /// The client (the side that sent the request).
+    pub src: Endpoint,
+    /// The server.
+    pub dst: Endpoint,
+    /// One line a person reads in a list: e.g. "GET /api/items" or "A example.com".
+    pub summary: String,
+    /// The outcome in the protocol's words, e.g. "200" or "NXDOMAIN"; null without response.
+    pub status: Option<String>,
+    /// Bytes of the request and response messages on the wire (application layer).
+    pub request_size: u64,
+    pub response_size: u64,
+    pub request: serde_json::Value,
+    pub response: Option<serde_json::Value>,
+    /// Anything the dissector noticed that a reader should know (e.g. "request body truncated").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
