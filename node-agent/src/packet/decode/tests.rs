@@ -118,12 +118,14 @@ fn ether_type_of(ip: &[u8]) -> u16 {
     }
 }
 
+/// Link-level headers in order: (layer name, length).
+type LinkLayers = Vec<(&'static str, usize)>;
+
 /// One frame with its known layer boundaries.
 struct Case {
     name: String,
     link_type: LinkType,
-    /// Link-level headers in order: (layer name, length).
-    link_layers: Vec<(&'static str, usize)>,
+    link_layers: LinkLayers,
     frame: Vec<u8>,
     ip_layer: &'static str,
     ip_header_len: usize,
@@ -154,7 +156,7 @@ fn all_cases() -> Vec<Case> {
     for (ip, ip_layer, ip_header_len, transport_layer, transport_header_len) in ips {
         let et = ether_type_of(&ip);
         let is_v6 = et == 0x86DD;
-        let links: Vec<(&str, LinkType, Vec<u8>, Vec<(&'static str, usize)>)> = vec![
+        let links: Vec<(&str, LinkType, Vec<u8>, LinkLayers)> = vec![
             (
                 "ethernet",
                 LinkType::Ethernet,
