@@ -170,7 +170,7 @@ impl Pcapng {
                 ),
             ));
         }
-        if (len as usize) < min || len % 4 != 0 {
+        if (len as usize) < min || !len.is_multiple_of(4) {
             return Err(ctx.corrupt(
                 offset + 4,
                 format!("block length {len} is not a multiple of 4 of at least {min} bytes"),
