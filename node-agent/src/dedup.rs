@@ -6,8 +6,8 @@
 //! taken for copies only on a 64-bit hash collision of equal-length packets seen within the
 //! window: negligible at the capacities used here (about capacity / 2^64 per packet).
 //!
-//! Memory is `capacity` entries (about 64 bytes each), allocated up front; the oldest entry is
-//! evicted when full.
+//! Memory is `capacity` entries (under 100 bytes each with the hash table headroom), allocated up
+//! front; the oldest entry is evicted when full.
 
 use crate::time::Timestamp;
 use std::collections::{HashMap, VecDeque};
