@@ -13,6 +13,7 @@ pub(super) struct Insn {
 // Instruction classes, sizes, modes, operations (<linux/bpf_common.h>, <linux/filter.h>).
 pub(super) const LD: u16 = 0x00;
 pub(super) const LDX: u16 = 0x01;
+pub(super) const ST: u16 = 0x02;
 pub(super) const ALU: u16 = 0x04;
 pub(super) const JMP: u16 = 0x05;
 pub(super) const RET: u16 = 0x06;
@@ -23,13 +24,16 @@ pub(super) const B: u16 = 0x10;
 pub(super) const IMM: u16 = 0x00;
 pub(super) const ABS: u16 = 0x20;
 pub(super) const IND: u16 = 0x40;
+pub(super) const MEM: u16 = 0x60;
 pub(super) const MSH: u16 = 0xa0;
 pub(super) const ADD: u16 = 0x00;
 pub(super) const AND: u16 = 0x50;
+pub(super) const LSH: u16 = 0x60;
 pub(super) const JA: u16 = 0x00;
 pub(super) const JEQ: u16 = 0x10;
 pub(super) const JSET: u16 = 0x40;
 pub(super) const K: u16 = 0x00;
+pub(super) const X: u16 = 0x08;
 pub(super) const TAX: u16 = 0x00;
 pub(super) const TXA: u16 = 0x80;
 
@@ -37,6 +41,8 @@ pub(super) const TXA: u16 = 0x80;
 pub(super) const AD_HATYPE: u32 = (-0x1000i32 + 28) as u32;
 /// BPF_MAXINSNS.
 pub(super) const MAX_INSNS: usize = 4096;
+/// BPF_MEMWORDS: scratch memory cells.
+pub(super) const MEM_WORDS: u32 = 16;
 
 pub(super) fn class(code: u16) -> u16 {
     code & 0x07
@@ -63,6 +69,10 @@ pub(super) enum AsmError {
     },
     TooLong,
     NoFinalReturn,
+    /// Scratch memory read before every path to it wrote it, or a cell out of range.
+    BadMemory {
+        at: usize,
+    },
 }
 
 /// Builds a program; jumps name labels and are resolved by [`Asm::finish`].
@@ -148,7 +158,8 @@ impl Asm {
     }
 }
 
-/// The structural checks the kernel's `bpf_check_classic` makes.
+/// The structural checks the kernel's `bpf_check_classic` makes, including its conservative
+/// "scratch memory written before read on every path" analysis.
 pub(super) fn validate(prog: &[Insn]) -> Result<(), AsmError> {
     if prog.is_empty() || prog.len() > MAX_INSNS {
         return Err(AsmError::TooLong);
@@ -166,9 +177,38 @@ pub(super) fn validate(prog: &[Insn]) -> Result<(), AsmError> {
         }
     }
     match prog.last() {
-        Some(i) if class(i.code) == RET => Ok(()),
-        _ => Err(AsmError::NoFinalReturn),
+        Some(i) if class(i.code) == RET => {}
+        _ => return Err(AsmError::NoFinalReturn),
     }
+    // One bit per scratch cell: written on every path to here.
+    let mut masks = vec![u16::MAX; prog.len()];
+    let mut valid: u16 = 0;
+    for (at, i) in prog.iter().enumerate() {
+        valid &= masks[at];
+        let uses_mem =
+            matches!(class(i.code), ST | 0x03) || i.code == LD | W | MEM || i.code == LDX | W | MEM;
+        if uses_mem && i.k >= MEM_WORDS {
+            return Err(AsmError::BadMemory { at });
+        }
+        match class(i.code) {
+            ST | 0x03 => valid |= 1 << i.k,
+            LD | LDX if i.code & 0xe0 == MEM && valid & (1 << i.k) == 0 => {
+                return Err(AsmError::BadMemory { at })
+            }
+            JMP => {
+                // Bounds were checked above.
+                if i.code == JMP | JA {
+                    masks[at + 1 + i.k as usize] &= valid;
+                } else {
+                    masks[at + 1 + usize::from(i.jt)] &= valid;
+                    masks[at + 1 + usize::from(i.jf)] &= valid;
+                }
+                valid = u16::MAX;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -218,5 +258,15 @@ mod tests {
         a.stmt(LD | H | ABS, 12);
         assert_eq!(a.finish(), Err(AsmError::NoFinalReturn));
         assert_eq!(validate(&[]), Err(AsmError::TooLong));
+
+        // M[0] is written on one path only.
+        let mut a = Asm::default();
+        let skip = a.label();
+        a.jump(JEQ, 1, To::Label(skip), To::Next);
+        a.stmt(ST, 0);
+        a.place(skip);
+        a.stmt(LD | W | MEM, 0);
+        a.ret(0);
+        assert_eq!(a.finish(), Err(AsmError::BadMemory { at: 2 }));
     }
 }

@@ -4,13 +4,14 @@
 
 use super::cbpf::{
     class, validate, Insn, ABS, ADD, AD_HATYPE, ALU, AND, B, H, IMM, IND, JA, JEQ, JMP, JSET, LD,
-    LDX, MISC, MSH, RET, TAX, TXA, W,
+    LDX, LSH, MEM, MEM_WORDS, MISC, MSH, RET, ST, TAX, TXA, W,
 };
 
 /// The program's return value (0 = drop, otherwise bytes to keep), or why it could not run.
 pub(super) fn run(prog: &[Insn], pkt: &[u8], hatype: u16) -> Result<u32, String> {
     validate(prog).map_err(|e| format!("invalid program: {e:?}"))?;
     let (mut a, mut x) = (0u32, 0u32);
+    let mut mem = [0u32; MEM_WORDS as usize];
     let mut pc = 0usize;
     let load = |at: u32, size: u16| -> Option<u32> {
         let at = at as usize;
@@ -31,6 +32,7 @@ pub(super) fn run(prog: &[Insn], pkt: &[u8], hatype: u16) -> Result<u32, String>
             LD => {
                 a = match mode {
                     IMM => i.k,
+                    MEM => mem[i.k as usize],
                     ABS if i.k == AD_HATYPE && size == W => u32::from(hatype),
                     ABS => match load(i.k, size) {
                         Some(v) => v,
@@ -46,6 +48,7 @@ pub(super) fn run(prog: &[Insn], pkt: &[u8], hatype: u16) -> Result<u32, String>
             LDX => {
                 x = match mode {
                     IMM => i.k,
+                    MEM => mem[i.k as usize],
                     MSH if size == B => match load(i.k, B) {
                         Some(v) => 4 * (v & 0xf),
                         None => return Ok(0),
@@ -58,6 +61,7 @@ pub(super) fn run(prog: &[Insn], pkt: &[u8], hatype: u16) -> Result<u32, String>
                 a = match i.code & 0xf0 {
                     ADD => a.wrapping_add(src),
                     AND => a & src,
+                    LSH => a.checked_shl(src).unwrap_or(0),
                     0x70 => a.checked_shr(src).unwrap_or(0),
                     op => return Err(format!("unsupported alu op {op:#x}")),
                 }
@@ -77,6 +81,8 @@ pub(super) fn run(prog: &[Insn], pkt: &[u8], hatype: u16) -> Result<u32, String>
                 };
                 pc += usize::from(if taken { i.jt } else { i.jf });
             }
+            ST => mem[i.k as usize] = a,
+            0x03 => mem[i.k as usize] = x,
             RET => return Ok(if i.code & 0x18 == 0x10 { a } else { i.k }),
             MISC => match i.code & 0xf8 {
                 TAX => x = a,

@@ -8,19 +8,20 @@
 //! - any other device: bare IP, version from the first nibble.
 //!
 //! Then, for IPv4 and IPv6:
-//! - `ip_tcp_udp_only`: everything that is not TCP or UDP over IP is dropped (ARP, ICMP, ...).
+//! - `ip_tcp_udp_only`: everything that is not TCP or UDP over IP is dropped (ARP, ICMP, ICMPv6
+//!   including MLD behind a hop-by-hop header, ...).
 //! - `exclude_ports`: TCP/UDP packets whose source or destination port is listed are dropped.
-//!   Ports are read right after the IPv4 header (its IHL honoured) or the fixed IPv6 header.
-//!   IPv6 packets whose first next-header is an extension header (hop-by-hop, routing, fragment,
-//!   destination options, AH) and IPv4 fragments after the first carry no visible ports: they
-//!   are kept, unchecked.
+//!   Ports are read right after the IPv4 header (its IHL honoured), or after the IPv6 header
+//!   chain: up to [`IPV6_MAX_EXTENSION_HEADERS`] hop-by-hop, destination-options, routing,
+//!   fragment and AH headers are skipped. Fragments other than the first carry no ports and are
+//!   kept unchecked, as are IPv6 packets with a longer chain.
 //!
 //! Accepted packets are cut to the snap length: the program's return value is how the kernel
 //! implements it for ring sockets.
 
 use super::cbpf::{
     Asm, AsmError, Insn, To, ABS, ADD, AD_HATYPE, ALU, AND, B, H, IMM, IND, JEQ, JSET, K, LD, LDX,
-    MISC, MSH, TAX, TXA, W,
+    LSH, MEM, MISC, MSH, ST, TAX, TXA, W, X,
 };
 
 /// At most this many excluded ports, so every jump of the port check stays within cBPF's 255.
@@ -65,9 +66,13 @@ const ETH_P_8021Q: u32 = 0x8100;
 const ETH_P_8021AD: u32 = 0x88a8;
 const IPPROTO_TCP: u32 = 6;
 const IPPROTO_UDP: u32 = 17;
-/// IPv6 next-header values behind which TCP/UDP may hide: hop-by-hop, routing, fragment,
-/// destination options, AH.
-const IPV6_EXTENSION_HEADERS: [u32; 5] = [0, 43, 44, 60, 51];
+const IPV6_HOP_BY_HOP: u32 = 0;
+const IPV6_ROUTING: u32 = 43;
+const IPV6_FRAGMENT: u32 = 44;
+const IPV6_DEST_OPTS: u32 = 60;
+const IPV6_AUTH: u32 = 51;
+/// IPv6 extension headers the filter looks through before giving up (and keeping the packet).
+pub const IPV6_MAX_EXTENSION_HEADERS: usize = 4;
 
 fn assembly(e: AsmError) -> FilterError {
     FilterError::Assembly(format!("{e:?}"))
@@ -96,6 +101,7 @@ impl CaptureFilter {
         let [eth, vlan, accept, not_ip, not_tcp_udp, port_check] = [(); 6].map(|_| a.label());
         let v4 = [a.label(), a.label(), a.label()];
         let v6 = [a.label(), a.label(), a.label()];
+        let v6_chain = a.label();
         const L3_OFFSETS: [u32; 3] = [0, 14, 18];
 
         a.stmt(LD | W | ABS, AD_HATYPE);
@@ -144,28 +150,78 @@ impl CaptureFilter {
                 a.goto(port_check);
             }
 
-            // IPv6 at `off`: next header, transport header at off + 40.
+            // IPv6 at `off`: X = where the header after the fixed one starts, A = its type.
             a.place(v6[i]);
-            let ports_v6 = a.label();
+            a.stmt(LDX | W | IMM, off + 40);
             a.stmt(LD | B | ABS, off + 6);
-            a.jump(JEQ, IPPROTO_TCP, To::Label(ports_v6), To::Next);
-            a.jump(JEQ, IPPROTO_UDP, To::Label(ports_v6), To::Next);
-            for (n, nh) in IPV6_EXTENSION_HEADERS.into_iter().enumerate() {
-                let miss = if n + 1 == IPV6_EXTENSION_HEADERS.len() {
-                    To::Label(not_tcp_udp)
-                } else {
-                    To::Next
-                };
-                a.jump(JEQ, nh, To::Label(accept), miss);
-            }
-            a.place(ports_v6);
-            if ports.is_empty() {
-                a.goto(accept);
-            } else {
-                a.stmt(LDX | W | IMM, off + 40);
-                a.goto(port_check);
-            }
+            a.goto(v6_chain);
         }
+
+        // The IPv6 header chain, unrolled: A = next-header value, X = where that header starts.
+        // Local trampolines keep every conditional jump short.
+        a.place(v6_chain);
+        for _ in 0..IPV6_MAX_EXTENSION_HEADERS {
+            let [generic, fragment, auth, advance, to_ports, to_other, to_accept, next] =
+                [(); 8].map(|_| a.label());
+            a.jump(JEQ, IPPROTO_TCP, To::Label(to_ports), To::Next);
+            a.jump(JEQ, IPPROTO_UDP, To::Label(to_ports), To::Next);
+            a.jump(JEQ, IPV6_HOP_BY_HOP, To::Label(generic), To::Next);
+            a.jump(JEQ, IPV6_DEST_OPTS, To::Label(generic), To::Next);
+            a.jump(JEQ, IPV6_ROUTING, To::Label(generic), To::Next);
+            a.jump(JEQ, IPV6_FRAGMENT, To::Label(fragment), To::Next);
+            a.jump(JEQ, IPV6_AUTH, To::Label(auth), To::Label(to_other));
+            // Hop-by-hop, destination options, routing: length in 8 octets, not counting the first 8.
+            a.place(generic);
+            a.stmt(LD | B | IND, 0);
+            a.stmt(ST, 0);
+            a.stmt(LD | B | IND, 1);
+            a.stmt(ALU | ADD | K, 1);
+            a.stmt(ALU | LSH | K, 3);
+            a.goto(advance);
+            // AH: length in 4 octets, minus 2.
+            a.place(auth);
+            a.stmt(LD | B | IND, 0);
+            a.stmt(ST, 0);
+            a.stmt(LD | B | IND, 1);
+            a.stmt(ALU | ADD | K, 2);
+            a.stmt(ALU | LSH | K, 2);
+            a.goto(advance);
+            // Fragment: 8 octets; a fragment other than the first has no transport header.
+            a.place(fragment);
+            a.stmt(LD | H | IND, 2);
+            a.jump(JSET, 0xfff8, To::Label(to_accept), To::Next);
+            a.stmt(LD | B | IND, 0);
+            a.stmt(ST, 0);
+            a.stmt(LD | W | IMM, 8);
+            // A = this header's length, M[0] = the next header's type.
+            a.place(advance);
+            a.stmt(ALU | ADD | X, 0);
+            a.stmt(MISC | TAX, 0);
+            a.stmt(LD | W | MEM, 0);
+            a.goto(next);
+            a.place(to_ports);
+            a.goto(if ports.is_empty() { accept } else { port_check });
+            a.place(to_other);
+            a.goto(not_tcp_udp);
+            a.place(to_accept);
+            a.goto(accept);
+            a.place(next);
+        }
+        // After the last header we skip: TCP/UDP, another extension header (a longer chain than
+        // we walk: keep it, unchecked), or something else.
+        let ports_or_accept = if ports.is_empty() { accept } else { port_check };
+        a.jump(JEQ, IPPROTO_TCP, To::Label(ports_or_accept), To::Next);
+        a.jump(JEQ, IPPROTO_UDP, To::Label(ports_or_accept), To::Next);
+        for nh in [
+            IPV6_HOP_BY_HOP,
+            IPV6_DEST_OPTS,
+            IPV6_ROUTING,
+            IPV6_FRAGMENT,
+            IPV6_AUTH,
+        ] {
+            a.jump(JEQ, nh, To::Label(accept), To::Next);
+        }
+        a.goto(not_tcp_udp);
 
         a.place(accept);
         a.ret(snaplen);
@@ -350,8 +406,104 @@ mod tests {
         assert!(!accepted(&prog, &eth(0x0800, &p), ETHER));
     }
 
+    /// IPv6 with extension headers in front of `last` (next-header value and header bytes).
+    fn ipv6_chain(chain: &[(u8, Vec<u8>)], last: u8, sport: u16, dport: u16) -> Vec<u8> {
+        let first = chain.first().map_or(last, |c| c.0);
+        let mut p = ipv6(first, sport, dport);
+        let mut headers = Vec::new();
+        for (n, (_, body)) in chain.iter().enumerate() {
+            let next = chain.get(n + 1).map_or(last, |c| c.0);
+            let mut h = body.clone();
+            h[0] = next;
+            headers.extend(h);
+        }
+        p.splice(40..40, headers);
+        p
+    }
+
+    /// Hop-by-hop / destination options / routing header of `units` * 8 + 8 bytes.
+    fn generic_ext(units: u8) -> Vec<u8> {
+        let mut h = vec![0u8; 8 + 8 * units as usize];
+        h[1] = units;
+        h
+    }
+
+    fn fragment_ext(offset: u16, more: bool) -> Vec<u8> {
+        let v = (offset << 3) | u16::from(more);
+        let mut h = vec![0, 0, 0, 0, 0, 0, 0, 1];
+        h[2..4].copy_from_slice(&v.to_be_bytes());
+        h
+    }
+
+    /// An AH header of `total` bytes (its length field counts 4-octet units, minus 2).
+    fn auth_ext(total: usize) -> Vec<u8> {
+        let mut h = vec![0u8; total];
+        h[1] = (total / 4 - 2) as u8;
+        h
+    }
+
     #[test]
-    fn fragments_and_extension_headers_are_kept_unchecked() {
+    fn ipv6_extension_headers_are_walked() {
+        let prog = filter(true, &[9090]);
+        let keep = |p: &[u8]| accepted(&prog, &eth(0x86dd, p), ETHER) && accepted(&prog, p, NONE);
+        // MLD report behind hop-by-hop (router alert): ICMPv6, dropped.
+        assert!(!keep(&ipv6_chain(&[(0, generic_ext(0))], 58, 0, 0)));
+        for chain in [
+            vec![(0u8, generic_ext(0))],
+            vec![(0, generic_ext(2)), (60, generic_ext(1))],
+            vec![(43, generic_ext(3))],
+            vec![(44, fragment_ext(0, true))],
+            vec![(51, auth_ext(24))],
+            vec![
+                (0, generic_ext(0)),
+                (43, generic_ext(1)),
+                (44, fragment_ext(0, true)),
+                (60, generic_ext(0)),
+            ],
+        ] {
+            let kinds: Vec<u8> = chain.iter().map(|c| c.0).collect();
+            for proto in [6u8, 17] {
+                assert!(
+                    keep(&ipv6_chain(&chain, proto, 1234, 80)),
+                    "{kinds:?} proto {proto}"
+                );
+                assert!(
+                    !keep(&ipv6_chain(&chain, proto, 9090, 80)),
+                    "{kinds:?} proto {proto} src excluded"
+                );
+                assert!(
+                    !keep(&ipv6_chain(&chain, proto, 1234, 9090)),
+                    "{kinds:?} proto {proto} dst excluded"
+                );
+            }
+            assert!(!keep(&ipv6_chain(&chain, 58, 0, 0)), "{kinds:?} ICMPv6");
+            assert!(!keep(&ipv6_chain(&chain, 50, 0, 0)), "{kinds:?} ESP");
+        }
+        // Later fragments: no ports, kept.
+        assert!(keep(&ipv6_chain(
+            &[(44, fragment_ext(185, false))],
+            17,
+            9090,
+            9090
+        )));
+        // Chain longer than we walk: kept unchecked.
+        let long: Vec<(u8, Vec<u8>)> = (0..=IPV6_MAX_EXTENSION_HEADERS)
+            .map(|_| (60, generic_ext(0)))
+            .collect();
+        assert!(keep(&ipv6_chain(&long, 17, 9090, 9090)));
+        assert!(keep(&ipv6_chain(&long, 58, 0, 0)));
+        // Exactly as many as we walk: fully checked.
+        assert!(!keep(&ipv6_chain(&long[1..], 17, 9090, 9090)));
+        assert!(!keep(&ipv6_chain(&long[1..], 58, 0, 0)));
+        assert!(keep(&ipv6_chain(&long[1..], 17, 1234, 80)));
+        // A header length pointing past the packet: the load fails, the packet is dropped.
+        let mut bad = ipv6_chain(&[(0, generic_ext(0))], 17, 1234, 80);
+        bad[41] = 200;
+        assert!(!keep(&bad));
+    }
+
+    #[test]
+    fn ipv4_later_fragments_are_kept_unchecked() {
         let prog = filter(true, &[9090]);
         let mut frag = ipv4(17, 9090, 9090);
         frag[6..8].copy_from_slice(&[0x00, 0xb9]); // offset 185 * 8
@@ -359,13 +511,6 @@ mod tests {
         let mut first = ipv4(17, 9090, 9090);
         first[6..8].copy_from_slice(&[0x20, 0x00]); // MF, offset 0: has ports
         assert!(!accepted(&prog, &eth(0x0800, &first), ETHER));
-        for nh in [0u8, 43, 44, 60, 51] {
-            assert!(
-                accepted(&prog, &eth(0x86dd, &ipv6(nh, 9090, 9090)), ETHER),
-                "next header {nh}"
-            );
-        }
-        assert!(!accepted(&prog, &eth(0x86dd, &ipv6(50, 1, 2)), ETHER)); // ESP: not TCP/UDP
     }
 
     #[test]
