@@ -48,35 +48,19 @@ pub(super) enum BlockError {
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_ne_bytes(
-        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
+    Some(u16::from_ne_bytes(b.get(at..at.checked_add(2)?)?.try_into().ok()?))
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
+    Some(u32::from_ne_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?))
 }
 
 /// The frames of a block, in order. Yields at most `num_pkts` frames, then stops; after an `Err`
 /// it yields nothing more.
 pub(super) fn frames(block: &[u8]) -> Frames<'_> {
     match header(block) {
-        Ok((used, first, count)) => Frames {
-            used,
-            next: first,
-            index: 0,
-            count,
-            failed: None,
-        },
-        Err(e) => Frames {
-            used: &[],
-            next: 0,
-            index: 0,
-            count: 0,
-            failed: Some(e),
-        },
+        Ok((used, first, count)) => Frames { used, next: first, index: 0, count, failed: None },
+        Err(e) => Frames { used: &[], next: 0, index: 0, count: 0, failed: Some(e) },
     }
 }
 
@@ -155,9 +139,7 @@ impl<'a> Iterator for Frames<'a> {
         if self.index < self.count {
             // Another frame follows: it must start after this header, inside the used part.
             match self.next.checked_add(next_offset as usize) {
-                Some(n) if next_offset as usize >= FRAME_HEADER_LEN && n < self.used.len() => {
-                    self.next = n
-                }
+                Some(n) if next_offset as usize >= FRAME_HEADER_LEN && n < self.used.len() => self.next = n,
                 _ => {
                     self.count = 0;
                     return Some(Err(bad));
@@ -203,10 +185,8 @@ pub(super) mod tests {
     /// Lays frames out the way the kernel does: 16-byte aligned, data at offset 96 in each frame.
     pub(crate) fn build_block(frames: &[TestFrame], block_size: usize) -> Vec<u8> {
         let mut b = vec![0u8; block_size];
-        let put32 =
-            |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_ne_bytes());
-        let put16 =
-            |b: &mut Vec<u8>, at: usize, v: u16| b[at..at + 2].copy_from_slice(&v.to_ne_bytes());
+        let put32 = |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+        let put16 = |b: &mut Vec<u8>, at: usize, v: u16| b[at..at + 2].copy_from_slice(&v.to_ne_bytes());
         put32(&mut b, 8, 1);
         put32(&mut b, 12, frames.len() as u32);
         put32(&mut b, 16, 48);
@@ -214,11 +194,7 @@ pub(super) mod tests {
         for (i, f) in frames.iter().enumerate() {
             let mac = 96usize;
             let size = (mac + f.data.len()).next_multiple_of(16);
-            let next = if i + 1 == frames.len() {
-                0
-            } else {
-                size as u32
-            };
+            let next = if i + 1 == frames.len() { 0 } else { size as u32 };
             put32(&mut b, at, next);
             put32(&mut b, at + 4, 1_700_000_000 + i as u32);
             put32(&mut b, at + 8, 123_456_789);
@@ -245,13 +221,7 @@ pub(super) mod tests {
 
     #[test]
     fn walks_every_frame_with_its_fields() {
-        let fs = [
-            TestFrame::ethernet(&[1; 60]),
-            TestFrame {
-                ifindex: 9,
-                ..TestFrame::ethernet(&[2; 1514])
-            },
-        ];
+        let fs = [TestFrame::ethernet(&[1; 60]), TestFrame { ifindex: 9, ..TestFrame::ethernet(&[2; 1514]) }];
         let block = build_block(&fs, 4096);
         let got = collect(&block);
         assert_eq!(got.len(), 2);
@@ -285,10 +255,7 @@ pub(super) mod tests {
 
     #[test]
     fn rejects_frames_reaching_outside_the_block() {
-        let base = build_block(
-            &[TestFrame::ethernet(&[0; 60]), TestFrame::ethernet(&[0; 60])],
-            4096,
-        );
+        let base = build_block(&[TestFrame::ethernet(&[0; 60]), TestFrame::ethernet(&[0; 60])], 4096);
         let first = 48;
         let bad0 = Err(BlockError::BadFrame { index: 0 });
         // snaplen huge
@@ -324,9 +291,7 @@ pub(super) mod tests {
     /// `num_pkts`, and every yielded slice must lie inside the block.
     #[test]
     fn corrupted_blocks_never_panic() {
-        let fs: Vec<TestFrame> = (0..5)
-            .map(|i| TestFrame::ethernet(&vec![i as u8; 40 + i * 100]))
-            .collect();
+        let fs: Vec<TestFrame> = (0..5).map(|i| TestFrame::ethernet(&vec![i as u8; 40 + i * 100])).collect();
         let base = build_block(&fs, 4096);
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         let mut rnd = move || {

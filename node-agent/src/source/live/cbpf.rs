@@ -96,34 +96,19 @@ impl Asm {
     }
 
     pub(super) fn stmt(&mut self, code: u16, k: u32) {
-        self.insns.push(Insn {
-            code,
-            jt: 0,
-            jf: 0,
-            k,
-        });
+        self.insns.push(Insn { code, jt: 0, jf: 0, k });
         self.targets.push(None);
     }
 
     /// `jmp <op> #k, jt, jf`
     pub(super) fn jump(&mut self, op: u16, k: u32, jt: To, jf: To) {
-        self.insns.push(Insn {
-            code: JMP | op | K,
-            jt: 0,
-            jf: 0,
-            k,
-        });
+        self.insns.push(Insn { code: JMP | op | K, jt: 0, jf: 0, k });
         self.targets.push(Some((jt, jf)));
     }
 
     /// Unconditional `ja` (32-bit offset).
     pub(super) fn goto(&mut self, l: Label) {
-        self.insns.push(Insn {
-            code: JMP | JA,
-            jt: 0,
-            jf: 0,
-            k: 0,
-        });
+        self.insns.push(Insn { code: JMP | JA, jt: 0, jf: 0, k: 0 });
         self.targets.push(Some((To::Label(l), To::Next)));
     }
 
@@ -137,9 +122,7 @@ impl Asm {
                 To::Next => at + 1,
                 To::Label(l) => labels[l.0].ok_or(AsmError::Unplaced)?,
             };
-            target
-                .checked_sub(at + 1)
-                .ok_or(AsmError::JumpOutOfRange { at })
+            target.checked_sub(at + 1).ok_or(AsmError::JumpOutOfRange { at })
         };
         for (at, t) in self.targets.iter().enumerate() {
             let Some((jt, jf)) = *t else { continue };
@@ -185,16 +168,13 @@ pub(super) fn validate(prog: &[Insn]) -> Result<(), AsmError> {
     let mut valid: u16 = 0;
     for (at, i) in prog.iter().enumerate() {
         valid &= masks[at];
-        let uses_mem =
-            matches!(class(i.code), ST | 0x03) || i.code == LD | W | MEM || i.code == LDX | W | MEM;
+        let uses_mem = matches!(class(i.code), ST | 0x03) || i.code == LD | W | MEM || i.code == LDX | W | MEM;
         if uses_mem && i.k >= MEM_WORDS {
             return Err(AsmError::BadMemory { at });
         }
         match class(i.code) {
             ST | 0x03 => valid |= 1 << i.k,
-            LD | LDX if i.code & 0xe0 == MEM && valid & (1 << i.k) == 0 => {
-                return Err(AsmError::BadMemory { at })
-            }
+            LD | LDX if i.code & 0xe0 == MEM && valid & (1 << i.k) == 0 => return Err(AsmError::BadMemory { at }),
             JMP => {
                 // Bounds were checked above.
                 if i.code == JMP | JA {
@@ -225,15 +205,7 @@ mod tests {
         a.place(yes);
         a.ret(100);
         let p = a.finish().unwrap();
-        assert_eq!(
-            p[1],
-            Insn {
-                code: JMP | JEQ | K,
-                jt: 1,
-                jf: 0,
-                k: 0x800
-            }
-        );
+        assert_eq!(p[1], Insn { code: JMP | JEQ | K, jt: 1, jf: 0, k: 0x800 });
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! `SKF_AD_OFF + SKF_AD_HATYPE` loads the device type.
 
 use super::cbpf::{
-    class, validate, Insn, ABS, ADD, AD_HATYPE, ALU, AND, B, H, IMM, IND, JA, JEQ, JMP, JSET, LD,
-    LDX, LSH, MEM, MEM_WORDS, MISC, MSH, RET, ST, TAX, TXA, W,
+    class, validate, Insn, ABS, ADD, AD_HATYPE, ALU, AND, B, H, IMM, IND, JA, JEQ, JMP, JSET, LD, LDX, LSH, MEM,
+    MEM_WORDS, MISC, MSH, RET, ST, TAX, TXA, W,
 };
 
 /// The program's return value (0 = drop, otherwise bytes to keep), or why it could not run.
@@ -101,44 +101,14 @@ mod tests {
 
     #[test]
     fn interpreter_basics() {
-        let ret = |k| Insn {
-            code: R | K,
-            jt: 0,
-            jf: 0,
-            k,
-        };
+        let ret = |k| Insn { code: R | K, jt: 0, jf: 0, k };
         let prog = [
-            Insn {
-                code: LD | H | ABS,
-                jt: 0,
-                jf: 0,
-                k: 2,
-            },
-            Insn {
-                code: JMP | JEQ,
-                jt: 0,
-                jf: 1,
-                k: 0x0304,
-            },
+            Insn { code: LD | H | ABS, jt: 0, jf: 0, k: 2 },
+            Insn { code: JMP | JEQ, jt: 0, jf: 1, k: 0x0304 },
             ret(7),
-            Insn {
-                code: LDX | B | MSH,
-                jt: 0,
-                jf: 0,
-                k: 0,
-            },
-            Insn {
-                code: MISC | TXA,
-                jt: 0,
-                jf: 0,
-                k: 0,
-            },
-            Insn {
-                code: R | 0x10,
-                jt: 0,
-                jf: 0,
-                k: 0,
-            },
+            Insn { code: LDX | B | MSH, jt: 0, jf: 0, k: 0 },
+            Insn { code: MISC | TXA, jt: 0, jf: 0, k: 0 },
+            Insn { code: R | 0x10, jt: 0, jf: 0, k: 0 },
         ];
         assert_eq!(run(&prog, &[0, 0, 3, 4], 1), Ok(7));
         assert_eq!(run(&prog, &[0x46, 0, 3, 5], 1), Ok(24));

@@ -11,10 +11,7 @@ pub enum LiveError {
     PermissionDenied { source: io::Error },
 
     #[error("no network interface named {name:?} in this network namespace; available: {}", available.join(", "))]
-    NoSuchInterface {
-        name: String,
-        available: Vec<String>,
-    },
+    NoSuchInterface { name: String, available: Vec<String> },
 
     /// The interface went down (or was down when capture started). Not fatal: the socket is still
     /// bound and capture resumes if the interface comes back; call `next_batch` again.
@@ -29,9 +26,5 @@ pub enum LiveError {
 
     /// A system call failed; `interface` is the interface name, or "all interfaces".
     #[error("{op} failed on {interface}: {source}")]
-    Io {
-        op: &'static str,
-        interface: String,
-        source: io::Error,
-    },
+    Io { op: &'static str, interface: String, source: io::Error },
 }

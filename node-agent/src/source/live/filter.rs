@@ -20,8 +20,8 @@
 //! implements it for ring sockets.
 
 use super::cbpf::{
-    Asm, AsmError, Insn, To, ABS, ADD, AD_HATYPE, ALU, AND, B, H, IMM, IND, JEQ, JSET, K, LD, LDX,
-    LSH, MEM, MISC, MSH, ST, TAX, TXA, W, X,
+    Asm, AsmError, Insn, To, ABS, ADD, AD_HATYPE, ALU, AND, B, H, IMM, IND, JEQ, JSET, K, LD, LDX, LSH, MEM, MISC, MSH,
+    ST, TAX, TXA, W, X,
 };
 
 /// At most this many excluded ports, so every jump of the port check stays within cBPF's 255.
@@ -39,10 +39,7 @@ pub struct CaptureFilter {
 
 impl Default for CaptureFilter {
     fn default() -> Self {
-        CaptureFilter {
-            ip_tcp_udp_only: true,
-            exclude_ports: Vec::new(),
-        }
+        CaptureFilter { ip_tcp_udp_only: true, exclude_ports: Vec::new() }
     }
 }
 
@@ -131,12 +128,7 @@ impl CaptureFilter {
             let ports_v4 = a.label();
             a.stmt(LD | B | ABS, off + 9);
             a.jump(JEQ, IPPROTO_TCP, To::Label(ports_v4), To::Next);
-            a.jump(
-                JEQ,
-                IPPROTO_UDP,
-                To::Label(ports_v4),
-                To::Label(not_tcp_udp),
-            );
+            a.jump(JEQ, IPPROTO_UDP, To::Label(ports_v4), To::Label(not_tcp_udp));
             a.place(ports_v4);
             if ports.is_empty() {
                 a.goto(accept);
@@ -161,8 +153,7 @@ impl CaptureFilter {
         // Local trampolines keep every conditional jump short.
         a.place(v6_chain);
         for _ in 0..IPV6_MAX_EXTENSION_HEADERS {
-            let [generic, fragment, auth, advance, to_ports, to_other, to_accept, next] =
-                [(); 8].map(|_| a.label());
+            let [generic, fragment, auth, advance, to_ports, to_other, to_accept, next] = [(); 8].map(|_| a.label());
             a.jump(JEQ, IPPROTO_TCP, To::Label(to_ports), To::Next);
             a.jump(JEQ, IPPROTO_UDP, To::Label(to_ports), To::Next);
             a.jump(JEQ, IPV6_HOP_BY_HOP, To::Label(generic), To::Next);
@@ -212,13 +203,7 @@ impl CaptureFilter {
         let ports_or_accept = if ports.is_empty() { accept } else { port_check };
         a.jump(JEQ, IPPROTO_TCP, To::Label(ports_or_accept), To::Next);
         a.jump(JEQ, IPPROTO_UDP, To::Label(ports_or_accept), To::Next);
-        for nh in [
-            IPV6_HOP_BY_HOP,
-            IPV6_DEST_OPTS,
-            IPV6_ROUTING,
-            IPV6_FRAGMENT,
-            IPV6_AUTH,
-        ] {
+        for nh in [IPV6_HOP_BY_HOP, IPV6_DEST_OPTS, IPV6_ROUTING, IPV6_FRAGMENT, IPV6_AUTH] {
             a.jump(JEQ, nh, To::Label(accept), To::Next);
         }
         a.goto(not_tcp_udp);
@@ -258,9 +243,7 @@ mod tests {
     const NONE: u16 = 0xFFFE;
 
     fn ipv4(proto: u8, sport: u16, dport: u16) -> Vec<u8> {
-        let mut p = vec![
-            0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-        ];
+        let mut p = vec![0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
         p.extend_from_slice(&sport.to_be_bytes());
         p.extend_from_slice(&dport.to_be_bytes());
         p.extend_from_slice(&[0; 16]);
@@ -293,12 +276,7 @@ mod tests {
     }
 
     fn filter(ip_only: bool, ports: &[u16]) -> Vec<Insn> {
-        CaptureFilter {
-            ip_tcp_udp_only: ip_only,
-            exclude_ports: ports.to_vec(),
-        }
-        .compile(SNAP)
-        .unwrap()
+        CaptureFilter { ip_tcp_udp_only: ip_only, exclude_ports: ports.to_vec() }.compile(SNAP).unwrap()
     }
 
     fn accepted(prog: &[Insn], pkt: &[u8], hatype: u16) -> bool {
@@ -325,31 +303,20 @@ mod tests {
     fn default_keeps_tcp_and_udp_and_drops_the_rest() {
         let prog = filter(true, &[]);
         for proto in [6, 17] {
-            for (pkt, hatype) in framings(&ipv4(proto, 1234, 80), 0x0800)
-                .into_iter()
-                .chain(framings(&ipv6(proto, 1234, 80), 0x86dd))
+            for (pkt, hatype) in
+                framings(&ipv4(proto, 1234, 80), 0x0800).into_iter().chain(framings(&ipv6(proto, 1234, 80), 0x86dd))
             {
-                assert!(
-                    accepted(&prog, &pkt, hatype),
-                    "proto {proto} hatype {hatype} {pkt:02x?}"
-                );
+                assert!(accepted(&prog, &pkt, hatype), "proto {proto} hatype {hatype} {pkt:02x?}");
             }
         }
         // ICMP, ICMPv6, ARP, LLDP, garbage raw packet, QinQ.
-        for (pkt, hatype) in framings(&ipv4(1, 0, 0), 0x0800)
-            .into_iter()
-            .chain(framings(&ipv6(58, 0, 0), 0x86dd))
-        {
+        for (pkt, hatype) in framings(&ipv4(1, 0, 0), 0x0800).into_iter().chain(framings(&ipv6(58, 0, 0), 0x86dd)) {
             assert!(!accepted(&prog, &pkt, hatype), "hatype {hatype} {pkt:02x?}");
         }
         assert!(!accepted(&prog, &eth(0x0806, &[0; 28]), ETHER));
         assert!(!accepted(&prog, &eth(0x88cc, &[0; 28]), ETHER));
         assert!(!accepted(&prog, &[0x12; 40], NONE));
-        assert!(!accepted(
-            &prog,
-            &vlan(0x88a8, 0x8100, &[0, 100, 8, 0, 0x45]),
-            ETHER
-        ));
+        assert!(!accepted(&prog, &vlan(0x88a8, 0x8100, &[0, 100, 8, 0, 0x45]), ETHER));
     }
 
     #[test]
@@ -365,13 +332,9 @@ mod tests {
         for ip_only in [true, false] {
             let prog = filter(ip_only, &[9090, 53, 9090]);
             for proto in [6u8, 17] {
-                for (sport, dport, keep) in [
-                    (1234, 80, true),
-                    (9090, 80, false),
-                    (80, 9090, false),
-                    (53, 5353, false),
-                    (9091, 8080, true),
-                ] {
+                for (sport, dport, keep) in
+                    [(1234, 80, true), (9090, 80, false), (80, 9090, false), (53, 5353, false), (9091, 8080, true)]
+                {
                     let all = framings(&ipv4(proto, sport, dport), 0x0800)
                         .into_iter()
                         .chain(framings(&ipv6(proto, sport, dport), 0x86dd));
@@ -385,10 +348,7 @@ mod tests {
                 }
             }
             // Non-TCP/UDP follows ip_tcp_udp_only even with ports set.
-            assert_eq!(
-                accepted(&prog, &eth(0x0800, &ipv4(1, 9090, 9090)), ETHER),
-                !ip_only
-            );
+            assert_eq!(accepted(&prog, &eth(0x0800, &ipv4(1, 9090, 9090)), ETHER), !ip_only);
             assert_eq!(accepted(&prog, &eth(0x0806, &[0; 28]), ETHER), !ip_only);
         }
     }
@@ -454,42 +414,21 @@ mod tests {
             vec![(43, generic_ext(3))],
             vec![(44, fragment_ext(0, true))],
             vec![(51, auth_ext(24))],
-            vec![
-                (0, generic_ext(0)),
-                (43, generic_ext(1)),
-                (44, fragment_ext(0, true)),
-                (60, generic_ext(0)),
-            ],
+            vec![(0, generic_ext(0)), (43, generic_ext(1)), (44, fragment_ext(0, true)), (60, generic_ext(0))],
         ] {
             let kinds: Vec<u8> = chain.iter().map(|c| c.0).collect();
             for proto in [6u8, 17] {
-                assert!(
-                    keep(&ipv6_chain(&chain, proto, 1234, 80)),
-                    "{kinds:?} proto {proto}"
-                );
-                assert!(
-                    !keep(&ipv6_chain(&chain, proto, 9090, 80)),
-                    "{kinds:?} proto {proto} src excluded"
-                );
-                assert!(
-                    !keep(&ipv6_chain(&chain, proto, 1234, 9090)),
-                    "{kinds:?} proto {proto} dst excluded"
-                );
+                assert!(keep(&ipv6_chain(&chain, proto, 1234, 80)), "{kinds:?} proto {proto}");
+                assert!(!keep(&ipv6_chain(&chain, proto, 9090, 80)), "{kinds:?} proto {proto} src excluded");
+                assert!(!keep(&ipv6_chain(&chain, proto, 1234, 9090)), "{kinds:?} proto {proto} dst excluded");
             }
             assert!(!keep(&ipv6_chain(&chain, 58, 0, 0)), "{kinds:?} ICMPv6");
             assert!(!keep(&ipv6_chain(&chain, 50, 0, 0)), "{kinds:?} ESP");
         }
         // Later fragments: no ports, kept.
-        assert!(keep(&ipv6_chain(
-            &[(44, fragment_ext(185, false))],
-            17,
-            9090,
-            9090
-        )));
+        assert!(keep(&ipv6_chain(&[(44, fragment_ext(185, false))], 17, 9090, 9090)));
         // Chain longer than we walk: kept unchecked.
-        let long: Vec<(u8, Vec<u8>)> = (0..=IPV6_MAX_EXTENSION_HEADERS)
-            .map(|_| (60, generic_ext(0)))
-            .collect();
+        let long: Vec<(u8, Vec<u8>)> = (0..=IPV6_MAX_EXTENSION_HEADERS).map(|_| (60, generic_ext(0))).collect();
         assert!(keep(&ipv6_chain(&long, 17, 9090, 9090)));
         assert!(keep(&ipv6_chain(&long, 58, 0, 0)));
         // Exactly as many as we walk: fully checked.
@@ -527,10 +466,7 @@ mod tests {
     fn snaplen_is_the_accept_value() {
         let prog = CaptureFilter::default().compile(96).unwrap();
         assert_eq!(run(&prog, &eth(0x0800, &ipv4(6, 1, 2)), ETHER), Ok(96));
-        assert_eq!(
-            CaptureFilter::default().compile(0),
-            Err(FilterError::ZeroSnaplen)
-        );
+        assert_eq!(CaptureFilter::default().compile(0), Err(FilterError::ZeroSnaplen));
     }
 
     #[test]
@@ -540,16 +476,7 @@ mod tests {
         assert!(!accepted(&prog, &eth(0x0800, &ipv4(6, 5000, 100)), ETHER));
         assert!(accepted(&prog, &eth(0x0800, &ipv4(6, 5000, 101)), ETHER));
         let over: Vec<u16> = (1..=MAX_EXCLUDED_PORTS as u16 + 1).collect();
-        let err = CaptureFilter {
-            ip_tcp_udp_only: true,
-            exclude_ports: over,
-        }
-        .compile(SNAP);
-        assert_eq!(
-            err,
-            Err(FilterError::TooManyPorts {
-                count: MAX_EXCLUDED_PORTS + 1
-            })
-        );
+        let err = CaptureFilter { ip_tcp_udp_only: true, exclude_ports: over }.compile(SNAP);
+        assert_eq!(err, Err(FilterError::TooManyPorts { count: MAX_EXCLUDED_PORTS + 1 }));
     }
 }

@@ -28,28 +28,14 @@ pub(super) fn link_type(hatype: u16, link_header_len: u16) -> Option<LinkType> {
 /// VLAN tag into the frame header (`TP_STATUS_VLAN_VALID`), the tag is re-inserted after the MAC
 /// addresses, using `scratch` as the buffer; `orig_len` grows by the same 4 bytes, so the packet
 /// looks as it did on the wire.
-pub(super) fn to_packet<'s, 'f: 's>(
-    frame: &Frame<'f>,
-    scratch: &'s mut Vec<u8>,
-) -> Option<(RawPacket<'s>, bool)> {
+pub(super) fn to_packet<'s, 'f: 's>(frame: &Frame<'f>, scratch: &'s mut Vec<u8>) -> Option<(RawPacket<'s>, bool)> {
     let link_type = link_type(frame.hatype, frame.link_header_len)?;
     let ts = Timestamp::from_secs_nanos(u64::from(frame.sec), frame.nsec);
     let capture_point = frame.ifindex as u32;
     let orig_len = frame.len.max(frame.data.len() as u32);
-    let tagged = frame.status & TP_STATUS_VLAN_VALID != 0
-        && link_type == LinkType::Ethernet
-        && frame.data.len() >= 12;
+    let tagged = frame.status & TP_STATUS_VLAN_VALID != 0 && link_type == LinkType::Ethernet && frame.data.len() >= 12;
     if !tagged {
-        return Some((
-            RawPacket {
-                ts,
-                link_type,
-                capture_point,
-                data: frame.data,
-                orig_len,
-            },
-            false,
-        ));
+        return Some((RawPacket { ts, link_type, capture_point, data: frame.data, orig_len }, false));
     }
     let tpid = match frame.vlan_tpid {
         tpid if frame.status & TP_STATUS_VLAN_TPID_VALID != 0 && tpid != 0 => tpid,
@@ -60,13 +46,8 @@ pub(super) fn to_packet<'s, 'f: 's>(
     scratch.extend_from_slice(&tpid.to_be_bytes());
     scratch.extend_from_slice(&frame.vlan_tci.to_be_bytes());
     scratch.extend_from_slice(&frame.data[12..]);
-    let packet = RawPacket {
-        ts,
-        link_type,
-        capture_point,
-        data: scratch.as_slice(),
-        orig_len: orig_len.saturating_add(4),
-    };
+    let packet =
+        RawPacket { ts, link_type, capture_point, data: scratch.as_slice(), orig_len: orig_len.saturating_add(4) };
     Some((packet, true))
 }
 

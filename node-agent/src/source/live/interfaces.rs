@@ -14,11 +14,7 @@ pub struct InterfaceInfo {
 /// Every interface of the calling thread's network namespace, by index.
 pub fn list() -> Result<Vec<InterfaceInfo>, LiveError> {
     let mut all: Vec<InterfaceInfo> = sys::interface_list()
-        .map_err(|source| LiveError::Io {
-            op: "if_nameindex",
-            interface: "all interfaces".into(),
-            source,
-        })?
+        .map_err(|source| LiveError::Io { op: "if_nameindex", interface: "all interfaces".into(), source })?
         .into_iter()
         .map(|(index, name)| InterfaceInfo { name, index })
         .collect();
@@ -59,20 +55,14 @@ mod tests {
     use super::*;
 
     fn iface(name: &str, index: u32) -> InterfaceInfo {
-        InterfaceInfo {
-            name: name.into(),
-            index,
-        }
+        InterfaceInfo { name: name.into(), index }
     }
 
     #[test]
     fn selects_by_name_in_order_without_duplicates() {
         let all = vec![iface("lo", 1), iface("eth0", 2), iface("veth1", 9)];
         let names: Vec<String> = ["veth1", "lo", "veth1"].map(String::from).to_vec();
-        assert_eq!(
-            select(all.clone(), &names).unwrap(),
-            vec![iface("veth1", 9), iface("lo", 1)]
-        );
+        assert_eq!(select(all.clone(), &names).unwrap(), vec![iface("veth1", 9), iface("lo", 1)]);
         assert_eq!(select(all.clone(), &[]).unwrap(), all);
     }
 

@@ -7,6 +7,11 @@
 //! first packet. [`LiveCapture::next_batch`] walks every handed-over block, calls back once per
 //! frame with a [`RawPacket`] borrowing the ring, and gives the block back.
 //!
+//! How long the reader may stall before packets are dropped: at high rates, until the ring's
+//! bytes are full; at rates too low to fill a block within `block_timeout_ms`, each block is
+//! handed over part-empty, so the ring holds only `block_count * block_timeout_ms` of traffic
+//! (12.8 s with the defaults). Many small blocks are therefore better than a few big ones.
+//!
 //! - **Directions**: incoming and outgoing packets are both captured (pod traffic on a veth is
 //!   "outgoing" on one end). With several interfaces, or all of them, the same packet can be seen
 //!   on each interface it crosses; `capture_point` (the interface index) tells the copies apart,
@@ -20,7 +25,7 @@
 //!   ring, and also enforces the snap length. It is attached before the socket is bound, so no
 //!   unfiltered packet ever reaches the ring.
 //! - **Snap length**: frames are cut to `snaplen`, and also to what fits in one block (about
-//!   `block_size - 100` bytes); `orig_len` always says how long the packet was.
+//!   `block_size - 130` bytes); `orig_len` always says how long the packet was.
 //! - **Drops**: when the ring is full the kernel drops packets and counts them. The counters are
 //!   read with `PACKET_STATISTICS`, which resets them, so [`LiveCapture::stats`] adds every read
 //!   up. Invariant once everything is read: `kernel_packets == packets + unsupported_link +
@@ -61,12 +66,12 @@ pub struct LiveConfig {
     pub interfaces: Vec<String>,
     /// Bytes kept of each packet (default 262144).
     pub snaplen: u32,
-    /// Bytes per ring block: a multiple of the page size (default 1 MiB).
+    /// Bytes per ring block: a multiple of the page size (default 256 KiB).
     pub block_size: usize,
-    /// Blocks per ring (default 64: 64 MiB per socket).
+    /// Blocks per ring (default 256: 64 MiB per socket).
     pub block_count: usize,
-    /// A block is handed over at the latest this long after its first packet (default 20 ms;
-    /// 0 lets the kernel choose).
+    /// A block is handed over at the latest this long after its first packet, which bounds the
+    /// delivery latency (default 50 ms; 0 lets the kernel choose).
     pub block_timeout_ms: u32,
     pub filter: CaptureFilter,
 }
@@ -76,9 +81,9 @@ impl Default for LiveConfig {
         LiveConfig {
             interfaces: Vec::new(),
             snaplen: 262_144,
-            block_size: 1 << 20,
-            block_count: 64,
-            block_timeout_ms: 20,
+            block_size: 256 << 10,
+            block_count: 256,
+            block_timeout_ms: 50,
             filter: CaptureFilter::default(),
         }
     }
@@ -103,15 +108,8 @@ impl LiveConfig {
         if self.block_count == 0 {
             return invalid("block_count must be at least 1".into());
         }
-        if self
-            .block_size
-            .checked_mul(self.block_count)
-            .is_none_or(|total| total > isize::MAX as usize)
-        {
-            return invalid(format!(
-                "ring of {} blocks of {} bytes is too large",
-                self.block_count, self.block_size
-            ));
+        if self.block_size.checked_mul(self.block_count).is_none_or(|total| total > isize::MAX as usize) {
+            return invalid(format!("ring of {} blocks of {} bytes is too large", self.block_count, self.block_size));
         }
         Ok(Geometry {
             block_size: self.block_size,
@@ -138,12 +136,7 @@ impl LiveCapture {
         let program = cfg.filter.compile(cfg.snaplen)?;
         let interfaces = interfaces::resolve(&cfg.interfaces)?;
         let sockets = if cfg.interfaces.is_empty() {
-            vec![CaptureSocket::open(
-                0,
-                "all interfaces",
-                geometry,
-                &program,
-            )?]
+            vec![CaptureSocket::open(0, "all interfaces", geometry, &program)?]
         } else {
             interfaces
                 .iter()
@@ -151,13 +144,7 @@ impl LiveCapture {
                 .collect::<Result<Vec<_>, _>>()?
         };
         let poll = PollSet::new(sockets.iter().map(|s| s.fd()));
-        Ok(LiveCapture {
-            sockets,
-            interfaces,
-            poll,
-            stats: LiveStats::default(),
-            scratch: Vec::new(),
-        })
+        Ok(LiveCapture { sockets, interfaces, poll, stats: LiveStats::default(), scratch: Vec::new() })
     }
 
     /// Waits up to `timeout` for packets, then hands every packet the kernel has delivered to
@@ -186,17 +173,8 @@ impl LiveCapture {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(0),
                 Err(source) => {
-                    let interface = self
-                        .sockets
-                        .iter()
-                        .map(|s| s.label())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    return Err(LiveError::Io {
-                        op: "poll",
-                        interface,
-                        source,
-                    });
+                    let interface = self.sockets.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ");
+                    return Err(LiveError::Io { op: "poll", interface, source });
                 }
             }
             for (i, socket) in self.sockets.iter().enumerate() {
@@ -211,12 +189,7 @@ impl LiveCapture {
 
     /// Walks every block the kernel has handed over, on every socket.
     fn drain(&mut self, on_packet: &mut dyn FnMut(RawPacket<'_>)) -> usize {
-        let LiveCapture {
-            sockets,
-            stats,
-            scratch,
-            ..
-        } = self;
+        let LiveCapture { sockets, stats, scratch, .. } = self;
         let mut n = 0;
         for socket in sockets.iter_mut() {
             socket.drain(&mut |bytes| {
@@ -266,10 +239,7 @@ impl LiveCapture {
 impl fmt::Debug for LiveCapture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LiveCapture")
-            .field(
-                "sockets",
-                &self.sockets.iter().map(|s| s.label()).collect::<Vec<_>>(),
-            )
+            .field("sockets", &self.sockets.iter().map(|s| s.label()).collect::<Vec<_>>())
             .field("stats", &self.stats)
             .finish()
     }

@@ -33,39 +33,19 @@ pub(super) struct CaptureSocket {
 
 impl CaptureSocket {
     /// Opens a socket capturing on `ifindex` (0 = every interface).
-    pub(super) fn open(
-        ifindex: u32,
-        label: &str,
-        geometry: Geometry,
-        filter: &[Insn],
-    ) -> Result<Self, LiveError> {
+    pub(super) fn open(ifindex: u32, label: &str, geometry: Geometry, filter: &[Insn]) -> Result<Self, LiveError> {
         let io_err = |op: &'static str| {
             let interface = label.to_string();
-            move |source: io::Error| LiveError::Io {
-                op,
-                interface,
-                source,
-            }
+            move |source: io::Error| LiveError::Io { op, interface, source }
         };
         let socket = PacketSocket::new().map_err(|source| match source.raw_os_error() {
             Some(libc::EPERM | libc::EACCES) => LiveError::PermissionDenied { source },
             _ => io_err("socket(AF_PACKET, SOCK_RAW)")(source),
         })?;
-        socket
-            .set_tpacket_v3()
-            .map_err(io_err("setsockopt(PACKET_VERSION, TPACKET_V3)"))?;
-        let program: Vec<SockFilter> = filter
-            .iter()
-            .map(|i| SockFilter {
-                code: i.code,
-                jt: i.jt,
-                jf: i.jf,
-                k: i.k,
-            })
-            .collect();
-        socket
-            .attach_filter(&program)
-            .map_err(io_err("setsockopt(SO_ATTACH_FILTER)"))?;
+        socket.set_tpacket_v3().map_err(io_err("setsockopt(PACKET_VERSION, TPACKET_V3)"))?;
+        let program: Vec<SockFilter> =
+            filter.iter().map(|i| SockFilter { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect();
+        socket.attach_filter(&program).map_err(io_err("setsockopt(SO_ATTACH_FILTER)"))?;
         // u32 fits: validated by LiveConfig.
         let req = RingRequest {
             block_size: geometry.block_size as u32,
@@ -75,20 +55,11 @@ impl CaptureSocket {
             frame_size: geometry.block_size as u32,
             retire_timeout_ms: geometry.retire_timeout_ms,
         };
-        socket
-            .set_rx_ring(req)
-            .map_err(io_err("setsockopt(PACKET_RX_RING)"))?;
-        let ring = Ring::map(&socket, geometry.block_size, geometry.block_count)
-            .map_err(io_err("mmap(PACKET_RX_RING)"))?;
-        socket
-            .bind(ifindex)
-            .map_err(io_err("bind(AF_PACKET, ETH_P_ALL)"))?;
-        Ok(CaptureSocket {
-            ring,
-            socket,
-            label: label.to_string(),
-            next_block: 0,
-        })
+        socket.set_rx_ring(req).map_err(io_err("setsockopt(PACKET_RX_RING)"))?;
+        let ring =
+            Ring::map(&socket, geometry.block_size, geometry.block_count).map_err(io_err("mmap(PACKET_RX_RING)"))?;
+        socket.bind(ifindex).map_err(io_err("bind(AF_PACKET, ETH_P_ALL)"))?;
+        Ok(CaptureSocket { ring, socket, label: label.to_string(), next_block: 0 })
     }
 
     pub(super) fn label(&self) -> &str {
@@ -135,11 +106,7 @@ impl CaptureSocket {
         })?;
         Ok(pending.map(|source| match source.raw_os_error() {
             Some(libc::ENETDOWN) => LiveError::InterfaceDown { name: label() },
-            _ => LiveError::Io {
-                op: "packet socket (SO_ERROR)",
-                interface: label(),
-                source,
-            },
+            _ => LiveError::Io { op: "packet socket (SO_ERROR)", interface: label(), source },
         }))
     }
 }

@@ -41,11 +41,7 @@ impl LiveStats {
 
 impl From<LiveStats> for SourceStats {
     fn from(s: LiveStats) -> Self {
-        SourceStats {
-            packets: s.packets,
-            bytes: s.bytes,
-            kernel_drops: s.kernel_drops,
-        }
+        SourceStats { packets: s.packets, bytes: s.bytes, kernel_drops: s.kernel_drops }
     }
 }
 
@@ -56,28 +52,10 @@ mod tests {
     #[test]
     fn kernel_counters_accumulate_across_reads() {
         let mut s = LiveStats::default();
-        s.add_kernel(KernelStats {
-            packets: u32::MAX,
-            drops: 10,
-            freezes: 1,
-        });
-        s.add_kernel(KernelStats {
-            packets: 5,
-            drops: 3,
-            freezes: 0,
-        });
+        s.add_kernel(KernelStats { packets: u32::MAX, drops: 10, freezes: 1 });
+        s.add_kernel(KernelStats { packets: 5, drops: 3, freezes: 0 });
         s.count_packet(1500);
-        assert_eq!(
-            (s.kernel_packets, s.kernel_drops, s.kernel_ring_full),
-            (u64::from(u32::MAX) + 5, 13, 1)
-        );
-        assert_eq!(
-            SourceStats::from(s),
-            SourceStats {
-                packets: 1,
-                bytes: 1500,
-                kernel_drops: 13
-            }
-        );
+        assert_eq!((s.kernel_packets, s.kernel_drops, s.kernel_ring_full), (u64::from(u32::MAX) + 5, 13, 1));
+        assert_eq!(SourceStats::from(s), SourceStats { packets: 1, bytes: 1500, kernel_drops: 13 });
     }
 }

@@ -73,9 +73,7 @@ impl PacketSocket {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: `fd` was just returned by socket(2) and is owned by nothing else.
-        Ok(Self {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        Ok(Self { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
     }
 
     /// setsockopt(2) with a plain C value. Private so only the `repr(C)` types below reach it.
@@ -105,13 +103,7 @@ impl PacketSocket {
         // SAFETY: `value` is a live `T` of `len` bytes; the kernel writes at most `len` bytes to it
         // and reports how many in `len`.
         let rc = unsafe {
-            libc::getsockopt(
-                self.fd.as_raw_fd(),
-                level,
-                name,
-                (&mut value as *mut T).cast::<c_void>(),
-                &mut len,
-            )
+            libc::getsockopt(self.fd.as_raw_fd(), level, name, (&mut value as *mut T).cast::<c_void>(), &mut len)
         };
         if rc != 0 {
             return Err(io::Error::last_os_error());
@@ -130,25 +122,11 @@ impl PacketSocket {
     }
 
     pub(super) fn attach_filter(&self, program: &[SockFilter]) -> io::Result<()> {
-        let mut insns: Vec<libc::sock_filter> = program
-            .iter()
-            .map(|i| libc::sock_filter {
-                code: i.code,
-                jt: i.jt,
-                jf: i.jf,
-                k: i.k,
-            })
-            .collect();
-        let len = u16::try_from(insns.len()).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "BPF program longer than 65535 instructions",
-            )
-        })?;
-        let prog = libc::sock_fprog {
-            len,
-            filter: insns.as_mut_ptr(),
-        };
+        let mut insns: Vec<libc::sock_filter> =
+            program.iter().map(|i| libc::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect();
+        let len = u16::try_from(insns.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "BPF program longer than 65535 instructions"))?;
+        let prog = libc::sock_fprog { len, filter: insns.as_mut_ptr() };
         // The kernel copies the instructions during the call; `insns` outlives it.
         self.set_option(libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)
     }
@@ -169,9 +147,8 @@ impl PacketSocket {
 
     /// Binds to every protocol (`ETH_P_ALL`) on `ifindex` (0 = every interface). Capture starts here.
     pub(super) fn bind(&self, ifindex: u32) -> io::Result<()> {
-        let ifindex = i32::try_from(ifindex).map_err(|_| {
-            io::Error::new(io::ErrorKind::InvalidInput, "interface index out of range")
-        })?;
+        let ifindex = i32::try_from(ifindex)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface index out of range"))?;
         let addr = libc::sockaddr_ll {
             sll_family: libc::AF_PACKET as u16,
             sll_protocol: (libc::ETH_P_ALL as u16).to_be(),
@@ -199,11 +176,7 @@ impl PacketSocket {
     /// Reads and resets the kernel's counters for this socket.
     pub(super) fn take_stats(&self) -> io::Result<KernelStats> {
         let s: TpacketStatsV3 = self.get_option(libc::SOL_PACKET, libc::PACKET_STATISTICS)?;
-        Ok(KernelStats {
-            packets: s.tp_packets,
-            drops: s.tp_drops,
-            freezes: s.tp_freeze_q_cnt,
-        })
+        Ok(KernelStats { packets: s.tp_packets, drops: s.tp_drops, freezes: s.tp_freeze_q_cnt })
     }
 
     /// Reads and clears the socket's pending error (`SO_ERROR`), e.g. `ENETDOWN`.
@@ -243,20 +216,11 @@ unsafe impl Send for Ring {}
 
 impl Ring {
     /// Maps the ring set up by `PACKET_RX_RING` on `socket`.
-    pub(super) fn map(
-        socket: &PacketSocket,
-        block_size: usize,
-        block_count: usize,
-    ) -> io::Result<Ring> {
+    pub(super) fn map(socket: &PacketSocket, block_size: usize, block_count: usize) -> io::Result<Ring> {
         let len = block_size
             .checked_mul(block_count)
             .filter(|&l| l > 0)
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "ring size overflows or is zero",
-                )
-            })?;
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "ring size overflows or is zero"))?;
         // SAFETY: a fresh shared mapping chosen by the kernel (addr = NULL) of the socket's ring;
         // no existing memory is affected. The result is checked against MAP_FAILED.
         let ptr = unsafe {
@@ -272,13 +236,8 @@ impl Ring {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        let base = NonNull::new(ptr.cast::<u8>())
-            .ok_or_else(|| io::Error::other("mmap returned a null mapping"))?;
-        Ok(Ring {
-            base,
-            block_size,
-            block_count,
-        })
+        let base = NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned a null mapping"))?;
+        Ok(Ring { base, block_size, block_count })
     }
 
     pub(super) fn block_count(&self) -> usize {
@@ -293,14 +252,7 @@ impl Ring {
         // aligned as AtomicU32 requires. The kernel updates this word with its own barriers
         // (smp_wmb before setting TP_STATUS_USER, smp_rmb after reading TP_STATUS_KERNEL), which
         // pair with our acquire load and release store.
-        unsafe {
-            AtomicU32::from_ptr(
-                self.base
-                    .as_ptr()
-                    .add(index * self.block_size + BLOCK_STATUS_OFFSET)
-                    .cast(),
-            )
-        }
+        unsafe { AtomicU32::from_ptr(self.base.as_ptr().add(index * self.block_size + BLOCK_STATUS_OFFSET).cast()) }
     }
 
     /// Block `index` if the kernel has handed it to user space, else `None`. The block goes back to
@@ -312,11 +264,7 @@ impl Ring {
         if self.status(index).load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
             return None;
         }
-        Some(UserBlock {
-            ring: self,
-            index,
-            _exclusive: PhantomData,
-        })
+        Some(UserBlock { ring: self, index, _exclusive: PhantomData })
     }
 }
 
@@ -325,10 +273,7 @@ impl Drop for Ring {
         // SAFETY: `base`/len describe exactly the mapping made in `map`, and no `UserBlock` can be
         // alive here because they borrow the ring. A failure would only leak address space.
         unsafe {
-            libc::munmap(
-                self.base.as_ptr().cast(),
-                self.block_size * self.block_count,
-            );
+            libc::munmap(self.base.as_ptr().cast(), self.block_size * self.block_count);
         }
     }
 }
@@ -348,10 +293,7 @@ impl UserBlock<'_> {
         // it until `drop` below hands it back, and slices from `bytes` cannot outlive `self`.
         unsafe {
             std::slice::from_raw_parts(
-                self.ring
-                    .base
-                    .as_ptr()
-                    .add(self.index * self.ring.block_size),
+                self.ring.base.as_ptr().add(self.index * self.ring.block_size),
                 self.ring.block_size,
             )
         }
@@ -360,9 +302,7 @@ impl UserBlock<'_> {
 
 impl Drop for UserBlock<'_> {
     fn drop(&mut self) {
-        self.ring
-            .status(self.index)
-            .store(libc::TP_STATUS_KERNEL, Ordering::Release);
+        self.ring.status(self.index).store(libc::TP_STATUS_KERNEL, Ordering::Release);
     }
 }
 
@@ -374,14 +314,8 @@ pub(super) struct PollSet {
 impl PollSet {
     /// The descriptors must stay open while the set is used; a closed one reports only `POLLNVAL`.
     pub(super) fn new<'a>(fds: impl IntoIterator<Item = BorrowedFd<'a>>) -> Self {
-        let fds = fds
-            .into_iter()
-            .map(|fd| libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
+        let fds =
+            fds.into_iter().map(|fd| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
         PollSet { fds }
     }
 
@@ -402,9 +336,7 @@ impl PollSet {
 
     /// Whether descriptor `i` reported an error (`POLLERR`, `POLLHUP`, `POLLNVAL`) in the last wait.
     pub(super) fn has_error(&self, i: usize) -> bool {
-        self.fds
-            .get(i)
-            .is_some_and(|p| p.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0)
+        self.fds.get(i).is_some_and(|p| p.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0)
     }
 }
 
