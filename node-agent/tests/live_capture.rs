@@ -460,6 +460,23 @@ fn all_interfaces_sees_a_packet_on_both_host_side_veths() {
     assert!(ours.iter().filter(|s| s.ifindex == hs).all(|s| on_hc.contains_key(&s.data[..])));
 }
 
+/// Loopback shows each packet leaving and arriving; only one copy is handed out.
+#[test]
+fn loopback_packets_are_seen_once() {
+    let ns = Netns::new(false);
+    let mut cap = ns.open(&config(&["lo"]));
+    let lo = ns.ifindex("lo");
+    let tx = ns.udp("127.0.0.1:40000");
+    let _rx = ns.udp("127.0.0.1:5000");
+    const N: usize = 50;
+    let sent = send_all(&tx, "127.0.0.1:5000", "loopback", N);
+    let got = collect(&mut cap, |s| s.len() >= N, Duration::from_secs(10));
+    assert!(got.iter().all(|s| s.ifindex == lo && s.link == LinkType::Ethernet));
+    assert_each_once(payloads(&got.iter().collect::<Vec<_>>()), &sent, "lo");
+    let st = cap.detailed_stats();
+    assert_eq!((st.packets, st.loopback_echoes, st.kernel_packets), (N as u64, N as u64, 2 * N as u64), "{st:?}");
+}
+
 /// The filter drops excluded ports (IPv4 and IPv6, as source or destination) and non-TCP/UDP in
 /// the kernel, and nothing that arrived before it was attached reaches the ring.
 #[test]

@@ -19,6 +19,8 @@
 //! - **Link types**: Ethernet and loopback devices give [`LinkType::Ethernet`]; devices without a
 //!   link-layer header (tun, WireGuard, IP-in-IP, ...) give [`LinkType::RawIp`]; frames of other
 //!   devices are skipped and counted in [`LiveStats::unsupported_link`].
+//! - **Loopback** shows each packet twice (leaving and arriving); the leaving copy is dropped and
+//!   counted in [`LiveStats::loopback_echoes`], as libpcap does.
 //! - **VLAN**: the kernel strips the 802.1Q tag into the frame header; it is put back, so the
 //!   packet (and its `orig_len`) look as they did on the wire.
 //! - **Filter**: a classic BPF program built from [`CaptureFilter`] runs in the kernel, before the
@@ -29,7 +31,7 @@
 //! - **Drops**: when the ring is full the kernel drops packets and counts them. The counters are
 //!   read with `PACKET_STATISTICS`, which resets them, so [`LiveCapture::stats`] adds every read
 //!   up. Invariant once everything is read: `kernel_packets == packets + unsupported_link +
-//!   kernel_drops`.
+//!   loopback_echoes + kernel_drops`.
 //!
 //! All `unsafe` code (system calls, the shared ring memory) is in `sys.rs`.
 #![deny(unsafe_code)]
@@ -47,7 +49,7 @@ mod stats;
 mod sys;
 
 pub use error::LiveError;
-pub use filter::{CaptureFilter, FilterError, MAX_EXCLUDED_PORTS};
+pub use filter::{CaptureFilter, FilterError, IPV6_MAX_EXTENSION_HEADERS, MAX_EXCLUDED_PORTS};
 pub use interfaces::{list as list_interfaces, InterfaceInfo};
 pub use stats::LiveStats;
 
@@ -55,6 +57,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::source::{RawPacket, SourceStats};
+use frame::Outcome;
 use socket::{CaptureSocket, Geometry};
 use sys::PollSet;
 
@@ -199,13 +202,14 @@ impl LiveCapture {
                         continue;
                     };
                     match frame::to_packet(&frame, scratch) {
-                        Some((packet, vlan_restored)) => {
+                        Outcome::Packet(packet, vlan_restored) => {
                             stats.count_packet(packet.orig_len);
                             stats.vlan_tags_restored += u64::from(vlan_restored);
                             n += 1;
                             on_packet(packet);
                         }
-                        None => stats.unsupported_link += 1,
+                        Outcome::Unsupported => stats.unsupported_link += 1,
+                        Outcome::LoopbackEcho => stats.loopback_echoes += 1,
                     }
                 }
             });
@@ -242,5 +246,44 @@ impl fmt::Debug for LiveCapture {
             .field("sockets", &self.sockets.iter().map(|s| s.label()).collect::<Vec<_>>())
             .field("stats", &self.stats)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_err(cfg: LiveConfig) -> LiveError {
+        LiveCapture::open(&cfg).expect_err("config should be refused before any socket is opened")
+    }
+
+    #[test]
+    fn bad_geometry_is_refused_with_the_reason() {
+        let page = socket::page_size();
+        let err = open_err(LiveConfig { block_size: page + 1, ..LiveConfig::default() });
+        assert!(matches!(&err, LiveError::InvalidConfig(m) if m.contains("page size")), "{err}");
+        let err = open_err(LiveConfig { block_size: 0, ..LiveConfig::default() });
+        assert!(matches!(err, LiveError::InvalidConfig(_)), "{err}");
+        let err = open_err(LiveConfig { block_count: 0, ..LiveConfig::default() });
+        assert!(matches!(&err, LiveError::InvalidConfig(m) if m.contains("block_count")), "{err}");
+        let err = open_err(LiveConfig { block_size: page << 20, block_count: usize::MAX / 2, ..LiveConfig::default() });
+        assert!(matches!(err, LiveError::InvalidConfig(_)), "{err}");
+    }
+
+    #[test]
+    fn bad_filter_is_refused() {
+        let err = open_err(LiveConfig { snaplen: 0, ..LiveConfig::default() });
+        assert!(matches!(err, LiveError::Filter(FilterError::ZeroSnaplen)), "{err}");
+        let filter =
+            CaptureFilter { exclude_ports: (0..=MAX_EXCLUDED_PORTS as u16).collect(), ..CaptureFilter::default() };
+        let err = open_err(LiveConfig { filter, ..LiveConfig::default() });
+        assert!(matches!(err, LiveError::Filter(FilterError::TooManyPorts { .. })), "{err}");
+    }
+
+    #[test]
+    fn default_ring_is_64_mib() {
+        let cfg = LiveConfig::default();
+        assert_eq!(cfg.block_size * cfg.block_count, 64 << 20);
+        assert!(cfg.geometry().is_ok());
     }
 }

@@ -4,8 +4,9 @@
 use super::sys::KernelStats;
 use crate::source::SourceStats;
 
-/// Everything a live capture counts. `kernel_packets == packets + unsupported_link + kernel_drops`
-/// (plus frames in blocks not yet read and frames lost to malformed blocks).
+/// Everything a live capture counts. `kernel_packets == packets + unsupported_link +
+/// loopback_echoes + kernel_drops`, plus frames in blocks not yet read and frames lost to
+/// malformed blocks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LiveStats {
     /// Packets handed to the callback.
@@ -20,6 +21,8 @@ pub struct LiveStats {
     pub kernel_ring_full: u64,
     /// Frames skipped because their device's link type cannot be decoded.
     pub unsupported_link: u64,
+    /// Leaving copies of loopback packets, skipped because the arriving copy is kept.
+    pub loopback_echoes: u64,
     /// Ring blocks whose frame headers were inconsistent; the rest of such a block is skipped.
     pub malformed_blocks: u64,
     /// Packets whose VLAN tag the kernel had stripped and we put back.
