@@ -217,6 +217,13 @@ unsafe impl Send for Ring {}
 impl Ring {
     /// Maps the ring set up by `PACKET_RX_RING` on `socket`.
     pub(super) fn map(socket: &PacketSocket, block_size: usize, block_count: usize) -> io::Result<Ring> {
+        // Page-multiple blocks keep every block (and its status word) aligned; `status` relies on it.
+        if block_size == 0 || !block_size.is_multiple_of(page_size()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "ring block size is not a multiple of the page size",
+            ));
+        }
         let len = block_size
             .checked_mul(block_count)
             .filter(|&l| l > 0)
