@@ -36,7 +36,11 @@ fn opt(r: &Record) -> Value {
     o.insert("udp_payload_size".into(), r.class.into());
     o.insert("extended_rcode".into(), (r.ttl >> 24).into());
     o.insert("version".into(), ((r.ttl >> 16) & 0xff).into());
-    let flags: Vec<&str> = if r.ttl & 0x8000 != 0 { vec!["do"] } else { vec![] };
+    let flags: Vec<&str> = if r.ttl & 0x8000 != 0 {
+        vec!["do"]
+    } else {
+        vec![]
+    };
     o.insert("flags".into(), flags.into());
     match &r.data {
         RData::Opt(options) => {

@@ -138,13 +138,16 @@ impl Tracker {
         out: &mut dyn ExchangeSink,
     ) {
         let key = Key::of(&query);
-        if let Some(p) = self.pending.iter_mut().find(|p| p.dir == dir && p.key == key) {
+        if let Some(p) = self
+            .pending
+            .iter_mut()
+            .find(|p| p.dir == dir && p.key == key)
+        {
             p.retransmissions = p.retransmissions.saturating_add(1);
             return;
         }
         while !self.pending.is_empty()
-            && (self.pending.len() >= MAX_PENDING
-                || self.pending_bytes + size > MAX_PENDING_BYTES)
+            && (self.pending.len() >= MAX_PENDING || self.pending_bytes + size > MAX_PENDING_BYTES)
         {
             if let Some(p) = self.pop_front() {
                 let why = format!(
@@ -281,7 +284,9 @@ impl Tracker {
         if n == 0 {
             Vec::new()
         } else {
-            vec![format!("{n} messages on this flow did not parse as DNS and were skipped")]
+            vec![format!(
+                "{n} messages on this flow did not parse as DNS and were skipped"
+            )]
         }
     }
 
@@ -306,9 +311,9 @@ impl Tracker {
 
 /// "5 s", "1500 ms", "250 us".
 fn human(ns: u64) -> String {
-    if ns % 1_000_000_000 == 0 {
+    if ns.is_multiple_of(1_000_000_000) {
         format!("{} s", ns / 1_000_000_000)
-    } else if ns % 1_000_000 == 0 {
+    } else if ns.is_multiple_of(1_000_000) {
         format!("{} ms", ns / 1_000_000)
     } else {
         format!("{} us", ns / 1_000)

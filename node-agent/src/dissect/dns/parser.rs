@@ -222,7 +222,11 @@ impl<'a> Reader<'a> {
     pub(super) fn bytes(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ErrorKind> {
         let have = self.remaining();
         if n > have {
-            return Err(ErrorKind::Truncated { what, need: n, have });
+            return Err(ErrorKind::Truncated {
+                what,
+                need: n,
+                have,
+            });
         }
         let s = &self.msg[self.pos..self.pos + n];
         self.pos += n;
@@ -273,11 +277,13 @@ pub fn read_name(msg: &[u8], start: usize, out: &mut String) -> Result<usize, Er
                     pos += 1;
                     break;
                 }
-                let label = msg.get(pos + 1..pos + 1 + len as usize).ok_or(ErrorKind::Truncated {
-                    what: "name label",
-                    need: len as usize,
-                    have: msg.len().saturating_sub(pos + 1),
-                })?;
+                let label =
+                    msg.get(pos + 1..pos + 1 + len as usize)
+                        .ok_or(ErrorKind::Truncated {
+                            what: "name label",
+                            need: len as usize,
+                            have: msg.len().saturating_sub(pos + 1),
+                        })?;
                 if out.len() > out_start {
                     out.push('.');
                 }
@@ -495,18 +501,33 @@ pub(super) mod tests {
     fn pointer_loops_and_forward_pointers_are_refused() {
         // A pointer to itself.
         let m = with_header(b"\xc0\x0c");
-        assert_eq!(name_at(&m, 12), Err(ErrorKind::PointerNotBackward { target: 12 }));
+        assert_eq!(
+            name_at(&m, 12),
+            Err(ErrorKind::PointerNotBackward { target: 12 })
+        );
         // Two names pointing at each other: 12 -> 16 is forward.
         let m = with_header(b"\x01a\xc0\x10\x01b\xc0\x0c");
-        assert_eq!(name_at(&m, 12), Err(ErrorKind::PointerNotBackward { target: 16 }));
+        assert_eq!(
+            name_at(&m, 12),
+            Err(ErrorKind::PointerNotBackward { target: 16 })
+        );
         // From 16 the jump to 12 is backward, but 12 then jumps forward to 16: refused, not looped.
-        assert_eq!(name_at(&m, 16), Err(ErrorKind::PointerNotBackward { target: 16 }));
+        assert_eq!(
+            name_at(&m, 16),
+            Err(ErrorKind::PointerNotBackward { target: 16 })
+        );
         // A pointer back into the same label sequence (to its own first label).
         let m = with_header(b"\x01a\x01b\xc0\x0c");
-        assert_eq!(name_at(&m, 12), Err(ErrorKind::PointerNotBackward { target: 12 }));
+        assert_eq!(
+            name_at(&m, 12),
+            Err(ErrorKind::PointerNotBackward { target: 12 })
+        );
         // Into the header.
         let m = with_header(b"\xc0\x02");
-        assert_eq!(name_at(&m, 12), Err(ErrorKind::PointerIntoHeader { target: 2 }));
+        assert_eq!(
+            name_at(&m, 12),
+            Err(ErrorKind::PointerIntoHeader { target: 2 })
+        );
     }
 
     #[test]
@@ -532,7 +553,10 @@ pub(super) mod tests {
             body.extend_from_slice(&[b'a'; 63]);
         }
         body.push(0);
-        assert_eq!(name_at(&with_header(&body), 12), Err(ErrorKind::NameTooLong));
+        assert_eq!(
+            name_at(&with_header(&body), 12),
+            Err(ErrorKind::NameTooLong)
+        );
         // 3 x 63 + a 61-byte label = 255 bytes: allowed.
         let mut body = Vec::new();
         for _ in 0..3 {
@@ -610,7 +634,10 @@ pub(super) mod tests {
         );
         assert_eq!(m.answers.len(), 1);
         let a = &m.answers[0];
-        assert_eq!((a.name.as_str(), a.rtype, a.class, a.ttl), ("example.com", 1, 1, 300));
+        assert_eq!(
+            (a.name.as_str(), a.rtype, a.class, a.ttl),
+            ("example.com", 1, 1, 300)
+        );
         assert_eq!(a.data, RData::A([192, 0, 2, 1].into()));
         assert_eq!(m.rcode(), 0);
     }
@@ -619,11 +646,21 @@ pub(super) mod tests {
     fn truncated_message_keeps_what_came_before() {
         for cut in HEADER_LEN..RESPONSE_A.len() {
             let m = parse_message(&RESPONSE_A[..cut]).unwrap();
-            let stop = m.stopped.as_ref().expect("a cut message must say where it stopped");
+            let stop = m
+                .stopped
+                .as_ref()
+                .expect("a cut message must say where it stopped");
             if cut < 29 {
-                assert_eq!((stop.section, m.questions.len()), (Section::Question, 0), "cut {cut}");
+                assert_eq!(
+                    (stop.section, m.questions.len()),
+                    (Section::Question, 0),
+                    "cut {cut}"
+                );
             } else {
-                assert_eq!((stop.section, stop.index, stop.offset), (Section::Answer, 0, 29));
+                assert_eq!(
+                    (stop.section, stop.index, stop.offset),
+                    (Section::Answer, 0, 29)
+                );
                 assert_eq!(m.questions.len(), 1);
             }
             assert!(!m.is_clean());
@@ -638,7 +675,10 @@ pub(super) mod tests {
         v[7] = 3;
         let m = parse_message(&v).unwrap();
         let stop = m.stopped.unwrap();
-        assert_eq!((stop.section, stop.index, stop.offset), (Section::Answer, 1, v.len()));
+        assert_eq!(
+            (stop.section, stop.index, stop.offset),
+            (Section::Answer, 1, v.len())
+        );
         assert_eq!(m.answers.len(), 1);
         // Counts of 65535 on a short message: no huge allocation, just a stop.
         let mut v = RESPONSE_A.to_vec();

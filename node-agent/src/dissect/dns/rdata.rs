@@ -176,7 +176,10 @@ pub fn decode(msg: &[u8], start: usize, len: usize, rtype: u16) -> Result<RData,
             while r.remaining() > 0 {
                 let code = r.u16("EDNS option code").map_err(field)?;
                 let n = r.u16("EDNS option length").map_err(field)? as usize;
-                options.push((code, r.bytes(n, "EDNS option data").map_err(field)?.to_vec()));
+                options.push((
+                    code,
+                    r.bytes(n, "EDNS option data").map_err(field)?.to_vec(),
+                ));
             }
             RData::Opt(options)
         }
@@ -194,12 +197,12 @@ pub fn decode(msg: &[u8], start: usize, len: usize, rtype: u16) -> Result<RData,
 /// Checks a SvcParamValue against its key's wire format (RFC 9460 §7), so `Display` can trust it.
 fn check_svc_param(key: u16, v: &[u8]) -> Result<(), String> {
     let ok = match key {
-        0 => !v.is_empty() && v.len() % 2 == 0,
+        0 => !v.is_empty() && v.len().is_multiple_of(2),
         1 => !v.is_empty() && alpn_ids(v).is_some(),
         2 | 8 => v.is_empty(),
         3 => v.len() == 2,
-        4 => !v.is_empty() && v.len() % 4 == 0,
-        6 => !v.is_empty() && v.len() % 16 == 0,
+        4 => !v.is_empty() && v.len().is_multiple_of(4),
+        6 => !v.is_empty() && v.len().is_multiple_of(16),
         _ => true,
     };
     if ok {
@@ -413,7 +416,10 @@ mod tests {
         assert_eq!(show(TYPE_NS, b"\x02ns\xc0\x0c"), "ns.example.com");
         assert_eq!(show(TYPE_PTR, b"\xc0\x0c"), "example.com");
         assert_eq!(show(TYPE_CNAME, b"\x00"), "<Root>");
-        assert_eq!(show(TYPE_MX, b"\x00\x0a\x04mail\xc0\x0c"), "10 mail.example.com");
+        assert_eq!(
+            show(TYPE_MX, b"\x00\x0a\x04mail\xc0\x0c"),
+            "10 mail.example.com"
+        );
         assert_eq!(
             show(TYPE_SRV, b"\x00\x01\x00\x05\x1f\x90\x03web\xc0\x0c"),
             "1 5 8080 web.example.com"
@@ -440,7 +446,10 @@ mod tests {
 
     #[test]
     fn txt_strings() {
-        assert_eq!(show(TYPE_TXT, b"\x0bv=spf1 -all\x06second"), "\"v=spf1 -all\" \"second\"");
+        assert_eq!(
+            show(TYPE_TXT, b"\x0bv=spf1 -all\x06second"),
+            "\"v=spf1 -all\" \"second\""
+        );
         assert_eq!(show(TYPE_TXT, b"\x05a\"b\\\x01"), "\"a\\\"b\\\\\\001\"");
         assert_eq!(show(TYPE_TXT, b"\x00"), "\"\"");
         assert!(dec(TYPE_TXT, b"\x05abc").is_err());
@@ -488,7 +497,10 @@ mod tests {
     #[test]
     fn opt_and_unknown() {
         assert_eq!(
-            show(TYPE_OPT, b"\x00\x0a\x00\x08\x01\x02\x03\x04\x05\x06\x07\x08"),
+            show(
+                TYPE_OPT,
+                b"\x00\x0a\x00\x08\x01\x02\x03\x04\x05\x06\x07\x08"
+            ),
             "COOKIE=0102030405060708"
         );
         assert_eq!(show(TYPE_OPT, b""), "");

@@ -129,8 +129,7 @@ impl DnsTcpSession {
                     }
                     if h.buf.len() >= 2 && h.needed() == 0 {
                         let msg = &h.buf[2..];
-                        let sane =
-                            Header::parse(msg).is_ok_and(|hd| sane_header(&hd, msg.len()));
+                        let sane = Header::parse(msg).is_ok_and(|hd| sane_header(&hd, msg.len()));
                         if sane {
                             tracker.on_message(dir, msg, h.start_ts, ts, out);
                             h.buf.clear();
@@ -138,7 +137,10 @@ impl DnsTcpSession {
                             // Framing led to something that is not DNS: look for a boundary.
                             tracker.ignore();
                             h.buf.drain(..1);
-                            h.mode = Mode::Resync { discarded: 1, work: 0 };
+                            h.mode = Mode::Resync {
+                                discarded: 1,
+                                work: 0,
+                            };
                         }
                     }
                 }
@@ -191,7 +193,10 @@ fn drain_framed(
             // Never the first message (the scan verified it); the next boundary is lost.
             tracker.ignore();
             h.buf.drain(..at + 1);
-            h.mode = Mode::Resync { discarded: 1, work: 0 };
+            h.mode = Mode::Resync {
+                discarded: 1,
+                work: 0,
+            };
             return;
         }
         tracker.on_message(dir, msg, ts, ts, out);
