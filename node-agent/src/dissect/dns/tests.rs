@@ -937,7 +937,11 @@ fn tcp_random_input_stays_bounded() {
                 let end = (at + q.len()).min(n);
                 chunk[at..end].copy_from_slice(&q[..end - at]);
             }
-            let dir = if rng.next().is_multiple_of(2) { C2S } else { S2C };
+            let dir = if rng.next().is_multiple_of(2) {
+                C2S
+            } else {
+                S2C
+            };
             if rng.next().is_multiple_of(10) {
                 sess.on_gap(dir, rng.next() % 100_000, &mut out);
             }
