@@ -148,20 +148,27 @@ impl DnsTcpSession {
                     let k = (MAX_BUFFER - h.buf.len()).min(data.len());
                     h.buf.extend_from_slice(&data[..k]);
                     data = &data[k..];
-                    let scanned = scan(&h.buf);
-                    h.buf.drain(..scanned.skipped);
-                    let discarded = discarded + scanned.skipped as u64;
-                    let work = work + scanned.work;
-                    if scanned.found {
-                        h.mode = Mode::Framed;
-                        h.start_ts = ts;
-                        // The buffer may hold several whole messages now.
-                        drain_framed(h, dir, ts, tracker, out);
-                    } else if discarded > RESYNC_BUDGET || work > RESYNC_WORK_BUDGET {
-                        h.buf = Vec::new();
-                        h.mode = Mode::Stopped;
-                    } else {
-                        h.mode = Mode::Resync { discarded, work };
+                    let mut budget = Budget { discarded, work };
+                    let before = budget.discarded;
+                    let outcome = scan(&h.buf, &mut budget);
+                    h.buf.drain(..(budget.discarded - before) as usize);
+                    match outcome {
+                        Scan::Found => {
+                            h.mode = Mode::Framed;
+                            h.start_ts = ts;
+                            // The buffer may hold several whole messages now.
+                            drain_framed(h, dir, ts, tracker, out);
+                        }
+                        Scan::Wait => {
+                            h.mode = Mode::Resync {
+                                discarded: budget.discarded,
+                                work: budget.work,
+                            }
+                        }
+                        Scan::GiveUp => {
+                            h.buf = Vec::new();
+                            h.mode = Mode::Stopped;
+                        }
                     }
                 }
             }
@@ -205,37 +212,44 @@ fn drain_framed(
     h.buf.drain(..at);
 }
 
-struct Scan {
-    /// Bytes before the first candidate, which can be discarded.
-    skipped: usize,
-    /// The candidate at `skipped` is a complete, clean message.
-    found: bool,
+/// What resynchronising has used so far.
+struct Budget {
+    /// Bytes discarded.
+    discarded: u64,
     /// Bytes of candidate messages parsed.
     work: u64,
 }
 
-/// Finds the first offset in `buf` where a complete, clean DNS message starts (length prefix
-/// included); when a candidate looks plausible but is incomplete, stops there to wait for more.
-fn scan(buf: &[u8]) -> Scan {
-    let mut s = Scan {
-        skipped: 0,
-        found: false,
-        work: 0,
-    };
-    while s.skipped + 2 + HEADER_LEN <= buf.len() {
-        match probe::framed_candidate(&buf[s.skipped..]) {
-            probe::Candidate::Message => {
-                s.found = true;
-                return s;
-            }
-            probe::Candidate::Incomplete => return s,
+enum Scan {
+    /// A complete, clean message starts at the front of what is left.
+    Found,
+    /// Need more bytes (too few to judge, or a plausible candidate is incomplete).
+    Wait,
+    /// The budget ran out.
+    GiveUp,
+}
+
+/// Discards bytes from the front of `buf` (counting them in `budget`) until a complete, clean
+/// DNS message starts there, a plausible candidate waits for more bytes, or the budget runs out.
+/// The budget is checked candidate by candidate, so the outcome does not depend on how the
+/// stream was cut into segments.
+fn scan(buf: &[u8], budget: &mut Budget) -> Scan {
+    let mut at = 0;
+    while at + 2 + HEADER_LEN <= buf.len() {
+        match probe::framed_candidate(&buf[at..]) {
+            probe::Candidate::Message => return Scan::Found,
+            probe::Candidate::Incomplete => return Scan::Wait,
             probe::Candidate::No { parsed } => {
-                s.work += parsed as u64;
-                s.skipped += 1;
+                budget.work += parsed as u64;
+                budget.discarded += 1;
+                at += 1;
+                if budget.discarded > RESYNC_BUDGET || budget.work > RESYNC_WORK_BUDGET {
+                    return Scan::GiveUp;
+                }
             }
         }
     }
-    s
+    Scan::Wait
 }
 
 impl StreamSession for DnsTcpSession {
