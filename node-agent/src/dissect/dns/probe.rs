@@ -81,7 +81,7 @@ pub enum Candidate {
     /// Plausible so far, but the message is not complete.
     Incomplete,
     /// A complete message that [`message`] claims.
-    Message,
+    Message { response: bool },
 }
 
 /// Checks the header bytes present (up to 12, after the prefix), as if the missing ones were
@@ -105,8 +105,10 @@ pub fn framed_candidate(buf: &[u8]) -> Candidate {
     }
     match buf.get(2..2 + len) {
         None => Candidate::Incomplete,
-        Some(msg) if message(msg).is_some() => Candidate::Message,
-        Some(_) => Candidate::No { parsed: len },
+        Some(msg) => match message(msg) {
+            Some(response) => Candidate::Message { response },
+            None => Candidate::No { parsed: len },
+        },
     }
 }
 
@@ -114,16 +116,10 @@ pub fn framed_candidate(buf: &[u8]) -> Candidate {
 pub fn stream(data: &[u8]) -> Probe {
     match framed_candidate(data) {
         Candidate::No { .. } => Probe::No,
-        Candidate::Message => match message(&data[2..2 + msg_len(data)]) {
-            Some(false) => Probe::Client,
-            _ => Probe::Server,
-        },
+        Candidate::Message { response: false } => Probe::Client,
+        Candidate::Message { response: true } => Probe::Server,
         Candidate::Incomplete => partial(data),
     }
-}
-
-fn msg_len(data: &[u8]) -> usize {
-    u16::from_be_bytes([data[0], data[1]]) as usize
 }
 
 /// A long message not complete yet: claimed when its first [`TCP_PARTIAL_CLAIM`] bytes parse

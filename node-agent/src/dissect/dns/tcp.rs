@@ -104,7 +104,7 @@ impl DnsTcpSession {
         let h = &mut self.halves[dir.index()];
         while !data.is_empty() {
             match h.mode {
-                Mode::Stopped => return,
+                Mode::Stopped => break,
                 Mode::Skip(n) => {
                     let k = (data.len() as u64).min(n);
                     data = &data[k as usize..];
@@ -237,7 +237,7 @@ fn scan(buf: &[u8], budget: &mut Budget) -> Scan {
     let mut at = 0;
     while at + 2 + HEADER_LEN <= buf.len() {
         match probe::framed_candidate(&buf[at..]) {
-            probe::Candidate::Message => return Scan::Found,
+            probe::Candidate::Message { .. } => return Scan::Found,
             probe::Candidate::Incomplete => return Scan::Wait,
             probe::Candidate::No { parsed } => {
                 budget.work += parsed as u64;
@@ -272,7 +272,6 @@ impl StreamSession for DnsTcpSession {
                 }
             }
             Mode::Skip(n) if len < n => Mode::Skip(n - len),
-            Mode::Skip(n) if len == n => Mode::RESYNC,
             _ => Mode::RESYNC,
         };
         h.buf.clear();
