@@ -29,7 +29,11 @@ fn run(handshake: bool, client: &[u8], server: &[u8], seed: u8) -> Vec<Exchange>
     ] {
         let mut step = seed as usize;
         while !bytes.is_empty() {
-            let n = if seed == 0 { bytes.len() } else { 1 + step % 97 };
+            let n = if seed == 0 {
+                bytes.len()
+            } else {
+                1 + step % 97
+            };
             step = step.wrapping_mul(31).wrapping_add(7);
             let (piece, rest) = bytes.split_at(n.min(bytes.len()));
             s.on_data(dir, piece, Timestamp(1), &mut out);
@@ -76,7 +80,10 @@ fuzz_target!(|data: &[u8]| {
     for handshake in [true, false] {
         let whole = run(handshake, client, server, 0);
         let cut = run(handshake, client, server, seed | 1);
-        assert_eq!(whole, cut, "cutting the streams differently changed the exchanges");
+        assert_eq!(
+            whole, cut,
+            "cutting the streams differently changed the exchanges"
+        );
     }
     with_gaps(data);
 });
