@@ -94,6 +94,10 @@ impl HalfStream {
         self.buf.pieces()
     }
 
+    pub(crate) fn next_seq(&self) -> Option<u32> {
+        Some(self.space?.seq_at(self.next))
+    }
+
     /// A SYN with initial sequence number `isn`. False when it contradicts the stream already
     /// seen in this direction (the segment is then ignored).
     pub(crate) fn on_syn(&mut self, isn: u32) -> bool {
@@ -275,6 +279,12 @@ impl HalfStream {
                 // piece, whichever is first, and try again.
                 None => {
                     let target = self.buf.first_start().map_or(start, |h| h.min(start));
+                    if target <= self.next {
+                        // Cannot happen while held pieces start after `next`; never loop on it.
+                        debug_assert!(false, "held piece at or before next");
+                        ctx.stats.discarded_bytes += data.len() as u64;
+                        break;
+                    }
                     self.skip_to(ctx, target, true);
                 }
             }
@@ -300,6 +310,9 @@ impl HalfStream {
                 }
                 held => {
                     let stop = held.map_or(end, |h| h.min(end));
+                    if stop <= self.next {
+                        break;
+                    }
                     let Some(chunk) =
                         data.get((self.next - start) as usize..(stop - start) as usize)
                     else {
@@ -448,7 +461,12 @@ impl HalfStream {
     /// Delivers everything held, holes becoming gaps, up to the FIN if it was seen.
     pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
         while let Some(held) = self.buf.first_start() {
-            self.skip_to(ctx, held, false);
+            if held > self.next {
+                self.skip_to(ctx, held, false);
+            } else {
+                self.deliver_first_piece(ctx);
+                self.deliver_ready(ctx);
+            }
         }
         if let Some(fin) = self.fin {
             self.skip_to(ctx, fin.offset, false);

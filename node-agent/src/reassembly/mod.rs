@@ -216,6 +216,10 @@ impl TcpReassembler {
     /// Delivers everything still held (holes become Gap events, a FIN after them End), e.g. at
     /// idle timeout or end of capture; nothing is held afterwards. Segments may still follow.
     pub fn flush(&mut self, budget: &mut MemoryBudget, out: &mut dyn FnMut(StreamEvent<'_>)) {
+        if self.reset {
+            // Nothing is held after a reset, and nothing may follow it (not even End).
+            return;
+        }
         let TcpReassembler {
             limits,
             policy,
@@ -294,5 +298,10 @@ impl TcpReassembler {
     /// Whether `dir` has been started (by its SYN or first data).
     pub fn is_open(&self, dir: Direction) -> bool {
         self.halves[dir.index() & 1].is_open()
+    }
+
+    /// Sequence number of the next byte `dir` will deliver, once the direction is open.
+    pub fn next_seq(&self, dir: Direction) -> Option<u32> {
+        self.halves[dir.index() & 1].next_seq()
     }
 }

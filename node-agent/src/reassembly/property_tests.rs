@@ -39,8 +39,8 @@ fn difference(got: &[Out], want: &[Out]) -> String {
 }
 
 fn assert_output(h: &Harness, conv: &Conversation, lost: &[Vec<(u64, u64)>; 2], case: &str) {
-    for d in 0..2 {
-        let want = expected(&conv.streams[d], &lost[d], true);
+    for (d, (stream, lost)) in conv.streams.iter().zip(lost).enumerate() {
+        let want = expected(stream, lost, true);
         assert!(
             h.got.dirs[d] == want,
             "{case}, direction {d}: {}",

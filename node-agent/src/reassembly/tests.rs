@@ -660,3 +660,16 @@ fn assert_consistent(out: &[Out], stream: &[u8]) {
     }
     assert!(pos <= stream.len());
 }
+
+#[test]
+fn nothing_follows_a_reset_not_even_at_flush() {
+    let mut h = opened(Limits::default());
+    h.seg(C2S, hdr(1000, None), b"abc", t(1));
+    // FIN seen after a hole: a flush would normally report the hole and End.
+    h.seg(C2S, fin(1010, 5000), b"", t(2));
+    h.seg(S2C, rst(5000), b"", t(3));
+    h.flush();
+    assert_eq!(h.got.dirs[0], [data(b"abc")]);
+    assert_eq!(h.got.resets, [t(3)]);
+    assert!(h.got.violations.is_empty());
+}
