@@ -32,10 +32,10 @@
 //!   3. [`TcpReassembler::flush`] is called (idle timeout, end of capture, or a connection that
 //!      [`TcpReassembler::is_closing`] after a lingering delay): every hole goes.
 //!
-//!   Missing bytes at the very end of a direction with nothing after them are never reported.
-//!   A direction whose segments all land implausibly far from the stream
-//!   ([`RESYNC_AFTER`](half::RESYNC_AFTER) in a row) re-anchors on them with a gap whose length is
-//!   only known modulo 2^32.
+//!   Missing bytes at the very end of a direction with nothing seen after them are never
+//!   reported. A direction whose segments all land implausibly far from the stream (eight in a
+//!   row, beyond any TCP window) re-anchors on them with a gap whose length is only known modulo
+//!   2^32: the capture lost track of a fast connection.
 //! * **End.** [`StreamEvent::End`] comes when the FIN's sequence number is reached in order;
 //!   bytes sent beyond a FIN are discarded. A RST from its sender's window produces
 //!   [`StreamEvent::Reset`] (contiguous bytes were delivered already), discards everything held

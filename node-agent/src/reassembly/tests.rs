@@ -673,3 +673,49 @@ fn nothing_follows_a_reset_not_even_at_flush() {
     assert_eq!(h.got.resets, [t(3)]);
     assert!(h.got.violations.is_empty());
 }
+
+/// Rough throughput, printed; run in release:
+/// `cargo test --release -p node-agent --lib reassembly::tests::throughput -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement, meaningful in release builds only"]
+fn throughput() {
+    fn run(seg_len: usize, segments: u32, swap_pairs: bool) -> (f64, f64) {
+        let payload = vec![0xABu8; seg_len];
+        let mut r = TcpReassembler::new(Limits::default());
+        let mut budget = MemoryBudget::default();
+        let mut delivered = 0u64;
+        let mut sink = |ev: StreamEvent<'_>| {
+            if let StreamEvent::Data { data, .. } = ev {
+                delivered += data.len() as u64;
+            }
+        };
+        r.on_segment(C2S, &syn(0), b"", t(0), &mut budget, &mut sink);
+        let seq_of = |i: u32| 1u32.wrapping_add(i.wrapping_mul(seg_len as u32));
+        let started = std::time::Instant::now();
+        for i in 0..segments {
+            let j = if swap_pairs { i ^ 1 } else { i };
+            let ack = hdr(seq_of(j), Some(1));
+            r.on_segment(C2S, &ack, &payload, t(u64::from(i)), &mut budget, &mut sink);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        assert_eq!(delivered, u64::from(segments) * seg_len as u64);
+        assert_eq!(budget.used(), 0);
+        (
+            delivered as f64 / secs / 1e9,
+            f64::from(segments) / secs / 1e6,
+        )
+    }
+    println!(
+        "size_of::<TcpReassembler>() = {}",
+        std::mem::size_of::<TcpReassembler>()
+    );
+    for (len, n, swap) in [
+        (1460, 400_000, false),
+        (100, 2_000_000, false),
+        (1460, 400_000, true),
+    ] {
+        let (gbs, mss) = run(len, n, swap);
+        let order = if swap { "pairs swapped" } else { "in order" };
+        println!("{len:>5}-byte segments, {order:>13}: {gbs:6.2} GB/s, {mss:6.2} M segments/s");
+    }
+}
