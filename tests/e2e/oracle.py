@@ -87,6 +87,8 @@ class HttpEx:
     req_time_ns: int = 0           # time of the frame where tshark completed the request
     req_single_frame: bool = False  # the whole request is inside that frame: its time is the first byte's
     framed_by: str = "tshark"       # or "follow" when the connection had to be re-framed
+    req_headers: list | None = None   # [[name, value]] in wire order, when known unambiguously
+    resp_headers: list | None = None
 
     @property
     def key(self):
@@ -101,11 +103,21 @@ class HttpEx:
 HTTP_FIELDS = ["frame.number", "frame.time_epoch", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport",
                "ip.dst", "ipv6.dst", "tcp.dstport", "http.request.method", "http.request.uri",
                "http.request.version", "http.response.code", "http.response.version",
-               "tcp.segment.count", "http.response_for.uri"]
+               "tcp.segment.count", "http.request.line", "http.response.line"]
 
 
 def _split(v):
     return v.split(AGG) if v else []
+
+
+def _headers(v):
+    out = []
+    for line in _split(v):
+        # tshark prints the line's CRLF as the four characters \r\n
+        line = line[:-4] if line.endswith("\\r\\n") else line.rstrip("\r\n")
+        name, _, value = line.partition(":")
+        out.append([name, value.strip(" \t")])
+    return out
 
 
 def http_exchanges(pcap, quirks: list | None = None) -> list[HttpEx]:
@@ -128,17 +140,21 @@ def http_exchanges(pcap, quirks: list | None = None) -> list[HttpEx]:
         methods, uris, vers = _split(v["http.request.method"]), _split(v["http.request.uri"]), \
             _split(v["http.request.version"])
         codes, rvers = _split(v["http.response.code"]), _split(v["http.response.version"])
+        # header lines can only be attributed when the frame carries a single message
+        req_lines = _headers(v["http.request.line"]) if len(methods) == 1 else None
+        resp_lines = _headers(v["http.response.line"]) if len(codes) == 1 else None
         if methods:
             if not (len(methods) == len(uris) == len(vers)):
                 st["suspect"].append(f"frame {frame}: misaligned request fields")
             for m, u, ver in zip(methods, uris, vers):
                 st["reqs"].append(dict(client=src, server=dst, method=m, path=u, version=ver,
-                                       frame=frame, t=t, single=single))
+                                       frame=frame, t=t, single=single, headers=req_lines))
         if codes:
             if len(codes) != len(rvers):
                 st["suspect"].append(f"frame {frame}: misaligned response fields")
             for c, ver in zip(codes, rvers):
-                st["resps"].append(dict(code=int(c), version=ver, frame=frame, server=src))
+                st["resps"].append(dict(code=int(c), version=ver, frame=frame, server=src,
+                                        headers=resp_lines))
         if not methods and not codes:
             st["suspect"].append(f"frame {frame}: http PDU without request or status line")
     result = []
@@ -178,7 +194,8 @@ def _pair(sid, reqs, resps, framed_by="tshark"):
                           path=q["path"], status=resp["code"] if resp else None,
                           req_version=q["version"], resp_version=resp["version"] if resp else None,
                           interim=pending_interim.get(i, []), req_frame=q["frame"], req_time_ns=q["t"],
-                          req_single_frame=q["single"], framed_by=framed_by))
+                          req_single_frame=q["single"], framed_by=framed_by,
+                          req_headers=q.get("headers"), resp_headers=resp.get("headers") if resp else None))
     return out
 
 
@@ -255,7 +272,7 @@ def parse_requests(data: bytes):
             method, target, version = b.line().decode("latin-1").split(" ", 2)
             hs = b.headers()
             b.body(hs, close_delimited_ok=False)
-        except EOFError:
+        except (EOFError, ValueError):
             break
         out.append((method, target, version))
     return out
@@ -272,7 +289,7 @@ def parse_responses(data: bytes, methods):
             hs = b.headers()
             if not (100 <= code < 200 or code in (204, 304) or methods[k] == "HEAD"):
                 b.body(hs, close_delimited_ok=True)
-        except EOFError:
+        except (EOFError, ValueError):
             break
         out.append((code, version))
         if not (100 <= code < 200 and code != 101):
@@ -293,6 +310,22 @@ def _reframe(sid, st, c2s, s2c):
     return _pair(sid, reqs, resps, framed_by="follow")
 
 
+def tcp_payload_bytes(pcap) -> dict:
+    """{(src endpoint, dst endpoint): TCP payload bytes} over first transmissions (clean captures)."""
+    out = defaultdict(int)
+    text = tshark(pcap, "-Y", "tcp.len > 0 && !tcp.analysis.retransmission", "-T", "fields",
+                  "-E", f"separator={SEP}", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport",
+                  "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "tcp.len")
+    for line in text.split("\n"):
+        f = line.split(SEP)
+        if len(f) < 7:
+            continue
+        src = (canon_ip(f[0] or f[1]), int(f[2]))
+        dst = (canon_ip(f[3] or f[4]), int(f[5]))
+        out[(src, dst)] += int(f[6])
+    return dict(out)
+
+
 # ---- DNS ---------------------------------------------------------------------------------------
 
 @dataclass
@@ -310,6 +343,8 @@ class DnsEx:
     query_single_frame: bool = True
     authorities: tuple = ()
     additionals: tuple = ()
+    query_size: int | None = None      # DNS message length (UDP only)
+    response_size: int | None = None
 
     @property
     def key(self):
@@ -386,6 +421,7 @@ def dns_messages(pcap):
         else:
             ul = L["udp"]
             transport, sport, dport, single = "udp", int(ul["udp.srcport"]), int(ul["udp.dstport"]), True
+        size = int(L["udp"]["udp.length"]) - 8 if "udp" in L else None
         dl = L["dns"]
         for d in (dl if isinstance(dl, list) else [dl]):
             flags = d.get("dns.flags_tree", {})
@@ -393,7 +429,7 @@ def dns_messages(pcap):
             q = qs[0] if qs else {}
             qt = int(q.get("dns.qry.type", 0) or 0)
             msgs.append(dict(
-                frame=frame_no, t=t, single=single, transport=transport, src=(src, sport), dst=(dst, dport),
+                frame=frame_no, t=t, single=single, transport=transport, size=size, src=(src, sport), dst=(dst, dport),
                 id=int(d["dns.id"], 16), response=flags.get("dns.flags.response") == "1",
                 rcode=RCODES.get(int(flags.get("dns.flags.rcode", 0)), flags.get("dns.flags.rcode")),
                 qname=q.get("dns.qry.name", ""), qtype=DNS_TYPES.get(qt, f"TYPE{qt}"),
@@ -408,7 +444,7 @@ def dns_exchanges(pcap) -> list[DnsEx]:
     for m in dns_messages(pcap):
         if not m["response"]:
             ex = DnsEx(m["transport"], m["src"], m["dst"], m["id"], m["qname"], m["qtype"], None, (),
-                       m["frame"], m["t"], m["single"])
+                       m["frame"], m["t"], m["single"], query_size=m["size"])
             pending[(m["transport"], m["src"], m["dst"], m["id"])].append(ex)
             out.append(ex)
         else:
@@ -417,6 +453,7 @@ def dns_exchanges(pcap) -> list[DnsEx]:
                 ex = pending[k].pop(0)
                 ex.rcode, ex.answers = m["rcode"], m["answers"]
                 ex.authorities, ex.additionals = m["authorities"], m["additionals"]
+                ex.response_size = m["size"]
             # a response without a query in the capture is not an exchange we can expect
     return out
 
