@@ -303,8 +303,10 @@ def _reframe(sid, st, c2s, s2c):
         return []
     parsed = parse_requests(c2s)
     if [(m, u) for m, u, _ in parsed] != [(q["method"], q["path"]) for q in reqs]:
-        raise AssertionError(f"oracle: tcp.stream {sid}: requests in the reassembled stream {parsed} "
-                             f"differ from tshark's {[(q['method'], q['path']) for q in reqs]}")
+        gaps = b"missing in capture file" in c2s or b"missing in capture file" in s2c
+        raise AssertionError(f"oracle: tcp.stream {sid}: requests in the reassembled stream "
+                             f"{parsed[:6]}... differ from tshark's {[(q['method'], q['path']) for q in reqs][:6]}..."
+                             + (" (the capture lost packets: tshark marks bytes missing)" if gaps else ""))
     resps = [dict(code=c, version=v, frame=0, server=reqs[0]["server"])
              for c, v in parse_responses(s2c, [q["method"] for q in reqs])]
     return _pair(sid, reqs, resps, framed_by="follow")
