@@ -3,6 +3,7 @@ down even when tests fail. Prerequisites missing = test failure, not skip."""
 
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -12,6 +13,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from topology import Topology, require_environment  # noqa: E402
+
+
+def _sigterm_as_interrupt(signum, frame):
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def pytest_configure(config):
+    # A CI timeout or `kill` sends SIGTERM: turn it into KeyboardInterrupt so fixture finalizers
+    # still remove namespaces, the bridge and every process the tests started.
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
 
 
 @pytest.fixture(scope="module")

@@ -31,8 +31,8 @@ VARIANTS = {
     "mixed": ["--mode", "mixed", "--seed", "15", "--fraction", "0.2", "--window", "12"],
     "drop": ["--mode", "drop", "--seed", "16", "--drop-conns", "4"],
 }
-STAT_OF = {"reorder": "moved", "reorder_wide": "moved", "duplicate": "duplicated",
-           "overlap": "overlap_replaced", "mixed": "moved", "drop": "dropped"}
+STAT_OF = {"reorder": "out_of_order", "reorder_wide": "out_of_order", "duplicate": "duplicated",
+           "overlap": "overlap_replaced", "mixed": "out_of_order", "drop": "dropped"}
 
 
 @dataclass

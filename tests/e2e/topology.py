@@ -39,7 +39,7 @@ ORIGIN_PORT = 8080  # tests/tools/origin.py (8080 is one of tshark's default HTT
 DNS_PORT = 53       # dnsmasq
 ZONE = "shk.test"
 
-REQUIRED_TOOLS = ["ip", "tcpdump", "tshark", "nginx", "dnsmasq", "dig", "curl"]
+REQUIRED_TOOLS = ["ip", "tcpdump", "tshark", "editcap", "nginx", "dnsmasq", "dig", "curl"]
 
 
 class TopologyError(RuntimeError):

@@ -14,7 +14,8 @@ Modes:
   mixed      reorder + duplicate + overlap.
   drop       one data segment (never the first or last of its direction) is removed from each of
              --drop-conns connections (the largest connection by bytes, then random ones with at
-             least 3 data segments in a direction). Every copy of the removed bytes goes.
+             least 3 data segments in a direction), or from the connections whose client ports are
+             given with --drop-client-port. Every copy of the removed bytes goes.
 
 --report FILE gets JSON: what was done, and "damaged": the connections (client, server) whose
 byte streams lost data. Everything not listed there carries exactly the original bytes.
@@ -143,9 +144,18 @@ def reorder(pkts, rnd, window, stats):
                 out = trial
                 break
     res = []
+    top = {}
     for i, p in enumerate(out):
         q = clone(p, times[i])
         res.append(q)
+        x = info(p)
+        if x and x[3]:
+            d, seq = x[1], x[4]
+            # a data segment that starts below the highest sequence seen in its direction arrived late
+            if d in top and ((seq - top[d]) & 0xFFFFFFFF) > 0x7FFFFFFF:
+                stats["out_of_order"] += 1
+            else:
+                top[d] = (seq + x[3]) & 0xFFFFFFFF
     return res
 
 
@@ -211,7 +221,7 @@ def overlap(pkts, rnd, fraction, stats):
     return out
 
 
-def drop(pkts, rnd, nconns, stats):
+def drop(pkts, rnd, nconns, stats, ports=()):
     conns = Conns(pkts)
     cands = defaultdict(list)  # key -> [(key, src)] directions with >= 3 data segments
     for (key, src), idxs in conns.data.items():
@@ -220,9 +230,14 @@ def drop(pkts, rnd, nconns, stats):
     if not cands:
         raise SystemExit("drop: no connection with 3 data segments in a direction")
     keys = sorted(cands, key=repr)
-    chosen = [max(keys, key=lambda k: conns.bytes[k])]
-    rest = [k for k in keys if k not in chosen]
-    chosen += rnd.sample(rest, min(len(rest), nconns - 1))
+    if ports:
+        chosen = [k for k in keys if conns.endpoints(k)[0][1] in ports]
+        if not chosen:
+            raise SystemExit(f"drop: no connection with enough data from client ports {ports}")
+    else:
+        chosen = [max(keys, key=lambda k: conns.bytes[k])]
+        rest = [k for k in keys if k not in chosen]
+        chosen += rnd.sample(rest, min(len(rest), nconns - 1))
     remove = set()
     damaged = []
     for key in chosen:
@@ -304,6 +319,8 @@ def main():
     ap.add_argument("--window", type=int, default=8)
     ap.add_argument("--fraction", type=float, default=0.25)
     ap.add_argument("--drop-conns", type=int, default=4)
+    ap.add_argument("--drop-client-port", type=int, action="append", default=[],
+                    help="drop mode: damage exactly the connections from these client ports")
     ap.add_argument("--report")
     ap.add_argument("--no-check", action="store_true",
                     help="skip re-assembling input and output to check that only damaged connections changed")
@@ -324,7 +341,7 @@ def main():
     if a.mode in ("reorder", "mixed"):
         pkts = reorder(pkts, rnd, a.window, stats)
     if a.mode == "drop":
-        pkts = drop(pkts, rnd, a.drop_conns, stats)
+        pkts = drop(pkts, rnd, a.drop_conns, stats, a.drop_client_port)
     stats.setdefault("damaged", [])
     stats["output_packets"] = len(pkts)
     w = PcapWriter(a.output, linktype=linktype, nano=nano, sync=False)
