@@ -115,20 +115,20 @@ def cleanup_stale_runs():
             continue
         if _pid_alive(int(st.get("owner_pid", 0))):
             continue
-        _kill_pids([p for p in st.get("pids", []) if _pid_alive(p) and _is_ours(p, st)])
+        _kill_pids([p for p, start in st.get("pids", []) if _pid_alive(p) and _start_time(p) == start])
         _teardown_objects(st.get("netns", []), st.get("links", []))
         with contextlib.suppress(OSError):
             shutil.rmtree(st.get("workdir", ""), ignore_errors=True)
             f.unlink()
 
 
-def _is_ours(pid: int, st: dict) -> bool:
-    """A recorded pid is only killed if its command line still mentions the run's work dir/id."""
+def _start_time(pid: int):
+    """Process start time (clock ticks since boot): with the pid it identifies a process, so a
+    recorded pid that was reused by someone else's process is never killed."""
     try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-    return st.get("run_id", "\0") in cmd or (st.get("workdir") or "\0") in cmd
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @dataclass
@@ -197,7 +197,7 @@ class Topology:
         STATE_DIR.mkdir(parents=True, exist_ok=True)
         st = {"run_id": self.run_id, "owner_pid": os.getpid(), "workdir": str(self.workdir),
               "netns": self._created_ns, "links": self._created_links,
-              "pids": [p.pid for p in self._procs]}
+              "pids": [[p.pid, _start_time(p.pid)] for p in self._procs]}
         (STATE_DIR / f"{self.run_id}.json").write_text(json.dumps(st))
 
     def start(self):
