@@ -14,12 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 /// Fixed seeds: identical packets must hash alike across runs and processes.
-const SEEDS: [u64; 4] = [
-    0x243F_6A88_85A3_08D3,
-    0x1319_8A2E_0370_7344,
-    0xA409_3822_299F_31D0,
-    0x082E_FA98_EC4E_6C89,
-];
+const SEEDS: [u64; 4] = [0x243F_6A88_85A3_08D3, 0x1319_8A2E_0370_7344, 0xA409_3822_299F_31D0, 0x082E_FA98_EC4E_6C89];
 
 /// Remembers recent packets by hash and tells copies from other capture points.
 pub struct Deduplicator {
@@ -55,10 +50,7 @@ impl Deduplicator {
             hasher: ahash::RandomState::with_seeds(SEEDS[0], SEEDS[1], SEEDS[2], SEEDS[3]),
             // Twice the entries: removals leave tombstones, and with this headroom the table
             // rehashes in place instead of growing (no allocation in steady state).
-            seen: HashMap::with_capacity_and_hasher(
-                capacity.saturating_mul(2),
-                BuildHasherDefault::default(),
-            ),
+            seen: HashMap::with_capacity_and_hasher(capacity.saturating_mul(2), BuildHasherDefault::default()),
             order: VecDeque::with_capacity(capacity),
             generation: 0,
             dropped: 0,
@@ -79,23 +71,10 @@ impl Deduplicator {
             // A genuine repeat (same capture point, or too late): it becomes the copy later
             // copies are compared with.
             self.generation += 1;
-            *seen = Seen {
-                ts,
-                capture_point,
-                len,
-                generation: self.generation,
-            };
+            *seen = Seen { ts, capture_point, len, generation: self.generation };
         } else {
             self.generation += 1;
-            self.seen.insert(
-                hash,
-                Seen {
-                    ts,
-                    capture_point,
-                    len,
-                    generation: self.generation,
-                },
-            );
+            self.seen.insert(hash, Seen { ts, capture_point, len, generation: self.generation });
         }
         if self.order.len() == self.capacity {
             self.evict_oldest();
@@ -112,11 +91,7 @@ impl Deduplicator {
     fn evict_oldest(&mut self) {
         if let Some((hash, generation)) = self.order.pop_front() {
             // Only if that queue item is the entry's latest insertion.
-            if self
-                .seen
-                .get(&hash)
-                .is_some_and(|s| s.generation == generation)
-            {
+            if self.seen.get(&hash).is_some_and(|s| s.generation == generation) {
                 self.seen.remove(&hash);
             }
         }
@@ -171,19 +146,13 @@ mod tests {
 
     fn ipv4(ttl: u8, payload: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();
-        PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], ttl)
-            .udp(1000, 53)
-            .write(&mut v, payload)
-            .unwrap();
+        PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], ttl).udp(1000, 53).write(&mut v, payload).unwrap();
         v
     }
 
     fn ipv6(hop_limit: u8, payload: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();
-        PacketBuilder::ipv6([1; 16], [2; 16], hop_limit)
-            .tcp(1, 2, 3, 4)
-            .write(&mut v, payload)
-            .unwrap();
+        PacketBuilder::ipv6([1; 16], [2; 16], hop_limit).tcp(1, 2, 3, 4).write(&mut v, payload).unwrap();
         v
     }
 

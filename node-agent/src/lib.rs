@@ -7,6 +7,7 @@ pub mod dissect;
 pub mod engine;
 pub mod entry;
 pub mod packet;
+pub mod pipeline;
 pub mod reassembly;
 pub mod source;
 pub mod storage;

@@ -19,9 +19,7 @@ impl Timestamp {
     }
 
     pub fn now() -> Self {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Self::from_duration_since_epoch(d)
     }
 
@@ -97,13 +95,7 @@ impl fmt::Display for Timestamp {
         let nanos = self.0 % 1_000_000_000;
         let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400);
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60
-        )
+        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z", sod / 3600, (sod / 60) % 60, sod % 60)
     }
 }
 
@@ -138,7 +130,10 @@ mod tests {
             let t = Timestamp::from_secs_nanos(secs, 987_654_321);
             assert_eq!(Timestamp::parse_rfc3339(&t.to_string()), Some(t));
         }
-        assert_eq!(Timestamp::parse_rfc3339("2024-02-29T12:34:56Z"), Some(Timestamp::from_secs_nanos(1_709_210_096, 0)));
+        assert_eq!(
+            Timestamp::parse_rfc3339("2024-02-29T12:34:56Z"),
+            Some(Timestamp::from_secs_nanos(1_709_210_096, 0))
+        );
         assert_eq!(Timestamp::parse_rfc3339("2024-13-29T12:34:56Z"), None);
         assert_eq!(Timestamp::parse_rfc3339("garbage"), None);
     }

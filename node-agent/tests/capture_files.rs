@@ -12,9 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
 }
 
 // ---------------------------------------------------------------- the oracle
@@ -83,20 +81,11 @@ struct Transport {
 /// prints the frames before the cut.
 fn tshark(path: &Path, allow_failure: bool) -> Vec<Frame> {
     let mut cmd = Command::new("tshark");
-    cmd.args(["-n", "-r"]).arg(path).args([
-        "-E",
-        "occurrence=f",
-        "-E",
-        "separator=|",
-        "-T",
-        "fields",
-    ]);
+    cmd.args(["-n", "-r"]).arg(path).args(["-E", "occurrence=f", "-E", "separator=|", "-T", "fields"]);
     for f in FIELDS {
         cmd.args(["-e", f]);
     }
-    let out = cmd.output().expect(
-        "tshark must be installed: it is the oracle of these tests (apt-get install tshark)",
-    );
+    let out = cmd.output().expect("tshark must be installed: it is the oracle of these tests (apt-get install tshark)");
     assert!(
         allow_failure || out.status.success(),
         "tshark failed on {}: {}",
@@ -104,10 +93,7 @@ fn tshark(path: &Path, allow_failure: bool) -> Vec<Frame> {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).expect("tshark prints UTF-8");
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| parse_frame(i + 1, line))
-        .collect()
+    text.lines().enumerate().map(|(i, line)| parse_frame(i + 1, line)).collect()
 }
 
 fn parse_frame(number: usize, line: &str) -> Frame {
@@ -119,8 +105,7 @@ fn parse_frame(number: usize, line: &str) -> Frame {
         if let Some(hex) = s.strip_prefix("0x") {
             u64::from_str_radix(hex, 16).unwrap()
         } else {
-            s.parse()
-                .unwrap_or_else(|_| panic!("frame {number}: {name} = {s:?}"))
+            s.parse().unwrap_or_else(|_| panic!("frame {number}: {name} = {s:?}"))
         }
     };
     let ts = (!f("frame.time_epoch").is_empty()).then(|| parse_epoch(f("frame.time_epoch")));
@@ -132,10 +117,7 @@ fn parse_frame(number: usize, line: &str) -> Frame {
         15 => Some(LinkType::Null),
         _ => None,
     };
-    let interface = (
-        f("frame.section_number").parse().unwrap_or(1),
-        f("frame.interface_id").parse().unwrap_or(0),
-    );
+    let interface = (f("frame.section_number").parse().unwrap_or(1), f("frame.interface_id").parse().unwrap_or(0));
 
     // The protocol right after the first IP header decides.
     let protocols: Vec<&str> = f("frame.protocols").split(':').collect();
@@ -145,20 +127,8 @@ fn parse_frame(number: usize, line: &str) -> Frame {
         .and_then(|i| protocols[i + 1..].iter().find(|p| !p.starts_with("ipv6.")));
     let fragment = f("ip.flags.mf") == "1" || !matches!(f("ip.frag_offset"), "" | "0");
     let transport = |sport: &str, dport: &str, payload: &str, claimed: usize| Transport {
-        src: f(if f("ip.src").is_empty() {
-            "ipv6.src"
-        } else {
-            "ip.src"
-        })
-        .parse()
-        .unwrap(),
-        dst: f(if f("ip.dst").is_empty() {
-            "ipv6.dst"
-        } else {
-            "ip.dst"
-        })
-        .parse()
-        .unwrap(),
+        src: f(if f("ip.src").is_empty() { "ipv6.src" } else { "ip.src" }).parse().unwrap(),
+        dst: f(if f("ip.dst").is_empty() { "ipv6.dst" } else { "ip.dst" }).parse().unwrap(),
         sport: num(sport) as u16,
         dport: num(dport) as u16,
         tcp: None,
@@ -167,12 +137,7 @@ fn parse_frame(number: usize, line: &str) -> Frame {
     };
     let expect = match after_ip {
         Some(&"tcp") if !fragment => {
-            let mut t = transport(
-                "tcp.srcport",
-                "tcp.dstport",
-                "tcp.payload",
-                num("tcp.len") as usize,
-            );
+            let mut t = transport("tcp.srcport", "tcp.dstport", "tcp.payload", num("tcp.len") as usize);
             t.tcp = Some((
                 num("tcp.seq_raw") as u32,
                 num("tcp.ack_raw") as u32,
@@ -182,21 +147,12 @@ fn parse_frame(number: usize, line: &str) -> Frame {
             ));
             Expect::Tcp(t)
         }
-        Some(&"udp") if !fragment => Expect::Udp(transport(
-            "udp.srcport",
-            "udp.dstport",
-            "udp.payload",
-            num("udp.length") as usize - 8,
-        )),
+        Some(&"udp") if !fragment => {
+            Expect::Udp(transport("udp.srcport", "udp.dstport", "udp.payload", num("udp.length") as usize - 8))
+        }
         _ => Expect::Nothing,
     };
-    Frame {
-        number,
-        ts,
-        link_type,
-        interface,
-        expect,
-    }
+    Frame { number, ts, link_type, interface, expect }
 }
 
 /// "1700000000.123456789" -> nanoseconds, exactly (no floating point).
@@ -212,9 +168,7 @@ fn parse_epoch(s: &str) -> u64 {
 
 fn unhex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| *c != ':').collect();
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
+    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
 }
 
 // ---------------------------------------------------------------- what we read
@@ -247,11 +201,7 @@ fn ours(file: &mut CaptureFile) -> (Vec<Ours>, Option<CaptureError>) {
                     tcp,
                     payload: d.payload.to_vec(),
                     // Compared separately: our `truncated` against the claimed length.
-                    claimed_len: if d.truncated {
-                        usize::MAX
-                    } else {
-                        d.payload.len()
-                    },
+                    claimed_len: if d.truncated { usize::MAX } else { d.payload.len() },
                 };
                 match d.transport {
                     TransportHeader::Tcp(h) => {
@@ -266,12 +216,7 @@ fn ours(file: &mut CaptureFile) -> (Vec<Ours>, Option<CaptureError>) {
             }
             Err(e) => panic!("{}: packet {}: {e}", file.name(), v.len() + 1),
         };
-        v.push(Ours {
-            ts: p.ts.as_nanos(),
-            link_type: p.link_type,
-            capture_point: p.capture_point,
-            decoded,
-        });
+        v.push(Ours { ts: p.ts.as_nanos(), link_type: p.link_type, capture_point: p.capture_point, decoded });
     }
     (v, None)
 }
@@ -298,19 +243,11 @@ fn compare(name: &str, ours: &[Ours], frames: &[Frame]) {
         match (&o.decoded, &f.expect) {
             (Expect::Nothing, Expect::Nothing) => {}
             (Expect::Tcp(a), Expect::Tcp(b)) | (Expect::Udp(a), Expect::Udp(b)) => {
-                assert_eq!(
-                    (a.src, a.dst, a.sport, a.dport, a.tcp),
-                    (b.src, b.dst, b.sport, b.dport, b.tcp),
-                    "{at}"
-                );
+                assert_eq!((a.src, a.dst, a.sport, a.dport, a.tcp), (b.src, b.dst, b.sport, b.dport, b.tcp), "{at}");
                 assert_eq!(a.payload, b.payload, "{at}: payload");
                 // Truncated exactly when tshark shows fewer payload bytes than the headers claim.
                 let truncated = a.claimed_len == usize::MAX;
-                assert_eq!(
-                    truncated,
-                    b.payload.len() < b.claimed_len,
-                    "{at}: truncated flag"
-                );
+                assert_eq!(truncated, b.payload.len() < b.claimed_len, "{at}: truncated flag");
                 if !truncated {
                     assert_eq!(a.payload.len(), b.claimed_len, "{at}: payload length");
                 }
@@ -337,9 +274,7 @@ fn ethernet_loopback_pcap() {
     let p = check_file("lo.pcap");
     // The capture holds HTTP over IPv4 and IPv6 and UDP over both.
     let count = |f: &dyn Fn(&Transport) -> bool| {
-        p.iter()
-            .filter(|o| matches!(&o.decoded, Expect::Tcp(t) | Expect::Udp(t) if f(t)))
-            .count()
+        p.iter().filter(|o| matches!(&o.decoded, Expect::Tcp(t) | Expect::Udp(t) if f(t))).count()
     };
     assert!(count(&|t| t.src.is_ipv4() && t.tcp.is_some() && !t.payload.is_empty()) > 0);
     assert!(count(&|t| t.src.is_ipv6() && t.tcp.is_some() && !t.payload.is_empty()) > 0);
@@ -360,9 +295,7 @@ fn nanosecond_pcap() {
 #[test]
 fn snap_length_cut_payloads() {
     let p = check_file("lo-snap96.pcap");
-    assert!(p
-        .iter()
-        .any(|o| matches!(&o.decoded, Expect::Tcp(t) if t.claimed_len == usize::MAX)));
+    assert!(p.iter().any(|o| matches!(&o.decoded, Expect::Tcp(t) if t.claimed_len == usize::MAX)));
 }
 
 #[test]
@@ -388,11 +321,7 @@ fn bsd_null_both_byte_orders() {
 #[test]
 fn vlan_tags_padding_and_non_tcp_udp_frames() {
     let p = check_file("vlan.pcap");
-    assert_eq!(
-        p.iter().filter(|o| o.decoded == Expect::Nothing).count(),
-        3,
-        "ARP, fragment, ICMP"
-    );
+    assert_eq!(p.iter().filter(|o| o.decoded == Expect::Nothing).count(), 3, "ARP, fragment, ICMP");
 }
 
 #[test]
@@ -403,20 +332,14 @@ fn pcapng_from_editcap() {
 #[test]
 fn pcapng_two_interfaces_with_different_link_types() {
     let p = check_file("two-interfaces.pcapng");
-    assert!(p
-        .iter()
-        .any(|o| o.capture_point == 0 && o.link_type == LinkType::Ethernet));
-    assert!(p
-        .iter()
-        .any(|o| o.capture_point == 1 && o.link_type == LinkType::LinuxSll2));
+    assert!(p.iter().any(|o| o.capture_point == 0 && o.link_type == LinkType::Ethernet));
+    assert!(p.iter().any(|o| o.capture_point == 1 && o.link_type == LinkType::LinuxSll2));
 }
 
 #[test]
 fn pcapng_two_sections() {
     let p = check_file("two-sections.pcapng");
-    assert!(p
-        .iter()
-        .any(|o| o.capture_point == 1 && o.link_type == LinkType::LinuxSll));
+    assert!(p.iter().any(|o| o.capture_point == 1 && o.link_type == LinkType::LinuxSll));
 }
 
 #[test]
@@ -428,12 +351,7 @@ fn pcapng_power_of_two_resolution_offset_and_all_packet_blocks() {
 /// the deduplicator, every TCP/UDP packet of the second capture is a copy of one in the first.
 #[test]
 fn copies_at_two_capture_points_are_dropped() {
-    let count = |name: &str| {
-        tshark(&data(name), false)
-            .iter()
-            .filter(|f| f.expect != Expect::Nothing)
-            .count() as u64
-    };
+    let count = |name: &str| tshark(&data(name), false).iter().filter(|f| f.expect != Expect::Nothing).count() as u64;
     let (lo, any) = (count("lo.pcap"), count("any-sll2.pcap"));
     let mut file = CaptureFile::open(&data("two-interfaces.pcapng")).unwrap();
     let mut dedup = Deduplicator::new(50_000_000, 4096);
@@ -470,10 +388,7 @@ fn file_cut_mid_record_gives_the_packets_before_then_truncated() {
             compare(&format!("{name} cut at {cut}"), &packets, &frames);
             match err {
                 Some(CaptureError::Truncated { offset, file }) => {
-                    assert!(
-                        (offset as usize) < cut,
-                        "{name}: truncated record at {offset}, cut at {cut}"
-                    );
+                    assert!((offset as usize) < cut, "{name}: truncated record at {offset}, cut at {cut}");
                     assert_eq!(file, tmp.path().display().to_string());
                 }
                 other => panic!("{name} cut at {cut}: expected Truncated, got {other:?}"),
@@ -491,14 +406,7 @@ fn file_cut_mid_record_gives_the_packets_before_then_truncated() {
             .args(["-T", "fields", "-e", "frame.cap_len"])
             .output()
             .unwrap();
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap()
-            .trim()
-            .parse::<usize>()
-            .unwrap()
+        String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim().parse::<usize>().unwrap()
     };
     assert!(!last.is_empty());
     let tmp = temp_file(&bytes[..bytes.len() - 1]);
@@ -514,16 +422,7 @@ fn file_cut_mid_record_gives_the_packets_before_then_truncated() {
 #[test]
 fn garbage_is_not_a_capture_file() {
     let tmp = temp_file(b"this is not a capture file, just some text\n");
-    assert!(
-        !Command::new("tshark")
-            .arg("-r")
-            .arg(tmp.path())
-            .output()
-            .unwrap()
-            .status
-            .success(),
-        "tshark agrees"
-    );
+    assert!(!Command::new("tshark").arg("-r").arg(tmp.path()).output().unwrap().status.success(), "tshark agrees");
     match CaptureFile::open(tmp.path()) {
         Err(e @ CaptureError::NotACaptureFile { .. }) => {
             assert!(e.to_string().contains("74 68 69 73"), "{e}")
@@ -540,11 +439,7 @@ fn unknown_link_type_is_refused() {
     bytes[20..24].copy_from_slice(&147u32.to_le_bytes());
     let tmp = temp_file(&bytes);
     match CaptureFile::open(tmp.path()) {
-        Err(CaptureError::UnknownLinkType {
-            link_type: 147,
-            offset: 20,
-            ..
-        }) => {}
+        Err(CaptureError::UnknownLinkType { link_type: 147, offset: 20, .. }) => {}
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("accepted link type 147"),
     }
@@ -610,10 +505,7 @@ fn throughput() {
 
 /// CPU time of this thread: the machine is shared, wall time would measure the neighbours.
 fn thread_cpu_secs() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes one timespec through a valid pointer.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
     assert_eq!(rc, 0);

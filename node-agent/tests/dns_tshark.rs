@@ -13,8 +13,7 @@
 
 use node_agent::dissect::dns::{DnsTcpDissector, DnsUdpDissector};
 use node_agent::dissect::{
-    DatagramDissector, DatagramSession, Direction, Exchange, FlowInfo, Probe, StreamDissector,
-    StreamSession,
+    DatagramDissector, DatagramSession, Direction, Exchange, FlowInfo, Probe, StreamDissector, StreamSession,
 };
 use node_agent::time::Timestamp;
 use serde_json::Value;
@@ -23,42 +22,23 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const TOOLS: [(&str, &str); 4] = [
-    ("tshark", "tshark"),
-    ("tcpdump", "tcpdump"),
-    ("dnsmasq", "dnsmasq-base"),
-    ("dig", "dnsutils"),
-];
+const TOOLS: [(&str, &str); 4] =
+    [("tshark", "tshark"), ("tcpdump", "tcpdump"), ("dnsmasq", "dnsmasq-base"), ("dig", "dnsutils")];
 
 fn require_environment() {
     for (tool, package) in TOOLS {
         let found = std::env::var_os("PATH")
             .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
             .unwrap_or(false);
-        assert!(
-            found,
-            "dns_tshark needs `{tool}` in PATH (apt-get install {package}); refusing to pass without it"
-        );
+        assert!(found, "dns_tshark needs `{tool}` in PATH (apt-get install {package}); refusing to pass without it");
     }
     let uid = run("id", &["-u"]);
-    assert_eq!(
-        uid.trim(),
-        "0",
-        "dns_tshark needs root (dnsmasq on port 53, tcpdump on lo)"
-    );
+    assert_eq!(uid.trim(), "0", "dns_tshark needs root (dnsmasq on port 53, tcpdump on lo)");
 }
 
 fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+    assert!(out.status.success(), "{cmd} {args:?} failed: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -68,9 +48,7 @@ impl Guard {
     /// SIGINT, so tcpdump flushes and closes its file, then waits.
     fn interrupt(&mut self) {
         if let Some(mut c) = self.0.take() {
-            let _ = Command::new("kill")
-                .args(["-INT", &c.id().to_string()])
-                .status();
+            let _ = Command::new("kill").args(["-INT", &c.id().to_string()]).status();
             let _ = c.wait();
         }
     }
@@ -87,10 +65,7 @@ impl Drop for Guard {
 fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ok() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "timed out waiting for {what}"
-        );
+        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -129,9 +104,7 @@ fn generate(dir: &Path, ip: &str) -> std::path::PathBuf {
              at most {most} answers on one TCP connection; capturing again"
         );
     }
-    panic!(
-        "no complete capture with a multi-query TCP connection in 4 attempts (machine too busy?)"
-    );
+    panic!("no complete capture with a multi-query TCP connection in 4 attempts (machine too busy?)");
 }
 
 /// One capture; returns the pcap path and the packets tcpdump says the kernel dropped.
@@ -153,13 +126,7 @@ fn generate_once(dir: &Path, ip: &str) -> (std::path::PathBuf, u64) {
     ));
     wait_for("dnsmasq to answer", || {
         Command::new("dig")
-            .args([
-                &format!("@{ip}"),
-                "+short",
-                "+tries=1",
-                "+time=1",
-                "host.shark.test",
-            ])
+            .args([&format!("@{ip}"), "+short", "+tries=1", "+time=1", "host.shark.test"])
             .output()
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("192.0.2.10"))
     });
@@ -173,16 +140,7 @@ fn generate_once(dir: &Path, ip: &str) -> (std::path::PathBuf, u64) {
         Command::new("tcpdump")
             // A small snap length keeps many packets in the ring (DNS here is < 1 KB), so a
             // descheduled tcpdump loses nothing; the 16 MiB buffer helps the same way.
-            .args([
-                "-i",
-                "lo",
-                "-s",
-                "4096",
-                "-B",
-                "16384",
-                "-U",
-                "--immediate-mode",
-            ])
+            .args(["-i", "lo", "-s", "4096", "-B", "16384", "-U", "--immediate-mode"])
             .args(["-Z", "root", "-w"])
             .arg(&pcap)
             .args(["host", ip])
@@ -191,9 +149,7 @@ fn generate_once(dir: &Path, ip: &str) -> (std::path::PathBuf, u64) {
             .spawn()
             .expect("start tcpdump"),
     ));
-    wait_for("tcpdump to listen", || {
-        std::fs::read_to_string(&err_path).is_ok_and(|s| s.contains("listening on"))
-    });
+    wait_for("tcpdump to listen", || std::fs::read_to_string(&err_path).is_ok_and(|s| s.contains("listening on")));
 
     // UDP: every type, a mixed-case name (0x20 style), an NXDOMAIN in and out of the zone.
     dig(
@@ -286,16 +242,11 @@ fn tshark_fields(pcap: &Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>>
         args.push(f.to_string());
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    run("tshark", &refs)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
+    run("tshark", &refs).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex from tshark"))
-        .collect()
+    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex from tshark")).collect()
 }
 
 fn epoch_ns(s: &str) -> Timestamp {
@@ -312,11 +263,7 @@ enum Transport {
 
 enum Session {
     Udp(Box<dyn DatagramSession>),
-    Tcp {
-        session: Box<dyn StreamSession>,
-        probe_buf: Vec<u8>,
-        probed: bool,
-    },
+    Tcp { session: Box<dyn StreamSession>, probe_buf: Vec<u8>, probed: bool },
 }
 
 /// Our side: payloads from tshark into sessions (one per client port), the harness playing the
@@ -345,11 +292,7 @@ fn dissect(pcap: &Path, ip: &str) -> Vec<(Transport, u16, Exchange)> {
         let ts = epoch_ns(&r[0]);
         last = last.max(ts);
         let to_server = r[1] == ip;
-        let dir = if to_server {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
+        let dir = if to_server { Direction::ClientToServer } else { Direction::ServerToClient };
         let (transport, sport, dport, payload) = if !r[2].is_empty() {
             (Transport::Udp, &r[2], &r[3], &r[4])
         } else {
@@ -357,11 +300,7 @@ fn dissect(pcap: &Path, ip: &str) -> Vec<(Transport, u16, Exchange)> {
         };
         let client_port: u16 = if to_server { sport } else { dport }.parse().unwrap();
         let server_port: u16 = if to_server { dport } else { sport }.parse().unwrap();
-        let flow = FlowInfo {
-            server_port,
-            client_port,
-            saw_handshake: true,
-        };
+        let flow = FlowInfo { server_port, client_port, saw_handshake: true };
         let payload = unhex(payload);
         let mut sink: Vec<Exchange> = Vec::new();
         match transport {
@@ -369,16 +308,8 @@ fn dissect(pcap: &Path, ip: &str) -> Vec<(Transport, u16, Exchange)> {
                 let s = sessions.entry((transport, client_port)).or_insert_with(|| {
                     let d = DnsUdpDissector::default();
                     // The first captured datagram is normally the query.
-                    let expected = if to_server {
-                        Probe::Client
-                    } else {
-                        Probe::Server
-                    };
-                    assert_eq!(
-                        d.probe(&flow, &payload),
-                        expected,
-                        "first datagram of {client_port}"
-                    );
+                    let expected = if to_server { Probe::Client } else { Probe::Server };
+                    assert_eq!(d.probe(&flow, &payload), expected, "first datagram of {client_port}");
                     Session::Udp(d.new_session(&flow))
                 });
                 if let Session::Udp(s) = s {
@@ -388,18 +319,9 @@ fn dissect(pcap: &Path, ip: &str) -> Vec<(Transport, u16, Exchange)> {
             Transport::Tcp => {
                 let s = sessions.entry((transport, client_port)).or_insert_with(|| {
                     assert_eq!(r[8], "1", "TCP flows start with their SYN here");
-                    Session::Tcp {
-                        session: DnsTcpDissector.new_session(&flow),
-                        probe_buf: Vec::new(),
-                        probed: false,
-                    }
+                    Session::Tcp { session: DnsTcpDissector.new_session(&flow), probe_buf: Vec::new(), probed: false }
                 });
-                if let Session::Tcp {
-                    session,
-                    probe_buf,
-                    probed,
-                } = s
-                {
+                if let Session::Tcp { session, probe_buf, probed } = s {
                     if !payload.is_empty() {
                         if !*probed && to_server {
                             probe_buf.extend_from_slice(&payload);
@@ -430,9 +352,7 @@ fn dissect(pcap: &Path, ip: &str) -> Vec<(Transport, u16, Exchange)> {
                 s.on_tick(end, &mut sink);
                 s.on_close(end, &mut sink);
             }
-            Session::Tcp {
-                session, probed, ..
-            } => {
+            Session::Tcp { session, probed, .. } => {
                 assert!(*probed, "TCP flow {port} was never recognised");
                 session.on_close(end, &mut sink);
             }
@@ -497,10 +417,7 @@ struct Row(HashMap<&'static str, Vec<String>>);
 
 impl Row {
     fn all(&self, f: &str) -> Vec<String> {
-        self.0
-            .get(f)
-            .cloned()
-            .unwrap_or_else(|| panic!("field {f} was not asked of tshark"))
+        self.0.get(f).cloned().unwrap_or_else(|| panic!("field {f} was not asked of tshark"))
     }
     fn one(&self, f: &str) -> String {
         let v = self.all(f);
@@ -569,11 +486,7 @@ fn tshark_messages(pcap: &Path) -> Vec<Row> {
         .map(|cols| {
             let mut m = HashMap::new();
             for (f, v) in fields.iter().zip(cols) {
-                let list = if v.is_empty() {
-                    vec![]
-                } else {
-                    v.split('|').map(str::to_string).collect()
-                };
+                let list = if v.is_empty() { vec![] } else { v.split('|').map(str::to_string).collect() };
                 m.insert(*f, list);
             }
             let row = Row(m);
@@ -598,10 +511,7 @@ fn records(v: &Value) -> Vec<&Value> {
 
 /// The `data` of our records of type `t`, in order.
 fn data_of(recs: &[&Value], t: &str) -> Vec<String> {
-    recs.iter()
-        .filter(|r| r["type"] == t)
-        .map(|r| r["data"].as_str().unwrap().to_string())
-        .collect()
+    recs.iter().filter(|r| r["type"] == t).map(|r| r["data"].as_str().unwrap().to_string()).collect()
 }
 
 /// tshark's per-type fields zipped into our presentation.
@@ -609,53 +519,29 @@ fn zipped(row: &Row, fields: &[&str], sep: &str) -> Vec<String> {
     let cols: Vec<Vec<String>> = fields.iter().map(|f| row.all(f)).collect();
     let n = cols[0].len();
     assert!(cols.iter().all(|c| c.len() == n), "{fields:?}: {cols:?}");
-    (0..n)
-        .map(|i| {
-            cols.iter()
-                .map(|c| c[i].clone())
-                .collect::<Vec<_>>()
-                .join(sep)
-        })
-        .collect()
+    (0..n).map(|i| cols.iter().map(|c| c[i].clone()).collect::<Vec<_>>().join(sep)).collect()
 }
 
 /// Compares the records of one message (a response, or a query's OPT) with tshark's view.
 fn compare_records(row: &Row, ours: &Value, what: &str) {
     let recs = records(ours);
     let types: Vec<&str> = recs.iter().map(|r| r["type"].as_str().unwrap()).collect();
-    let theirs: Vec<&str> = row
-        .all("dns.resp.type")
-        .iter()
-        .map(|t| type_name(t))
-        .collect();
+    let theirs: Vec<&str> = row.all("dns.resp.type").iter().map(|t| type_name(t)).collect();
     assert_eq!(types, theirs, "{what}: types");
     // tshark 4.0 gives an SRV owner as service, proto and name fields instead of dns.resp.name.
     let (mut plain, mut srv) = (row.all("dns.resp.name").into_iter(), {
-        zipped(
-            row,
-            &["dns.srv.service", "dns.srv.proto", "dns.srv.name"],
-            ".",
-        )
-        .into_iter()
+        zipped(row, &["dns.srv.service", "dns.srv.proto", "dns.srv.name"], ".").into_iter()
     });
     let their_names: Vec<String> = theirs
         .iter()
         .map(|t| {
-            if *t == "SRV" {
-                srv.next()
-            } else {
-                plain.next()
-            }
-            .unwrap_or_else(|| panic!("{what}: tshark owner names run out"))
+            if *t == "SRV" { srv.next() } else { plain.next() }
+                .unwrap_or_else(|| panic!("{what}: tshark owner names run out"))
         })
         .collect();
     let names: Vec<&str> = recs.iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, their_names, "{what}: owner names");
-    let ttls: Vec<String> = recs
-        .iter()
-        .filter(|r| r["type"] != "OPT")
-        .map(|r| r["ttl"].to_string())
-        .collect();
+    let ttls: Vec<String> = recs.iter().filter(|r| r["type"] != "OPT").map(|r| r["ttl"].to_string()).collect();
     assert_eq!(ttls, row.all("dns.resp.ttl"), "{what}: TTLs");
     let cases: [(&str, Vec<String>); 11] = [
         ("A", row.all("dns.a")),
@@ -663,23 +549,8 @@ fn compare_records(row: &Row, ours: &Value, what: &str) {
         ("CNAME", row.all("dns.cname")),
         ("NS", row.all("dns.ns")),
         ("PTR", row.all("dns.ptr.domain_name")),
-        (
-            "MX",
-            zipped(row, &["dns.mx.preference", "dns.mx.mail_exchange"], " "),
-        ),
-        (
-            "SRV",
-            zipped(
-                row,
-                &[
-                    "dns.srv.priority",
-                    "dns.srv.weight",
-                    "dns.srv.port",
-                    "dns.srv.target",
-                ],
-                " ",
-            ),
-        ),
+        ("MX", zipped(row, &["dns.mx.preference", "dns.mx.mail_exchange"], " ")),
+        ("SRV", zipped(row, &["dns.srv.priority", "dns.srv.weight", "dns.srv.port", "dns.srv.target"], " ")),
         (
             "SOA",
             zipped(
@@ -703,11 +574,7 @@ fn compare_records(row: &Row, ours: &Value, what: &str) {
                 .map(|s| {
                     // tshark shows the flags in hex; our form is decimal and quotes the value.
                     let mut parts = s.splitn(3, ' ');
-                    let (flags, tag, value) = (
-                        parts.next().unwrap(),
-                        parts.next().unwrap(),
-                        parts.next().unwrap(),
-                    );
+                    let (flags, tag, value) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
                     let flags = u8::from_str_radix(flags.trim_start_matches("0x"), 16).unwrap();
                     format!("{flags} {tag} \"{value}\"")
                 })
@@ -730,10 +597,7 @@ fn compare_records(row: &Row, ours: &Value, what: &str) {
     ];
     for (t, expected) in cases {
         if t == "TXT" {
-            let ours: Vec<String> = data_of(&recs, "TXT")
-                .iter()
-                .flat_map(|d| txt_strings(d))
-                .collect();
+            let ours: Vec<String> = data_of(&recs, "TXT").iter().flat_map(|d| txt_strings(d)).collect();
             assert_eq!(ours, row.all("dns.txt"), "{what}: TXT strings");
         } else {
             assert_eq!(data_of(&recs, t), expected, "{what}: {t} data");
@@ -742,10 +606,7 @@ fn compare_records(row: &Row, ours: &Value, what: &str) {
 }
 
 fn flag(row: &Row, field: &str) -> bool {
-    matches!(
-        row.all(field).first().map(String::as_str),
-        Some("1" | "True")
-    )
+    matches!(row.all(field).first().map(String::as_str), Some("1" | "True"))
 }
 
 #[test]
@@ -753,10 +614,7 @@ fn exchanges_agree_with_tshark() {
     require_environment();
     let pid = std::process::id();
     let ip = format!("127.53.{}.{}", (pid >> 8) & 0xff, 1 + pid % 254);
-    let dir = tempfile::Builder::new()
-        .prefix("dns_tshark")
-        .tempdir()
-        .unwrap();
+    let dir = tempfile::Builder::new().prefix("dns_tshark").tempdir().unwrap();
     let dir_path = if std::env::var_os("DNS_TSHARK_KEEP").is_some() {
         // Keep the capture and logs for a look after the run.
         let p = dir.keep();
@@ -769,11 +627,7 @@ fn exchanges_agree_with_tshark() {
 
     let exchanges = dissect(&pcap, &ip);
     let messages = tshark_messages(&pcap);
-    assert!(
-        messages.len() > 20,
-        "capture too small: {} DNS messages",
-        messages.len()
-    );
+    assert!(messages.len() > 20, "capture too small: {} DNS messages", messages.len());
 
     // Index our exchanges by (transport, client port, id, lowercased name, type).
     let mut by_key: HashMap<(Transport, u16, u16, String, String), &Exchange> = HashMap::new();
@@ -786,73 +640,43 @@ fn exchanges_agree_with_tshark() {
             q["name"].as_str().unwrap().to_ascii_lowercase(),
             q["type"].as_str().unwrap().to_string(),
         );
-        assert!(
-            by_key.insert(key.clone(), e).is_none(),
-            "two exchanges for {key:?}"
-        );
+        assert!(by_key.insert(key.clone(), e).is_none(), "two exchanges for {key:?}");
     }
 
     let mut queries = 0;
     let mut types_seen = std::collections::BTreeSet::new();
     let mut nxdomain_over = std::collections::BTreeSet::new();
     let mut tcp_per_port: HashMap<u16, usize> = HashMap::new();
-    let mut answered_by_tshark: BTreeMap<(Transport, u16, u16, String, String), bool> =
-        BTreeMap::new();
+    let mut answered_by_tshark: BTreeMap<(Transport, u16, u16, String, String), bool> = BTreeMap::new();
     for row in &messages {
         let response = flag(row, "dns.flags.response");
         let (transport, sport, dport) = if row.all("udp.srcport").is_empty() {
-            (
-                Transport::Tcp,
-                row.one("tcp.srcport"),
-                row.one("tcp.dstport"),
-            )
+            (Transport::Tcp, row.one("tcp.srcport"), row.one("tcp.dstport"))
         } else {
-            (
-                Transport::Udp,
-                row.one("udp.srcport"),
-                row.one("udp.dstport"),
-            )
+            (Transport::Udp, row.one("udp.srcport"), row.one("udp.dstport"))
         };
         let client_port: u16 = if response { dport } else { sport }.parse().unwrap();
         let id = u16::from_str_radix(row.one("dns.id").trim_start_matches("0x"), 16).unwrap();
         let name = row.one("dns.qry.name");
         let qtype = type_name(&row.one("dns.qry.type")).to_string();
-        let key = (
-            transport,
-            client_port,
-            id,
-            name.to_ascii_lowercase(),
-            qtype.clone(),
-        );
+        let key = (transport, client_port, id, name.to_ascii_lowercase(), qtype.clone());
         let what = format!("frame {} {key:?}", row.one("frame.number"));
-        let e = by_key
-            .get(&key)
-            .unwrap_or_else(|| panic!("{what}: no exchange of ours"));
+        let e = by_key.get(&key).unwrap_or_else(|| panic!("{what}: no exchange of ours"));
         if !response {
             queries += 1;
             answered_by_tshark.entry(key.clone()).or_insert(false);
             if transport == Transport::Tcp {
                 *tcp_per_port.entry(client_port).or_default() += 1;
             }
-            assert_eq!(
-                e.request["questions"][0]["name"],
-                name.as_str(),
-                "{what}: case kept"
-            );
-            let rd = e.request["flags"]
-                .as_array()
-                .unwrap()
-                .contains(&"rd".into());
+            assert_eq!(e.request["questions"][0]["name"], name.as_str(), "{what}: case kept");
+            let rd = e.request["flags"].as_array().unwrap().contains(&"rd".into());
             assert_eq!(rd, flag(row, "dns.flags.recdesired"), "{what}: rd");
             compare_records(row, &e.request, &what);
             assert_eq!(e.summary, format!("{qtype} {name}"), "{what}: summary");
             continue;
         }
         answered_by_tshark.insert(key.clone(), true);
-        let resp = e
-            .response
-            .as_ref()
-            .unwrap_or_else(|| panic!("{what}: tshark saw a response, we did not"));
+        let resp = e.response.as_ref().unwrap_or_else(|| panic!("{what}: tshark saw a response, we did not"));
         let rcode = rcode_name(&row.one("dns.flags.rcode"));
         assert_eq!(e.status.as_deref(), Some(rcode), "{what}: status");
         assert_eq!(resp["rcode"], rcode, "{what}: rcode");
@@ -864,22 +688,11 @@ fn exchanges_agree_with_tshark() {
             ("authorities", "dns.count.auth_rr"),
             ("additionals", "dns.count.add_rr"),
         ] {
-            assert_eq!(
-                resp[section].as_array().unwrap().len().to_string(),
-                row.one(count),
-                "{what}: {section}"
-            );
+            assert_eq!(resp[section].as_array().unwrap().len().to_string(), row.one(count), "{what}: {section}");
         }
         let flags = resp["flags"].as_array().unwrap();
-        for (ours, field) in [
-            ("aa", "dns.flags.authoritative"),
-            ("ra", "dns.flags.recavail"),
-        ] {
-            assert_eq!(
-                flags.contains(&ours.into()),
-                flag(row, field),
-                "{what}: {ours}"
-            );
+        for (ours, field) in [("aa", "dns.flags.authoritative"), ("ra", "dns.flags.recavail")] {
+            assert_eq!(flags.contains(&ours.into()), flag(row, field), "{what}: {ours}");
         }
         compare_records(row, resp, &what);
         for r in records(resp) {
@@ -914,17 +727,9 @@ fn exchanges_agree_with_tshark() {
     assert!(unanswered.contains(&"A lost.shark.test"), "{unanswered:?}");
 
     // The traffic covered what it was meant to.
-    for t in [
-        "A", "AAAA", "CNAME", "TXT", "MX", "SRV", "PTR", "NS", "SOA", "CAA", "HTTPS", "OPT",
-    ] {
-        assert!(
-            types_seen.contains(t),
-            "no {t} record in the capture: {types_seen:?}"
-        );
+    for t in ["A", "AAAA", "CNAME", "TXT", "MX", "SRV", "PTR", "NS", "SOA", "CAA", "HTTPS", "OPT"] {
+        assert!(types_seen.contains(t), "no {t} record in the capture: {types_seen:?}");
     }
     assert!(nxdomain_over.contains(&Transport::Udp) && nxdomain_over.contains(&Transport::Tcp));
-    assert!(
-        tcp_per_port.values().any(|&n| n >= 3),
-        "a TCP connection with several queries: {tcp_per_port:?}"
-    );
+    assert!(tcp_per_port.values().any(|&n| n >= 3), "a TCP connection with several queries: {tcp_per_port:?}");
 }

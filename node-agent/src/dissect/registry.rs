@@ -4,10 +4,7 @@ use super::{DatagramDissector, StreamDissector};
 
 /// TCP protocols, probed in this order.
 pub fn stream_dissectors() -> Vec<Box<dyn StreamDissector>> {
-    vec![
-        Box::new(super::http1::Http1Dissector::default()),
-        Box::new(super::dns::DnsTcpDissector),
-    ]
+    vec![Box::new(super::http1::Http1Dissector::default()), Box::new(super::dns::DnsTcpDissector)]
 }
 
 /// UDP protocols, probed in this order.

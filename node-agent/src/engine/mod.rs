@@ -1,1 +1,241 @@
-//! Placeholder.
+//! The pipeline from captured frames to entries: decode, drop cross-interface copies, track flows,
+//! reassemble TCP, pick a dissector by content, and turn the dissectors' exchanges into [`Entry`]s.
+//! Nothing here knows any protocol: dissectors come from [`crate::dissect::registry`].
+
+mod config;
+mod entries;
+mod flow_key;
+mod probing;
+mod stats;
+mod tcp_flow;
+mod udp_flow;
+
+pub use config::EngineConfig;
+pub use stats::EngineStats;
+
+use crate::dedup::Deduplicator;
+use crate::dissect::{registry, DatagramDissector, StreamDissector};
+use crate::entry::Entry;
+use crate::packet::{self, TransportHeader};
+use crate::reassembly::MemoryBudget;
+use crate::source::RawPacket;
+use crate::time::Timestamp;
+use entries::EntryFactory;
+use flow_key::FlowKey;
+use std::collections::HashMap;
+use tcp_flow::TcpFlow;
+use udp_flow::UdpFlow;
+
+/// What the engine did with one frame; callers store only `Kept` frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// A TCP or UDP packet the engine processed.
+    Kept,
+    /// The same IP packet was already seen at another capture point.
+    Duplicate,
+    /// Valid, but nothing for us (ARP, ICMP, fragments, ...).
+    Ignored,
+    /// The frame could not be decoded.
+    Malformed,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    stream_dissectors: Vec<Box<dyn StreamDissector>>,
+    datagram_dissectors: Vec<Box<dyn DatagramDissector>>,
+    tcp: HashMap<FlowKey, TcpFlow, ahash::RandomState>,
+    udp: HashMap<FlowKey, UdpFlow, ahash::RandomState>,
+    budget: MemoryBudget,
+    dedup: Deduplicator,
+    entries: EntryFactory,
+    stats: EngineStats,
+    last_sweep: Timestamp,
+    now: Timestamp,
+}
+
+impl Engine {
+    /// An engine with every registered protocol.
+    pub fn new(config: EngineConfig) -> Self {
+        Self::with_dissectors(config, registry::stream_dissectors(), registry::datagram_dissectors())
+    }
+
+    /// An engine with a chosen set of protocols.
+    pub fn with_dissectors(
+        config: EngineConfig,
+        stream_dissectors: Vec<Box<dyn StreamDissector>>,
+        datagram_dissectors: Vec<Box<dyn DatagramDissector>>,
+    ) -> Self {
+        Engine {
+            stream_dissectors,
+            datagram_dissectors,
+            tcp: HashMap::default(),
+            udp: HashMap::default(),
+            budget: MemoryBudget::new(config.memory_limit),
+            dedup: Deduplicator::new(config.dedup_window_nanos, config.dedup_capacity),
+            entries: EntryFactory::new(config.source_id.clone()),
+            stats: EngineStats::default(),
+            last_sweep: Timestamp::ZERO,
+            now: Timestamp::ZERO,
+            config,
+        }
+    }
+
+    /// Processes one captured frame; finished exchanges go to `out`.
+    pub fn process(&mut self, raw: &RawPacket<'_>, out: &mut dyn FnMut(Entry)) -> Disposition {
+        self.stats.packets += 1;
+        self.stats.bytes += raw.orig_len as u64;
+        if raw.ts > self.now {
+            self.now = raw.ts;
+        }
+        let decoded = match packet::decode(raw) {
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                self.stats.ignored_packets += 1;
+                return Disposition::Ignored;
+            }
+            Err(_) => {
+                self.stats.malformed_packets += 1;
+                return Disposition::Malformed;
+            }
+        };
+        if self.dedup.is_duplicate(raw.capture_point, raw.ts, decoded.ip_packet) {
+            self.stats.duplicate_packets += 1;
+            return Disposition::Duplicate;
+        }
+        match decoded.transport {
+            TransportHeader::Tcp(tcp) => self.on_tcp(&decoded, &tcp, out),
+            TransportHeader::Udp => self.on_udp(&decoded, out),
+        }
+        if self.now.as_nanos().saturating_sub(self.last_sweep.as_nanos()) >= self.config.sweep_interval_nanos {
+            self.sweep(self.now, out);
+        }
+        Disposition::Kept
+    }
+
+    /// Lets time pass without packets (live capture): times out idle flows and unanswered requests.
+    pub fn tick(&mut self, now: Timestamp, out: &mut dyn FnMut(Entry)) {
+        if now > self.now {
+            self.now = now;
+        }
+        self.sweep(self.now, out);
+    }
+
+    /// Ends every flow (end of file or of capture) and emits everything pending.
+    pub fn finish(&mut self, out: &mut dyn FnMut(Entry)) {
+        let now = self.now;
+        let mut tcp: Vec<_> = self.tcp.drain().collect();
+        tcp.sort_by_key(|(_, f)| f.first_seen());
+        for (_, mut flow) in tcp {
+            self.close_tcp_flow(&mut flow, now, out);
+        }
+        let mut udp: Vec<_> = self.udp.drain().collect();
+        udp.sort_by_key(|(_, f)| f.first_seen());
+        for (_, mut flow) in udp {
+            flow.close(now, &mut self.entries, &mut self.stats, out);
+        }
+        self.stats.tcp_flows_active = 0;
+        self.stats.udp_flows_active = 0;
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        let mut s = self.stats;
+        s.memory_buffered = self.budget.used() as u64;
+        s.tcp_flows_active = self.tcp.len() as u64;
+        s.udp_flows_active = self.udp.len() as u64;
+        s.duplicate_packets = s.duplicate_packets.max(self.dedup.dropped());
+        s
+    }
+
+    fn on_tcp(&mut self, d: &packet::Decoded<'_>, tcp: &packet::TcpHeader, out: &mut dyn FnMut(Entry)) {
+        let key = FlowKey::new(d.src_ip, d.src_port, d.dst_ip, d.dst_port);
+        let fresh_syn = tcp.syn && !tcp.ack_flag;
+        if let Some(flow) = self.tcp.get(&key) {
+            if fresh_syn && flow.is_new_connection_syn(tcp.seq) {
+                // The old connection ended without us seeing it (or the port was reused): close it first.
+                if let Some(mut old) = self.tcp.remove(&key) {
+                    self.close_tcp_flow(&mut old, d.ts, out);
+                }
+            }
+        }
+        if !self.tcp.contains_key(&key) {
+            // Pure ACKs and RSTs of connections we never saw carry nothing: do not start a flow for them.
+            if !(tcp.syn || !d.payload.is_empty()) {
+                return;
+            }
+            if self.tcp.len() >= self.config.max_flows {
+                self.stats.flows_rejected += 1;
+                return;
+            }
+            self.tcp.insert(key, TcpFlow::new(d, tcp, self.config.reassembly));
+            self.stats.tcp_flows_total += 1;
+        }
+        let Some(flow) = self.tcp.get_mut(&key) else { return };
+        flow.on_segment(
+            d,
+            tcp,
+            &self.stream_dissectors,
+            &self.config,
+            &mut self.budget,
+            &mut self.entries,
+            &mut self.stats,
+            out,
+        );
+        if flow.is_finished() {
+            if let Some(mut flow) = self.tcp.remove(&key) {
+                self.close_tcp_flow(&mut flow, d.ts, out);
+            }
+        }
+    }
+
+    fn on_udp(&mut self, d: &packet::Decoded<'_>, out: &mut dyn FnMut(Entry)) {
+        let key = FlowKey::new(d.src_ip, d.src_port, d.dst_ip, d.dst_port);
+        if !self.udp.contains_key(&key) {
+            if self.udp.len() >= self.config.max_flows {
+                self.stats.flows_rejected += 1;
+                return;
+            }
+            self.udp.insert(key, UdpFlow::new(d));
+            self.stats.udp_flows_total += 1;
+        }
+        if let Some(flow) = self.udp.get_mut(&key) {
+            flow.on_datagram(d, &self.datagram_dissectors, &self.config, &mut self.entries, &mut self.stats, out);
+        }
+    }
+
+    fn close_tcp_flow(&mut self, flow: &mut TcpFlow, now: Timestamp, out: &mut dyn FnMut(Entry)) {
+        flow.close(now, &self.config, &mut self.budget, &mut self.entries, &mut self.stats, out);
+    }
+
+    fn sweep(&mut self, now: Timestamp, out: &mut dyn FnMut(Entry)) {
+        self.last_sweep = now;
+        let tcp_idle = self.config.tcp_idle_timeout_nanos;
+        let idle_tcp: Vec<FlowKey> = self
+            .tcp
+            .iter()
+            .filter(|(_, f)| now.as_nanos().saturating_sub(f.last_seen().as_nanos()) >= tcp_idle)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in idle_tcp {
+            if let Some(mut flow) = self.tcp.remove(&key) {
+                self.stats.tcp_flows_timed_out += 1;
+                self.close_tcp_flow(&mut flow, now, out);
+            }
+        }
+        let udp_idle = self.config.udp_idle_timeout_nanos;
+        let mut idle_udp = Vec::new();
+        for (key, flow) in self.udp.iter_mut() {
+            flow.tick(now, &mut self.entries, &mut self.stats, out);
+            if now.as_nanos().saturating_sub(flow.last_seen().as_nanos()) >= udp_idle && flow.is_idle() {
+                idle_udp.push(*key);
+            }
+        }
+        for key in idle_udp {
+            if let Some(mut flow) = self.udp.remove(&key) {
+                flow.close(now, &mut self.entries, &mut self.stats, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -42,13 +42,11 @@ pub fn decode<'a>(p: &RawPacket<'a>) -> Result<Option<Decoded<'a>>, DecodeError>
     // The IP length said more than was captured, or there was no usable IP length (IPv4 total
     // length 0 from segmentation offload, IPv6 jumbogram) and the capture was cut.
     let truncated = ip_payload.incomplete
-        || (ip_payload.len_source == LenSource::Slice
-            && (frame.len() as u64) < u64::from(p.orig_len));
+        || (ip_payload.len_source == LenSource::Slice && (frame.len() as u64) < u64::from(p.orig_len));
 
     let (src_port, dst_port, transport, payload) = match ip_payload.ip_number {
         ip_number::TCP => {
-            let tcp = TcpSlice::from_slice(ip_payload.payload)
-                .map_err(|e| tcp_error(e, transport_offset))?;
+            let tcp = TcpSlice::from_slice(ip_payload.payload).map_err(|e| tcp_error(e, transport_offset))?;
             let header = TcpHeader {
                 seq: tcp.sequence_number(),
                 ack: tcp.acknowledgment_number(),
@@ -58,24 +56,13 @@ pub fn decode<'a>(p: &RawPacket<'a>) -> Result<Option<Decoded<'a>>, DecodeError>
                 rst: tcp.rst(),
                 window: tcp.window_size(),
             };
-            (
-                tcp.source_port(),
-                tcp.destination_port(),
-                TransportHeader::Tcp(header),
-                tcp.payload(),
-            )
+            (tcp.source_port(), tcp.destination_port(), TransportHeader::Tcp(header), tcp.payload())
         }
         ip_number::UDP => {
             // Lax: a UDP length beyond the captured bytes (snap length) or below 8 falls back to
             // what the IP layer delimits.
-            let udp = UdpSlice::from_slice_lax(ip_payload.payload)
-                .map_err(|e| len_error(e, transport_offset))?;
-            (
-                udp.source_port(),
-                udp.destination_port(),
-                TransportHeader::Udp,
-                udp.payload(),
-            )
+            let udp = UdpSlice::from_slice_lax(ip_payload.payload).map_err(|e| len_error(e, transport_offset))?;
+            (udp.source_port(), udp.destination_port(), TransportHeader::Udp, udp.payload())
         }
         _ => return Ok(None),
     };
@@ -96,12 +83,7 @@ pub fn decode<'a>(p: &RawPacket<'a>) -> Result<Option<Decoded<'a>>, DecodeError>
 /// The IP version nibble must agree with what the link header announced.
 fn check_version(ip: &[u8], start: &NetStart) -> Result<(), DecodeError> {
     let Some(first) = ip.first() else {
-        return Err(DecodeError::TruncatedHeader {
-            layer: "ip",
-            offset: start.offset,
-            needed: 1,
-            available: 0,
-        });
+        return Err(DecodeError::TruncatedHeader { layer: "ip", offset: start.offset, needed: 1, available: 0 });
     };
     let found = first >> 4;
     let expected = match start.version {
@@ -112,20 +94,13 @@ fn check_version(ip: &[u8], start: &NetStart) -> Result<(), DecodeError> {
     if found == expected {
         Ok(())
     } else {
-        Err(DecodeError::IpVersionMismatch {
-            link: start.link,
-            offset: start.offset,
-            expected,
-            found,
-        })
+        Err(DecodeError::IpVersionMismatch { link: start.link, offset: start.offset, expected, found })
     }
 }
 
 /// Where `inner` (a sub-slice of `outer`) starts within `outer`.
 fn offset_within(outer: &[u8], inner: &[u8]) -> usize {
-    (inner.as_ptr() as usize)
-        .wrapping_sub(outer.as_ptr() as usize)
-        .min(outer.len())
+    (inner.as_ptr() as usize).wrapping_sub(outer.as_ptr() as usize).min(outer.len())
 }
 
 fn ip_error(e: err::ip::LaxHeaderSliceError, ip_offset: usize) -> DecodeError {
@@ -133,14 +108,12 @@ fn ip_error(e: err::ip::LaxHeaderSliceError, ip_offset: usize) -> DecodeError {
     use err::ip::LaxHeaderSliceError as E;
     match e {
         E::Len(l) => len_error(l, ip_offset),
-        E::Content(H::UnsupportedIpVersion { version_number }) => DecodeError::UnknownIpVersion {
-            offset: ip_offset,
-            version: version_number,
-        },
-        E::Content(H::Ipv4HeaderLengthSmallerThanHeader { ihl }) => DecodeError::Ipv4HeaderLength {
-            offset: ip_offset,
-            ihl,
-        },
+        E::Content(H::UnsupportedIpVersion { version_number }) => {
+            DecodeError::UnknownIpVersion { offset: ip_offset, version: version_number }
+        }
+        E::Content(H::Ipv4HeaderLengthSmallerThanHeader { ihl }) => {
+            DecodeError::Ipv4HeaderLength { offset: ip_offset, ihl }
+        }
     }
 }
 
@@ -160,25 +133,20 @@ fn ext_error(e: err::ipv6_exts::HeaderSliceError, layer: Layer, ip_offset: usize
             offset: ip_offset,
             what: "hop-by-hop options header not directly after the IPv6 header",
         },
-        E::Content(H::IpAuth(err::ip_auth::HeaderError::ZeroPayloadLen)) => {
-            DecodeError::Malformed {
-                layer: "ip auth",
-                offset: ip_offset,
-                what: "authentication header payload length is 0",
-            }
-        }
+        E::Content(H::IpAuth(err::ip_auth::HeaderError::ZeroPayloadLen)) => DecodeError::Malformed {
+            layer: "ip auth",
+            offset: ip_offset,
+            what: "authentication header payload length is 0",
+        },
     }
 }
 
 fn tcp_error(e: err::tcp::HeaderSliceError, tcp_offset: usize) -> DecodeError {
     match e {
         err::tcp::HeaderSliceError::Len(l) => len_error(l, tcp_offset),
-        err::tcp::HeaderSliceError::Content(err::tcp::HeaderError::DataOffsetTooSmall {
-            data_offset,
-        }) => DecodeError::TcpDataOffset {
-            offset: tcp_offset,
-            data_offset,
-        },
+        err::tcp::HeaderSliceError::Content(err::tcp::HeaderError::DataOffsetTooSmall { data_offset }) => {
+            DecodeError::TcpDataOffset { offset: tcp_offset, data_offset }
+        }
     }
 }
 

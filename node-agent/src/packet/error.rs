@@ -26,12 +26,7 @@ pub enum DecodeError {
     UnknownIpVersion { offset: usize, version: u8 },
     /// The link header announced one IP version and the IP header has another.
     #[error("{link} header announces IPv{expected} but the IP header at frame offset {offset} has version {found}")]
-    IpVersionMismatch {
-        link: &'static str,
-        offset: usize,
-        expected: u8,
-        found: u8,
-    },
+    IpVersionMismatch { link: &'static str, offset: usize, expected: u8, found: u8 },
     /// IPv4 IHL below 5 (the header would be shorter than its fixed part).
     #[error("ipv4 header at frame offset {offset}: header length field (IHL) is {ihl}, the minimum is 5")]
     Ipv4HeaderLength { offset: usize, ihl: u8 },
@@ -40,20 +35,14 @@ pub enum DecodeError {
     TcpDataOffset { offset: usize, data_offset: u8 },
     /// Any other structural problem, described in words.
     #[error("{layer} header at frame offset {offset}: {what}")]
-    Malformed {
-        layer: &'static str,
-        offset: usize,
-        what: &'static str,
-    },
+    Malformed { layer: &'static str, offset: usize, what: &'static str },
 }
 
 impl DecodeError {
     /// The layer the error is about ("ethernet", "vlan", "linux sll", "ipv4", "tcp", ...).
     pub fn layer(&self) -> &'static str {
         match self {
-            DecodeError::TruncatedHeader { layer, .. } | DecodeError::Malformed { layer, .. } => {
-                layer
-            }
+            DecodeError::TruncatedHeader { layer, .. } | DecodeError::Malformed { layer, .. } => layer,
             DecodeError::UnknownIpVersion { .. } | DecodeError::IpVersionMismatch { .. } => "ip",
             DecodeError::Ipv4HeaderLength { .. } => "ipv4",
             DecodeError::TcpDataOffset { .. } => "tcp",

@@ -43,11 +43,7 @@ impl MemoryBudget {
     }
 
     pub(crate) fn release(&mut self, n: usize) {
-        debug_assert!(
-            n <= self.used,
-            "releasing {n} bytes but only {} charged",
-            self.used
-        );
+        debug_assert!(n <= self.used, "releasing {n} bytes but only {} charged", self.used);
         self.used = self.used.saturating_sub(n);
     }
 }

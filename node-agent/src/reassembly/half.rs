@@ -141,10 +141,7 @@ impl HalfStream {
         if !plausible(ack) {
             return;
         }
-        if self
-            .peer_ack
-            .is_none_or(|old| !plausible(old) || super::seq::after(ack, old))
-        {
+        if self.peer_ack.is_none_or(|old| !plausible(old) || super::seq::after(ack, old)) {
             self.peer_ack = Some(ack);
         }
     }
@@ -169,14 +166,7 @@ impl HalfStream {
 
     /// A segment carrying `payload` whose first byte has sequence number `seq`, with or without
     /// FIN. The direction is open.
-    pub(crate) fn on_data(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        seq: u32,
-        payload: &[u8],
-        fin: bool,
-        ts: Timestamp,
-    ) {
+    pub(crate) fn on_data(&mut self, ctx: &mut Ctx<'_>, seq: u32, payload: &[u8], fin: bool, ts: Timestamp) {
         let Some(space) = self.space else {
             ctx.stats.discarded_bytes += payload.len() as u64;
             return;
@@ -239,14 +229,7 @@ impl HalfStream {
 
     /// Delivers or holds `data` (stream offsets from `start`); `known` bytes of the segment were
     /// already found to be old.
-    fn place(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        mut start: u64,
-        mut data: &[u8],
-        ts: Timestamp,
-        mut known: u64,
-    ) {
+    fn place(&mut self, ctx: &mut Ctx<'_>, mut start: u64, mut data: &[u8], ts: Timestamp, mut known: u64) {
         let mut new = 0u64;
         loop {
             let end = start + data.len() as u64;
@@ -313,9 +296,7 @@ impl HalfStream {
                     if stop <= self.next {
                         break;
                     }
-                    let Some(chunk) =
-                        data.get((self.next - start) as usize..(stop - start) as usize)
-                    else {
+                    let Some(chunk) = data.get((self.next - start) as usize..(stop - start) as usize) else {
                         break;
                     };
                     fresh += chunk.len() as u64;
@@ -330,23 +311,14 @@ impl HalfStream {
     /// held, or None when a limit leaves no room for them (nothing is held then).
     fn hold(&mut self, ctx: &mut Ctx<'_>, start: u64, data: &[u8], ts: Timestamp) -> Option<u64> {
         let mut parts = Vec::new();
-        self.buf.uncovered(
-            Span {
-                start,
-                end: start + data.len() as u64,
-            },
-            &mut parts,
-        );
+        self.buf.uncovered(Span { start, end: start + data.len() as u64 }, &mut parts);
         let fresh: usize = parts.iter().map(|p| p.len() as usize).sum();
         if fresh == 0 {
             return Some(0);
         }
         let fits = self.buf.bytes().saturating_add(fresh) <= ctx.limits.max_buffered_per_direction
-            && self.buf.pieces().saturating_add(parts.len())
-                <= ctx.limits.max_segments_per_direction
-            && ctx
-                .budget
-                .try_charge(SegmentBuffer::cost(fresh, parts.len()));
+            && self.buf.pieces().saturating_add(parts.len()) <= ctx.limits.max_segments_per_direction
+            && ctx.budget.try_charge(SegmentBuffer::cost(fresh, parts.len()));
         if !fits {
             return None;
         }
@@ -364,11 +336,7 @@ impl HalfStream {
         if data.is_empty() {
             return;
         }
-        (ctx.out)(StreamEvent::Data {
-            dir: self.dir,
-            data,
-            ts,
-        });
+        (ctx.out)(StreamEvent::Data { dir: self.dir, data, ts });
         ctx.stats.bytes_delivered += data.len() as u64;
         self.next += data.len() as u64;
     }
@@ -389,10 +357,7 @@ impl HalfStream {
             if !self.ended && self.next >= fin.offset {
                 self.ended = true;
                 self.hole_mark = None;
-                (ctx.out)(StreamEvent::End {
-                    dir: self.dir,
-                    ts: fin.ts,
-                });
+                (ctx.out)(StreamEvent::End { dir: self.dir, ts: fin.ts });
                 self.discard_held(ctx);
             }
         }
@@ -435,11 +400,7 @@ impl HalfStream {
             }
             // The same acknowledgement covers the next hole too: time it from now.
         }
-        self.hole_mark = Some(HoleMark {
-            next: self.next,
-            segment,
-            ts,
-        });
+        self.hole_mark = Some(HoleMark { next: self.next, segment, ts });
     }
 
     /// End of the hole at `next` when there is one (data or the FIN seen after it) and the peer
@@ -453,9 +414,7 @@ impl HalfStream {
             (None, Some(fin)) if fin.offset > self.next => fin.offset,
             _ => return None,
         };
-        self.peer_ack_offset()
-            .filter(|&ack| ack >= hole_end)
-            .map(|_| hole_end)
+        self.peer_ack_offset().filter(|&ack| ack >= hole_end).map(|_| hole_end)
     }
 
     /// Delivers everything held, holes becoming gaps, up to the FIN if it was seen.

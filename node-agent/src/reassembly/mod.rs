@@ -73,10 +73,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_buffered_per_direction: 4 << 20,
-            max_segments_per_direction: 4096,
-        }
+        Limits { max_buffered_per_direction: 4 << 20, max_segments_per_direction: 4096 }
     }
 }
 
@@ -92,10 +89,7 @@ pub struct GapPolicy {
 
 impl Default for GapPolicy {
     fn default() -> Self {
-        GapPolicy {
-            confirm_segments: 64,
-            confirm_nanos: 1_000_000_000,
-        }
+        GapPolicy { confirm_segments: 64, confirm_nanos: 1_000_000_000 }
     }
 }
 
@@ -103,11 +97,7 @@ impl Default for GapPolicy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StreamEvent<'a> {
     /// The next in-order bytes of `dir`; `ts` is the capture time of the segment carrying them.
-    Data {
-        dir: Direction,
-        data: &'a [u8],
-        ts: Timestamp,
-    },
+    Data { dir: Direction, data: &'a [u8], ts: Timestamp },
     /// `len` bytes of `dir` were never captured; data resumes after them.
     Gap { dir: Direction, len: u64 },
     /// `dir`'s FIN reached in order.
@@ -135,10 +125,7 @@ impl TcpReassembler {
         TcpReassembler {
             limits,
             policy,
-            halves: [
-                HalfStream::new(Direction::ClientToServer),
-                HalfStream::new(Direction::ServerToClient),
-            ],
+            halves: [HalfStream::new(Direction::ClientToServer), HalfStream::new(Direction::ServerToClient)],
             stats: ReassemblyStats::default(),
             reset: false,
         }
@@ -161,20 +148,8 @@ impl TcpReassembler {
             self.stats.discarded_bytes += len;
             return;
         }
-        let TcpReassembler {
-            limits,
-            policy,
-            halves,
-            stats,
-            reset,
-        } = self;
-        let mut ctx = Ctx {
-            limits,
-            policy,
-            budget,
-            stats,
-            out,
-        };
+        let TcpReassembler { limits, policy, halves, stats, reset } = self;
+        let mut ctx = Ctx { limits, policy, budget, stats, out };
         if tcp.rst {
             if halves[dir.index() & 1].rst_in_window(tcp.seq) {
                 for half in halves.iter_mut() {
@@ -191,11 +166,7 @@ impl TcpReassembler {
             Direction::ClientToServer => (client, server),
             Direction::ServerToClient => (server, client),
         };
-        let data_seq = if tcp.syn {
-            tcp.seq.wrapping_add(1)
-        } else {
-            tcp.seq
-        };
+        let data_seq = if tcp.syn { tcp.seq.wrapping_add(1) } else { tcp.seq };
         if tcp.syn && !this.on_syn(tcp.seq) {
             ctx.stats.discarded_bytes += len;
             return;
@@ -220,20 +191,8 @@ impl TcpReassembler {
             // Nothing is held after a reset, and nothing may follow it (not even End).
             return;
         }
-        let TcpReassembler {
-            limits,
-            policy,
-            halves,
-            stats,
-            ..
-        } = self;
-        let mut ctx = Ctx {
-            limits,
-            policy,
-            budget,
-            stats,
-            out,
-        };
+        let TcpReassembler { limits, policy, halves, stats, .. } = self;
+        let mut ctx = Ctx { limits, policy, budget, stats, out };
         for half in halves.iter_mut() {
             half.flush(&mut ctx);
         }
@@ -242,21 +201,9 @@ impl TcpReassembler {
     /// Drops everything held without delivering it (counted as discarded), e.g. when the engine
     /// evicts the connection.
     pub fn discard(&mut self, budget: &mut MemoryBudget) {
-        let TcpReassembler {
-            limits,
-            policy,
-            halves,
-            stats,
-            ..
-        } = self;
+        let TcpReassembler { limits, policy, halves, stats, .. } = self;
         let mut out = |_: StreamEvent<'_>| {};
-        let mut ctx = Ctx {
-            limits,
-            policy,
-            budget,
-            stats,
-            out: &mut out,
-        };
+        let mut ctx = Ctx { limits, policy, budget, stats, out: &mut out };
         for half in halves.iter_mut() {
             half.discard_held(&mut ctx);
         }
@@ -286,8 +233,7 @@ impl TcpReassembler {
 
     /// What this connection holds against the [`MemoryBudget`].
     pub fn charged_bytes(&self) -> usize {
-        self.buffered_bytes()
-            .saturating_add(self.buffered_pieces().saturating_mul(SEGMENT_OVERHEAD))
+        self.buffered_bytes().saturating_add(self.buffered_pieces().saturating_mul(SEGMENT_OVERHEAD))
     }
 
     /// Per-connection counters.

@@ -31,21 +31,13 @@ fn difference(got: &[Out], want: &[Out]) -> String {
         (Some(Out::Data(a)), Some(Out::Data(b))) => a.iter().zip(b).position(|(x, y)| x != y),
         _ => None,
     };
-    format!(
-        "got [{}], want [{}], first differing byte {first_bad_byte:?}",
-        shape(got),
-        shape(want)
-    )
+    format!("got [{}], want [{}], first differing byte {first_bad_byte:?}", shape(got), shape(want))
 }
 
 fn assert_output(h: &Harness, conv: &Conversation, lost: &[Vec<(u64, u64)>; 2], case: &str) {
     for (d, (stream, lost)) in conv.streams.iter().zip(lost).enumerate() {
         let want = expected(stream, lost, true);
-        assert!(
-            h.got.dirs[d] == want,
-            "{case}, direction {d}: {}",
-            difference(&h.got.dirs[d], &want)
-        );
+        assert!(h.got.dirs[d] == want, "{case}, direction {d}: {}", difference(&h.got.dirs[d], &want));
     }
     assert!(h.got.resets.is_empty());
     assert!(h.r.is_finished(), "{case}: not finished");
@@ -69,25 +61,12 @@ fn in_order_streams_come_out_unchanged() {
         let h = run(&conv, Limits::default());
         assert_output(&h, &conv, &no_loss(), &format!("seed {seed}"));
         // One Data event per data segment, carrying its capture time.
-        let per_segment: Vec<_> = conv
-            .segments
-            .iter()
-            .filter(|s| !s.payload.is_empty())
-            .map(|s| (s.dir, s.payload.len(), s.ts))
-            .collect();
+        let per_segment: Vec<_> =
+            conv.segments.iter().filter(|s| !s.payload.is_empty()).map(|s| (s.dir, s.payload.len(), s.ts)).collect();
         assert_eq!(h.got.data_events, per_segment, "seed {seed}");
         let s = h.r.stats();
         assert_eq!(s.bytes_delivered, total_len(&conv));
-        assert_eq!(
-            (
-                s.duplicate_bytes,
-                s.overlap_bytes,
-                s.out_of_order_segments,
-                s.gaps
-            ),
-            (0, 0, 0, 0),
-            "seed {seed}"
-        );
+        assert_eq!((s.duplicate_bytes, s.overlap_bytes, s.out_of_order_segments, s.gaps), (0, 0, 0, 0), "seed {seed}");
         assert_eq!(s.segments, conv.segments.len() as u64);
     }
 }
@@ -101,23 +80,9 @@ fn reordered_streams_come_out_unchanged() {
         let window = rng.range(2, 16);
         testkit::reorder(&mut rng, &mut conv, window);
         let h = run(&conv, Limits::default());
-        assert_output(
-            &h,
-            &conv,
-            &no_loss(),
-            &format!("seed {seed}, window {window}"),
-        );
+        assert_output(&h, &conv, &no_loss(), &format!("seed {seed}, window {window}"));
         let s = h.r.stats();
-        assert_eq!(
-            (
-                s.gaps,
-                s.duplicate_bytes,
-                s.overlap_bytes,
-                s.discarded_bytes
-            ),
-            (0, 0, 0, 0),
-            "seed {seed}"
-        );
+        assert_eq!((s.gaps, s.duplicate_bytes, s.overlap_bytes, s.discarded_bytes), (0, 0, 0, 0), "seed {seed}");
     }
 }
 
@@ -131,19 +96,10 @@ fn duplicated_streams_come_out_unchanged() {
         let window = rng.range(1, 16);
         testkit::reorder(&mut rng, &mut conv, window);
         let h = run(&conv, Limits::default());
-        assert_output(
-            &h,
-            &conv,
-            &no_loss(),
-            &format!("seed {seed}, window {window}"),
-        );
+        assert_output(&h, &conv, &no_loss(), &format!("seed {seed}, window {window}"));
         let s = h.r.stats();
         // Every copy beyond the first is a whole duplicate.
-        assert_eq!(
-            (s.duplicate_bytes, s.overlap_bytes, s.gaps),
-            (added, 0, 0),
-            "seed {seed}"
-        );
+        assert_eq!((s.duplicate_bytes, s.overlap_bytes, s.gaps), (added, 0, 0), "seed {seed}");
     }
 }
 
@@ -159,23 +115,10 @@ fn re_sends_with_other_boundaries_come_out_unchanged() {
         let window = rng.range(1, 16);
         testkit::reorder(&mut rng, &mut conv, window);
         let h = run(&conv, Limits::default());
-        assert_output(
-            &h,
-            &conv,
-            &no_loss(),
-            &format!("seed {seed}, window {window}"),
-        );
+        assert_output(&h, &conv, &no_loss(), &format!("seed {seed}, window {window}"));
         let s = h.r.stats();
         assert_eq!(s.bytes_delivered, total_len(&conv));
-        assert_eq!(
-            (
-                s.duplicate_bytes + s.overlap_bytes,
-                s.discarded_bytes,
-                s.gaps
-            ),
-            (added, 0, 0),
-            "seed {seed}"
-        );
+        assert_eq!((s.duplicate_bytes + s.overlap_bytes, s.discarded_bytes, s.gaps), (added, 0, 0), "seed {seed}");
     }
 }
 
@@ -194,11 +137,7 @@ fn lost_segments_become_gaps_of_their_exact_length() {
         let s = h.r.stats();
         let runs = (lost[0].len() + lost[1].len()) as u64;
         let lost_bytes: u64 = lost.iter().flatten().map(|(a, b)| b - a).sum();
-        assert_eq!(
-            (s.gaps, s.gap_bytes, s.dropped_by_limit_bytes),
-            (runs, lost_bytes, 0),
-            "seed {seed}"
-        );
+        assert_eq!((s.gaps, s.gap_bytes, s.dropped_by_limit_bytes), (runs, lost_bytes, 0), "seed {seed}");
     }
 }
 
@@ -225,34 +164,21 @@ fn lost_segments_are_given_up_on_during_the_stream() {
         let mut gap_at = None;
         for (i, s) in conv.segments.iter().enumerate() {
             h.seg(s.dir, s.tcp, &s.payload, s.ts);
-            if gap_at.is_none()
-                && h.got.dirs[lost_dir]
-                    .iter()
-                    .any(|o| matches!(o, Out::Gap(_)))
-            {
+            if gap_at.is_none() && h.got.dirs[lost_dir].iter().any(|o| matches!(o, Out::Gap(_))) {
                 gap_at = Some(i);
             }
         }
         h.flush();
         assert_output(&h, &conv, &lost, &format!("seed {seed}"));
-        let first_after = conv
-            .segments
-            .iter()
-            .position(|s| s.dir.index() == lost_dir && s.offset > start);
+        let first_after = conv.segments.iter().position(|s| s.dir.index() == lost_dir && s.offset > start);
         if let (Some(at), Some(after)) = (gap_at, first_after) {
             // The hole exists once data after it arrived; it then has to persist 64 segments.
-            assert!(
-                at >= after + 64,
-                "seed {seed}: gap at segment {at}, data resumed at {after}"
-            );
+            assert!(at >= after + 64, "seed {seed}: gap at segment {at}, data resumed at {after}");
             found_early += 1;
         }
     }
     // Conversations of ~400 segments: nearly every loss is resolved before the end.
-    assert!(
-        found_early > SEEDS * 3 / 4,
-        "only {found_early} gaps found during the stream"
-    );
+    assert!(found_early > SEEDS * 3 / 4, "only {found_early} gaps found during the stream");
 }
 
 #[test]
@@ -265,10 +191,8 @@ fn tight_limits_keep_memory_bounded_and_output_true() {
         testkit::lose(&mut rng, &mut conv, 3);
         let window = rng.range(2, 16);
         testkit::reorder(&mut rng, &mut conv, window);
-        let limits = Limits {
-            max_buffered_per_direction: rng.range(0, 3_000),
-            max_segments_per_direction: rng.range(0, 8),
-        };
+        let limits =
+            Limits { max_buffered_per_direction: rng.range(0, 3_000), max_segments_per_direction: rng.range(0, 8) };
         // Harness checks the bounds after every segment.
         let h = run(&conv, limits);
         for d in 0..2 {
@@ -284,11 +208,7 @@ fn tight_limits_keep_memory_bounded_and_output_true() {
                         pos += bytes.len();
                     }
                     Out::Gap(n) => pos += *n as usize,
-                    Out::End => assert_eq!(
-                        pos,
-                        stream.len(),
-                        "seed {seed}: End before the stream's end"
-                    ),
+                    Out::End => assert_eq!(pos, stream.len(), "seed {seed}: End before the stream's end"),
                 }
             }
             assert_eq!(h.got.dirs[d].last(), Some(&Out::End), "seed {seed}");
@@ -304,11 +224,7 @@ fn every_segment_seen_twice_changes_nothing() {
         let mut rng = Rng::new(7_000 + seed);
         let cfg = ConvConfig::random(&mut rng);
         let mut conv = testkit::conversation(&mut rng, &cfg);
-        conv.segments = conv
-            .segments
-            .iter()
-            .flat_map(|s| [s.clone(), s.clone()])
-            .collect();
+        conv.segments = conv.segments.iter().flat_map(|s| [s.clone(), s.clone()]).collect();
         let h = run(&conv, Limits::default());
         assert_output(&h, &conv, &no_loss(), &format!("seed {seed}"));
         assert_eq!(h.r.stats().duplicate_bytes, total_len(&conv));

@@ -82,35 +82,20 @@ impl SegmentBuffer {
         }
         for (&start, piece) in self.pieces.range(span.start..span.end) {
             if start > cur {
-                out.push(Span {
-                    start: cur,
-                    end: start,
-                });
+                out.push(Span { start: cur, end: start });
             }
             cur = cur.max(end_of(start, piece));
         }
         if cur < span.end {
-            out.push(Span {
-                start: cur,
-                end: span.end,
-            });
+            out.push(Span { start: cur, end: span.end });
         }
     }
 
     /// Holds `data` at `start`. The caller guarantees it overlaps no held piece.
     pub(crate) fn insert(&mut self, start: u64, data: &[u8], ts: Timestamp) {
-        debug_assert!(self.is_free(Span {
-            start,
-            end: start + data.len() as u64
-        }));
+        debug_assert!(self.is_free(Span { start, end: start + data.len() as u64 }));
         self.bytes += data.len();
-        self.pieces.insert(
-            start,
-            Piece {
-                data: data.into(),
-                ts,
-            },
-        );
+        self.pieces.insert(start, Piece { data: data.into(), ts });
     }
 
     /// Drops every byte at or after `offset` (cutting a piece that straddles it); returns the
@@ -208,10 +193,7 @@ mod tests {
     fn pop_and_clear_keep_byte_count() {
         let mut b = buffer(&[(10, b"0123"), (20, b"ab")]);
         let (start, piece) = b.pop_first().expect("a piece");
-        assert_eq!(
-            (start, &*piece.data, piece.ts),
-            (10, &b"0123"[..], Timestamp(10))
-        );
+        assert_eq!((start, &*piece.data, piece.ts), (10, &b"0123"[..], Timestamp(10)));
         assert_eq!(b.bytes(), 2);
         assert_eq!(b.first_start(), Some(20));
         assert_eq!(b.clear(), (2, 1));

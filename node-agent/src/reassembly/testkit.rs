@@ -56,15 +56,7 @@ impl Rng {
 
 /// A TCP header with only the given flags set.
 pub(crate) fn hdr(seq: u32, ack: Option<u32>) -> TcpHeader {
-    TcpHeader {
-        seq,
-        ack: ack.unwrap_or(0),
-        syn: false,
-        ack_flag: ack.is_some(),
-        fin: false,
-        rst: false,
-        window: 65535,
-    }
+    TcpHeader { seq, ack: ack.unwrap_or(0), syn: false, ack_flag: ack.is_some(), fin: false, rst: false, window: 65535 }
 }
 
 /// One captured segment.
@@ -100,22 +92,14 @@ impl ConvConfig {
     /// A random conversation shape; a third of them cross 2^32 in at least one direction.
     pub(crate) fn random(rng: &mut Rng) -> Self {
         let sizes = [rng.range(0, 12_000), rng.range(0, 24_000)];
-        let max_seg = *[1usize, 7, 100, 536, 1460]
-            .get(rng.range(0, 4))
-            .unwrap_or(&1460);
+        let max_seg = *[1usize, 7, 100, 536, 1460].get(rng.range(0, 4)).unwrap_or(&1460);
         let mut first_seq = [rng.next_u64() as u32, rng.next_u64() as u32];
         if rng.chance(1, 3) {
             for (seq, size) in first_seq.iter_mut().zip(sizes) {
                 *seq = u32::MAX.wrapping_sub(rng.below(size as u64 + 1) as u32);
             }
         }
-        ConvConfig {
-            sizes,
-            max_seg,
-            handshake: true,
-            close: true,
-            first_seq,
-        }
+        ConvConfig { sizes, max_seg, handshake: true, close: true, first_seq }
     }
 }
 
@@ -136,29 +120,16 @@ pub(crate) fn conversation(rng: &mut Rng, cfg: &ConvConfig) -> Conversation {
     let mut segments = Vec::new();
     let mut sent = [0usize; 2];
     let seq_at = |d: usize, off: usize| cfg.first_seq[d].wrapping_add(off as u32);
-    let push =
-        |segments: &mut Vec<Seg>, d: usize, tcp: TcpHeader, payload: Vec<u8>, offset: usize| {
-            let ts = Timestamp(segments.len() as u64 * 1_000_000);
-            let dir = if d == 0 { C2S } else { S2C };
-            segments.push(Seg {
-                dir,
-                tcp,
-                payload,
-                ts,
-                offset: offset as u64,
-            });
-        };
+    let push = |segments: &mut Vec<Seg>, d: usize, tcp: TcpHeader, payload: Vec<u8>, offset: usize| {
+        let ts = Timestamp(segments.len() as u64 * 1_000_000);
+        let dir = if d == 0 { C2S } else { S2C };
+        segments.push(Seg { dir, tcp, payload, ts, offset: offset as u64 });
+    };
     let mut pinned = 0;
     if cfg.handshake {
-        let syn = TcpHeader {
-            syn: true,
-            ..hdr(seq_at(0, 0).wrapping_sub(1), None)
-        };
+        let syn = TcpHeader { syn: true, ..hdr(seq_at(0, 0).wrapping_sub(1), None) };
         push(&mut segments, 0, syn, Vec::new(), 0);
-        let syn_ack = TcpHeader {
-            syn: true,
-            ..hdr(seq_at(1, 0).wrapping_sub(1), Some(seq_at(0, 0)))
-        };
+        let syn_ack = TcpHeader { syn: true, ..hdr(seq_at(1, 0).wrapping_sub(1), Some(seq_at(0, 0))) };
         push(&mut segments, 1, syn_ack, Vec::new(), 0);
         pinned = 2;
     }
@@ -171,62 +142,25 @@ pub(crate) fn conversation(rng: &mut Rng, cfg: &ConvConfig) -> Conversation {
         let peer = 1 - d;
         let ack = Some(seq_at(peer, sent[peer]));
         if sent[d] == streams[d].len() {
-            push(
-                &mut segments,
-                d,
-                hdr(seq_at(d, sent[d]), ack),
-                Vec::new(),
-                sent[d],
-            );
+            push(&mut segments, d, hdr(seq_at(d, sent[d]), ack), Vec::new(), sent[d]);
             continue;
         }
         let len = rng.range(1, cfg.max_seg).min(streams[d].len() - sent[d]);
-        let payload = streams[d]
-            .get(sent[d]..sent[d] + len)
-            .unwrap_or_default()
-            .to_vec();
-        push(
-            &mut segments,
-            d,
-            hdr(seq_at(d, sent[d]), ack),
-            payload,
-            sent[d],
-        );
+        let payload = streams[d].get(sent[d]..sent[d] + len).unwrap_or_default().to_vec();
+        push(&mut segments, d, hdr(seq_at(d, sent[d]), ack), payload, sent[d]);
         sent[d] += len;
         if rng.chance(1, 4) {
-            push(
-                &mut segments,
-                peer,
-                hdr(seq_at(peer, sent[peer]), Some(seq_at(d, sent[d]))),
-                Vec::new(),
-                sent[peer],
-            );
+            push(&mut segments, peer, hdr(seq_at(peer, sent[peer]), Some(seq_at(d, sent[d]))), Vec::new(), sent[peer]);
         }
     }
     if cfg.close {
-        let fin_c = TcpHeader {
-            fin: true,
-            ..hdr(seq_at(0, sent[0]), Some(seq_at(1, sent[1])))
-        };
+        let fin_c = TcpHeader { fin: true, ..hdr(seq_at(0, sent[0]), Some(seq_at(1, sent[1]))) };
         push(&mut segments, 0, fin_c, Vec::new(), sent[0]);
-        let fin_s = TcpHeader {
-            fin: true,
-            ..hdr(seq_at(1, sent[1]), Some(seq_at(0, sent[0] + 1)))
-        };
+        let fin_s = TcpHeader { fin: true, ..hdr(seq_at(1, sent[1]), Some(seq_at(0, sent[0] + 1))) };
         push(&mut segments, 1, fin_s, Vec::new(), sent[1]);
-        push(
-            &mut segments,
-            0,
-            hdr(seq_at(0, sent[0] + 1), Some(seq_at(1, sent[1] + 1))),
-            Vec::new(),
-            sent[0] + 1,
-        );
+        push(&mut segments, 0, hdr(seq_at(0, sent[0] + 1), Some(seq_at(1, sent[1] + 1))), Vec::new(), sent[0] + 1);
     }
-    Conversation {
-        streams,
-        segments,
-        pinned,
-    }
+    Conversation { streams, segments, pinned }
 }
 
 /// Shuffles the segments after the pinned ones within consecutive windows of `window` segments,
@@ -270,12 +204,7 @@ pub(crate) fn duplicate(rng: &mut Rng, conv: &mut Conversation, one_in: u64) -> 
 /// Adds re-sends of random byte ranges of each direction, with boundaries unrelated to the
 /// original segments (spanning, cutting and overlapping them), each a few places after the
 /// original segment that carried its last byte. Returns the payload bytes added.
-pub(crate) fn resegment(
-    rng: &mut Rng,
-    conv: &mut Conversation,
-    count: usize,
-    max_len: usize,
-) -> u64 {
+pub(crate) fn resegment(rng: &mut Rng, conv: &mut Conversation, count: usize, max_len: usize) -> u64 {
     let mut added = 0u64;
     for _ in 0..count {
         let d = rng.range(0, 1);
@@ -287,9 +216,11 @@ pub(crate) fn resegment(
         let end = (start + rng.range(1, max_len)).min(stream.len());
         let dir = if d == 0 { C2S } else { S2C };
         // The original segment carrying byte end-1: the re-send copies its header.
-        let Some(pos) = conv.segments.iter().position(|s| {
-            s.dir == dir && s.offset < end as u64 && s.end() >= end as u64 && !s.payload.is_empty()
-        }) else {
+        let Some(pos) = conv
+            .segments
+            .iter()
+            .position(|s| s.dir == dir && s.offset < end as u64 && s.end() >= end as u64 && !s.payload.is_empty())
+        else {
             continue;
         };
         let Some(orig) = conv.segments.get(pos) else {
@@ -314,19 +245,12 @@ pub(crate) fn lose(rng: &mut Rng, conv: &mut Conversation, count: usize) -> [Vec
     let mut lost: [Vec<(u64, u64)>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..count {
         let candidates: Vec<usize> = (0..conv.segments.len())
-            .filter(|&i| {
-                conv.segments
-                    .get(i)
-                    .is_some_and(|s| !s.payload.is_empty() && !s.tcp.syn && !s.tcp.fin)
-            })
+            .filter(|&i| conv.segments.get(i).is_some_and(|s| !s.payload.is_empty() && !s.tcp.syn && !s.tcp.fin))
             .collect();
         if candidates.is_empty() {
             break;
         }
-        let pick = candidates
-            .get(rng.below(candidates.len() as u64) as usize)
-            .copied()
-            .unwrap_or(0);
+        let pick = candidates.get(rng.below(candidates.len() as u64) as usize).copied().unwrap_or(0);
         let seg = conv.segments.remove(pick);
         lost[seg.dir.index()].push((seg.offset, seg.end()));
     }
@@ -359,9 +283,7 @@ pub(crate) fn expected(stream: &[u8], lost: &[(u64, u64)], ended: bool) -> Vec<O
     let mut pos = 0usize;
     for &(s, e) in lost {
         if s as usize > pos {
-            out.push(Out::Data(
-                stream.get(pos..s as usize).unwrap_or_default().to_vec(),
-            ));
+            out.push(Out::Data(stream.get(pos..s as usize).unwrap_or_default().to_vec()));
         }
         out.push(Out::Gap(e - s));
         pos = e as usize;
@@ -412,8 +334,7 @@ impl Collector {
         };
         let list = &mut self.dirs[dir.index()];
         if list.last() == Some(&Out::End) {
-            self.violations
-                .push(format!("{item:?} after End in {dir:?}"));
+            self.violations.push(format!("{item:?} after End in {dir:?}"));
         }
         match (list.last_mut(), item) {
             (Some(Out::Data(prev)), Out::Data(more)) => prev.extend_from_slice(&more),
@@ -437,27 +358,14 @@ impl Harness {
         Self::with_reassembler(TcpReassembler::new(limits), limits, MemoryBudget::default())
     }
 
-    pub(crate) fn with_reassembler(
-        r: TcpReassembler,
-        limits: Limits,
-        budget: MemoryBudget,
-    ) -> Self {
-        Harness {
-            r,
-            budget,
-            got: Collector::default(),
-            limits,
-            payload_bytes: 0,
-        }
+    pub(crate) fn with_reassembler(r: TcpReassembler, limits: Limits, budget: MemoryBudget) -> Self {
+        Harness { r, budget, got: Collector::default(), limits, payload_bytes: 0 }
     }
 
     pub(crate) fn seg(&mut self, dir: Direction, tcp: TcpHeader, payload: &[u8], ts: Timestamp) {
         self.payload_bytes += payload.len() as u64;
         let got = &mut self.got;
-        self.r
-            .on_segment(dir, &tcp, payload, ts, &mut self.budget, &mut |ev| {
-                got.push(ev)
-            });
+        self.r.on_segment(dir, &tcp, payload, ts, &mut self.budget, &mut |ev| got.push(ev));
         self.check_memory();
     }
 
@@ -477,11 +385,7 @@ impl Harness {
 
     /// Memory is bounded and accounted for.
     pub(crate) fn check_memory(&self) {
-        assert_eq!(
-            self.budget.used(),
-            self.r.charged_bytes(),
-            "budget out of step with what is held"
-        );
+        assert_eq!(self.budget.used(), self.r.charged_bytes(), "budget out of step with what is held");
         assert!(self.budget.used() <= self.budget.limit());
         assert!(self.r.buffered_bytes() <= 2 * self.limits.max_buffered_per_direction);
         assert!(self.r.buffered_pieces() <= 2 * self.limits.max_segments_per_direction);
@@ -496,9 +400,6 @@ impl Harness {
             + s.overlap_bytes
             + s.discarded_bytes
             + self.r.buffered_bytes() as u64;
-        assert_eq!(
-            accounted, self.payload_bytes,
-            "bytes unaccounted for: {s:?}"
-        );
+        assert_eq!(accounted, self.payload_bytes, "bytes unaccounted for: {s:?}");
     }
 }

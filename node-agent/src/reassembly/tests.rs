@@ -10,31 +10,19 @@ fn t(ms: u64) -> Timestamp {
 }
 
 fn syn(seq: u32) -> TcpHeader {
-    TcpHeader {
-        syn: true,
-        ..hdr(seq, None)
-    }
+    TcpHeader { syn: true, ..hdr(seq, None) }
 }
 
 fn syn_ack(seq: u32, ack: u32) -> TcpHeader {
-    TcpHeader {
-        syn: true,
-        ..hdr(seq, Some(ack))
-    }
+    TcpHeader { syn: true, ..hdr(seq, Some(ack)) }
 }
 
 fn fin(seq: u32, ack: u32) -> TcpHeader {
-    TcpHeader {
-        fin: true,
-        ..hdr(seq, Some(ack))
-    }
+    TcpHeader { fin: true, ..hdr(seq, Some(ack)) }
 }
 
 fn rst(seq: u32) -> TcpHeader {
-    TcpHeader {
-        rst: true,
-        ..hdr(seq, None)
-    }
+    TcpHeader { rst: true, ..hdr(seq, None) }
 }
 
 fn data(bytes: &[u8]) -> Out {
@@ -51,11 +39,8 @@ fn opened(limits: Limits) -> Harness {
 
 fn opened_with_policy(policy: GapPolicy) -> Harness {
     let limits = Limits::default();
-    let mut h = Harness::with_reassembler(
-        TcpReassembler::with_gap_policy(limits, policy),
-        limits,
-        MemoryBudget::default(),
-    );
+    let mut h =
+        Harness::with_reassembler(TcpReassembler::with_gap_policy(limits, policy), limits, MemoryBudget::default());
     h.seg(C2S, syn(999), b"", t(0));
     h.seg(S2C, syn_ack(4999, 1000), b"", t(0));
     h
@@ -75,21 +60,10 @@ fn in_order_segments_are_passed_through_without_copy() {
     r.on_segment(C2S, &syn(999), b"", t(0), &mut budget, &mut sink);
     let mut seq = 1000u32;
     for (i, p) in payloads.iter().enumerate() {
-        r.on_segment(
-            C2S,
-            &hdr(seq, Some(1)),
-            p,
-            t(i as u64 + 1),
-            &mut budget,
-            &mut sink,
-        );
+        r.on_segment(C2S, &hdr(seq, Some(1)), p, t(i as u64 + 1), &mut budget, &mut sink);
         seq += p.len() as u32;
     }
-    let expected: Vec<_> = payloads
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.as_ptr(), p.len(), t(i as u64 + 1)))
-        .collect();
+    let expected: Vec<_> = payloads.iter().enumerate().map(|(i, p)| (p.as_ptr(), p.len(), t(i as u64 + 1))).collect();
     assert_eq!(seen, expected);
     assert_eq!(r.buffered_bytes(), 0);
     assert_eq!(r.buffered_pieces(), 0);
@@ -101,11 +75,7 @@ fn in_order_segments_are_passed_through_without_copy() {
 #[test]
 fn the_struct_is_small() {
     // Two directions, counters and limits; no heap until something arrives out of order.
-    assert!(
-        std::mem::size_of::<TcpReassembler>() <= 400,
-        "{}",
-        std::mem::size_of::<TcpReassembler>()
-    );
+    assert!(std::mem::size_of::<TcpReassembler>() <= 400, "{}", std::mem::size_of::<TcpReassembler>());
 }
 
 #[test]
@@ -190,10 +160,7 @@ fn out_of_order_bytes_are_held_and_keep_their_capture_time() {
     assert_eq!(h.budget.used(), 6 + 2 * SEGMENT_OVERHEAD);
     h.seg(C2S, hdr(1000, None), b"abc", t(3));
     assert_eq!(h.got.dirs[0], [data(b"abcdefghi")]);
-    assert_eq!(
-        h.got.data_events,
-        [(C2S, 3, t(3)), (C2S, 3, t(2)), (C2S, 3, t(1))]
-    );
+    assert_eq!(h.got.data_events, [(C2S, 3, t(3)), (C2S, 3, t(2)), (C2S, 3, t(1))]);
     assert_eq!(h.budget.used(), 0);
     assert_eq!(h.r.stats().out_of_order_segments, 2);
 }
@@ -209,10 +176,7 @@ fn duplicates_and_retransmissions_are_dropped_and_counted() {
     h.seg(C2S, hdr(1003, None), b"defgh", t(6));
     assert_eq!(h.got.dirs[0], [data(b"abcdefghi")]);
     let s = h.r.stats();
-    assert_eq!(
-        (s.duplicate_bytes, s.overlap_bytes, s.bytes_delivered),
-        (3 + 3 + 5, 0, 9)
-    );
+    assert_eq!((s.duplicate_bytes, s.overlap_bytes, s.bytes_delivered), (3 + 3 + 5, 0, 9));
     h.check_accounting();
 }
 
@@ -342,10 +306,7 @@ fn with_hole(h: &mut Harness) {
 
 #[test]
 fn an_acknowledged_hole_becomes_a_gap_after_the_confirmation_segments() {
-    let mut h = opened_with_policy(GapPolicy {
-        confirm_segments: 5,
-        confirm_nanos: u64::MAX,
-    });
+    let mut h = opened_with_policy(GapPolicy { confirm_segments: 5, confirm_nanos: u64::MAX });
     with_hole(&mut h);
     // Server acknowledges everything: the hole is noticed at this segment...
     h.seg(S2C, hdr(5000, Some(1030)), b"", t(3));
@@ -355,10 +316,7 @@ fn an_acknowledged_hole_becomes_a_gap_after_the_confirmation_segments() {
     assert_eq!(h.got.dirs[0], [data(b"0123456789")]);
     // ...and given up on five segments later.
     h.seg(S2C, hdr(5000, Some(1030)), b"", t(8));
-    assert_eq!(
-        h.got.dirs[0],
-        [data(b"0123456789"), Out::Gap(10), data(b"KLMNOPQRST")]
-    );
+    assert_eq!(h.got.dirs[0], [data(b"0123456789"), Out::Gap(10), data(b"KLMNOPQRST")]);
     let s = h.r.stats();
     assert_eq!((s.gaps, s.gap_bytes, s.dropped_by_limit_bytes), (1, 10, 0));
     // The late copy of the lost bytes is a duplicate now.
@@ -383,10 +341,7 @@ fn an_ack_ahead_of_reordered_data_is_not_a_gap() {
 
 #[test]
 fn progress_restarts_the_confirmation() {
-    let mut h = opened_with_policy(GapPolicy {
-        confirm_segments: 5,
-        confirm_nanos: u64::MAX,
-    });
+    let mut h = opened_with_policy(GapPolicy { confirm_segments: 5, confirm_nanos: u64::MAX });
     h.seg(C2S, hdr(1000, None), b"00", t(1));
     h.seg(C2S, hdr(1006, None), b"33", t(1));
     h.seg(S2C, hdr(5000, Some(1008)), b"", t(1));
@@ -420,27 +375,18 @@ fn a_hole_without_acknowledgement_is_waited_for() {
 
 #[test]
 fn an_acknowledged_hole_becomes_a_gap_after_the_confirmation_time() {
-    let mut h = opened_with_policy(GapPolicy {
-        confirm_segments: u64::MAX,
-        confirm_nanos: 200 * MS,
-    });
+    let mut h = opened_with_policy(GapPolicy { confirm_segments: u64::MAX, confirm_nanos: 200 * MS });
     with_hole(&mut h);
     h.seg(S2C, hdr(5000, Some(1030)), b"", t(100));
     h.seg(S2C, hdr(5000, Some(1030)), b"", t(299));
     assert_eq!(h.got.dirs[0], [data(b"0123456789")]);
     h.seg(S2C, hdr(5000, Some(1030)), b"", t(300));
-    assert_eq!(
-        h.got.dirs[0],
-        [data(b"0123456789"), Out::Gap(10), data(b"KLMNOPQRST")]
-    );
+    assert_eq!(h.got.dirs[0], [data(b"0123456789"), Out::Gap(10), data(b"KLMNOPQRST")]);
 }
 
 #[test]
 fn a_lost_segment_before_the_fin_ends_after_the_fin_is_acknowledged() {
-    let mut h = opened_with_policy(GapPolicy {
-        confirm_segments: 3,
-        confirm_nanos: u64::MAX,
-    });
+    let mut h = opened_with_policy(GapPolicy { confirm_segments: 3, confirm_nanos: u64::MAX });
     h.seg(C2S, hdr(1000, None), b"abc", t(1));
     h.seg(C2S, fin(1006, 5000), b"", t(2));
     h.seg(S2C, fin(5000, 1007), b"", t(3));
@@ -463,18 +409,7 @@ fn flush_turns_holes_into_gaps_and_reaches_the_fin() {
     h.seg(C2S, fin(1015, 0), b"", t(4));
     h.seg(S2C, hdr(5003, None), b"xyz", t(5));
     h.flush();
-    assert_eq!(
-        h.got.dirs[0],
-        [
-            data(b"ab"),
-            Out::Gap(2),
-            data(b"ef"),
-            Out::Gap(4),
-            data(b"kl"),
-            Out::Gap(3),
-            Out::End
-        ]
-    );
+    assert_eq!(h.got.dirs[0], [data(b"ab"), Out::Gap(2), data(b"ef"), Out::Gap(4), data(b"kl"), Out::Gap(3), Out::End]);
     assert_eq!(h.got.dirs[1], [Out::Gap(3), data(b"xyz")]);
     assert_eq!(h.r.stats().gap_bytes, 12);
     // The connection goes on after a flush.
@@ -485,10 +420,7 @@ fn flush_turns_holes_into_gaps_and_reaches_the_fin() {
 
 #[test]
 fn held_bytes_stay_under_the_per_direction_limit() {
-    let limits = Limits {
-        max_buffered_per_direction: 10_000,
-        max_segments_per_direction: 4096,
-    };
+    let limits = Limits { max_buffered_per_direction: 10_000, max_segments_per_direction: 4096 };
     let mut h = opened(limits);
     let mut rng = Rng::new(7);
     let stream = rng.bytes(1_000_000);
@@ -511,10 +443,7 @@ fn held_bytes_stay_under_the_per_direction_limit() {
 
 #[test]
 fn held_pieces_stay_under_the_per_direction_limit() {
-    let limits = Limits {
-        max_buffered_per_direction: 1 << 20,
-        max_segments_per_direction: 64,
-    };
+    let limits = Limits { max_buffered_per_direction: 1 << 20, max_segments_per_direction: 64 };
     let mut h = opened(limits);
     // Every other byte, one byte per segment, after a lost first byte.
     for i in 0..1_000u32 {
@@ -533,19 +462,14 @@ fn held_pieces_stay_under_the_per_direction_limit() {
         })
         .flatten()
         .collect();
-    assert_eq!(
-        delivered,
-        (0..1_000u32).map(|i| i as u8).collect::<Vec<_>>()
-    );
+    assert_eq!(delivered, (0..1_000u32).map(|i| i as u8).collect::<Vec<_>>());
 }
 
 #[test]
 fn the_shared_budget_bounds_all_connections() {
     let limit = 50_000;
     let mut budget = MemoryBudget::new(limit);
-    let mut conns: Vec<TcpReassembler> = (0..20)
-        .map(|_| TcpReassembler::new(Limits::default()))
-        .collect();
+    let mut conns: Vec<TcpReassembler> = (0..20).map(|_| TcpReassembler::new(Limits::default())).collect();
     let mut rng = Rng::new(11);
     let mut delivered = 0u64;
     let mut sink = |ev: StreamEvent<'_>| {
@@ -563,13 +487,7 @@ fn the_shared_budget_bounds_all_connections() {
         let seq = 2 + rng.below(200_000) as u32;
         conns[c].on_segment(C2S, &hdr(seq, None), &chunk, t(i), &mut budget, &mut sink);
         assert!(budget.used() <= limit);
-        assert_eq!(
-            budget.used(),
-            conns
-                .iter()
-                .map(TcpReassembler::charged_bytes)
-                .sum::<usize>()
-        );
+        assert_eq!(budget.used(), conns.iter().map(TcpReassembler::charged_bytes).sum::<usize>());
     }
     let dropped: u64 = conns.iter().map(|c| c.stats().dropped_by_limit_bytes).sum();
     assert!(dropped > 0);
@@ -606,24 +524,10 @@ fn a_stream_lost_beyond_any_window_is_picked_up_again() {
         h.seg(C2S, hdr(far.wrapping_add(i * 4), None), b"WXYZ", t(2));
     }
     let skipped = u64::from(far.wrapping_sub(1003)) + u64::from(half::RESYNC_AFTER - 1) * 4;
-    assert_eq!(
-        h.got.dirs[0],
-        [data(b"abc"), Out::Gap(skipped), data(b"WXYZ")]
-    );
-    h.seg(
-        C2S,
-        hdr(far.wrapping_add(half::RESYNC_AFTER * 4), None),
-        b"++",
-        t(3),
-    );
-    assert_eq!(
-        h.got.dirs[0],
-        [data(b"abc"), Out::Gap(skipped), data(b"WXYZ++")]
-    );
-    assert_eq!(
-        h.r.stats().discarded_bytes,
-        u64::from(half::RESYNC_AFTER - 1) * 4
-    );
+    assert_eq!(h.got.dirs[0], [data(b"abc"), Out::Gap(skipped), data(b"WXYZ")]);
+    h.seg(C2S, hdr(far.wrapping_add(half::RESYNC_AFTER * 4), None), b"++", t(3));
+    assert_eq!(h.got.dirs[0], [data(b"abc"), Out::Gap(skipped), data(b"WXYZ++")]);
+    assert_eq!(h.r.stats().discarded_bytes, u64::from(half::RESYNC_AFTER - 1) * 4);
     h.check_accounting();
 }
 
@@ -647,11 +551,7 @@ fn assert_consistent(out: &[Out], stream: &[u8]) {
     for o in out {
         match o {
             Out::Data(d) => {
-                assert_eq!(
-                    stream.get(pos..pos + d.len()),
-                    Some(&d[..]),
-                    "data at {pos} differs"
-                );
+                assert_eq!(stream.get(pos..pos + d.len()), Some(&d[..]), "data at {pos} differs");
                 pos += d.len();
             }
             Out::Gap(n) => pos += *n as usize,
@@ -700,20 +600,10 @@ fn throughput() {
         let secs = started.elapsed().as_secs_f64();
         assert_eq!(delivered, u64::from(segments) * seg_len as u64);
         assert_eq!(budget.used(), 0);
-        (
-            delivered as f64 / secs / 1e9,
-            f64::from(segments) / secs / 1e6,
-        )
+        (delivered as f64 / secs / 1e9, f64::from(segments) / secs / 1e6)
     }
-    println!(
-        "size_of::<TcpReassembler>() = {}",
-        std::mem::size_of::<TcpReassembler>()
-    );
-    for (len, n, swap) in [
-        (1460, 400_000, false),
-        (100, 2_000_000, false),
-        (1460, 400_000, true),
-    ] {
+    println!("size_of::<TcpReassembler>() = {}", std::mem::size_of::<TcpReassembler>());
+    for (len, n, swap) in [(1460, 400_000, false), (100, 2_000_000, false), (1460, 400_000, true)] {
         let (gbs, mss) = run(len, n, swap);
         let order = if swap { "pairs swapped" } else { "in order" };
         println!("{len:>5}-byte segments, {order:>13}: {gbs:6.2} GB/s, {mss:6.2} M segments/s");

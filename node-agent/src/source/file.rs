@@ -74,19 +74,13 @@ impl CaptureFile {
     /// Opens a file and reads its header.
     pub fn open(path: &Path) -> Result<CaptureFile, CaptureError> {
         let name = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|source| CaptureError::Io {
-            file: name.clone(),
-            offset: 0,
-            source,
-        })?;
+        let file =
+            std::fs::File::open(path).map_err(|source| CaptureError::Io { file: name.clone(), offset: 0, source })?;
         CaptureFile::from_reader(file, name)
     }
 
     /// Reads a capture from any byte stream (a pipe, stdin, memory); `name` appears in errors.
-    pub fn from_reader(
-        r: impl Read + Send + 'static,
-        name: String,
-    ) -> Result<CaptureFile, CaptureError> {
+    pub fn from_reader(r: impl Read + Send + 'static, name: String) -> Result<CaptureFile, CaptureError> {
         let ctx = Ctx { name };
         let mut input = Input::new(Box::new(r));
         if !fill(&mut input, &ctx, 4)? {
@@ -112,14 +106,7 @@ impl CaptureFile {
             let shown = input.available().len().min(16);
             return Err(ctx.not_a_capture_file(input.available().get(..shown).unwrap_or_default()));
         };
-        Ok(CaptureFile {
-            ctx,
-            input,
-            format,
-            pending: 0,
-            done: false,
-            stats: SourceStats::default(),
-        })
+        Ok(CaptureFile { ctx, input, format, pending: 0, done: false, stats: SourceStats::default() })
     }
 
     /// The name given at opening (the path, for [`CaptureFile::open`]).
@@ -161,9 +148,7 @@ impl CaptureFile {
             // as such rather than as a panic.
             self.done = true;
             let offset = self.input.offset();
-            return Some(Err(self
-                .ctx
-                .corrupt(offset, "internal error: record not fully buffered")));
+            return Some(Err(self.ctx.corrupt(offset, "internal error: record not fully buffered")));
         };
         self.pending = record.len;
         self.stats.packets += 1;

@@ -36,11 +36,7 @@ fn opt(r: &Record) -> Value {
     o.insert("udp_payload_size".into(), r.class.into());
     o.insert("extended_rcode".into(), (r.ttl >> 24).into());
     o.insert("version".into(), ((r.ttl >> 16) & 0xff).into());
-    let flags: Vec<&str> = if r.ttl & 0x8000 != 0 {
-        vec!["do"]
-    } else {
-        vec![]
-    };
+    let flags: Vec<&str> = if r.ttl & 0x8000 != 0 { vec!["do"] } else { vec![] };
     o.insert("flags".into(), flags.into());
     match &r.data {
         RData::Opt(options) => {
@@ -109,15 +105,8 @@ pub fn request(m: &Message, retransmissions: u32) -> Value {
     o.insert("id".into(), m.header.id.into());
     o.insert("opcode".into(), mnemonic::opcode(m.header.opcode()).into());
     o.insert("flags".into(), m.header.flag_names().into());
-    o.insert(
-        "questions".into(),
-        Value::Array(m.questions.iter().map(question).collect()),
-    );
-    for (key, rs) in [
-        ("answers", &m.answers),
-        ("authorities", &m.authorities),
-        ("additionals", &m.additionals),
-    ] {
+    o.insert("questions".into(), Value::Array(m.questions.iter().map(question).collect()));
+    for (key, rs) in [("answers", &m.answers), ("authorities", &m.authorities), ("additionals", &m.additionals)] {
         if !rs.is_empty() {
             o.insert(key.into(), records(rs));
         }
@@ -131,12 +120,7 @@ pub fn request(m: &Message, retransmissions: u32) -> Value {
 /// The request object for a response whose query was not captured: its id, opcode and questions
 /// are the response's, and of the query's flags only those a response copies (rd, cd).
 pub fn request_from_response(m: &Message) -> Value {
-    let flags: Vec<&str> = m
-        .header
-        .flag_names()
-        .into_iter()
-        .filter(|f| matches!(*f, "rd" | "cd"))
-        .collect();
+    let flags: Vec<&str> = m.header.flag_names().into_iter().filter(|f| matches!(*f, "rd" | "cd")).collect();
     json!({
         "id": m.header.id,
         "opcode": mnemonic::opcode(m.header.opcode()),
@@ -167,12 +151,7 @@ pub fn summary(m: &Message) -> String {
     let op = m.header.opcode();
     match m.questions.first() {
         Some(q) if op == 0 => format!("{} {}", mnemonic::rr_type(q.qtype), q.name),
-        Some(q) => format!(
-            "{} {} {}",
-            mnemonic::opcode(op),
-            mnemonic::rr_type(q.qtype),
-            q.name
-        ),
+        Some(q) => format!("{} {} {}", mnemonic::opcode(op), mnemonic::rr_type(q.qtype), q.name),
         None => format!("{} (no question)", mnemonic::opcode(op)),
     }
 }
@@ -186,16 +165,10 @@ pub fn problems(m: &Message, who: &str, notes: &mut Vec<String>) {
         notes.push(format!("{who}: {e}; shown as hex"));
     }
     if m.problems_dropped > 0 {
-        notes.push(format!(
-            "{who}: {} more malformed records",
-            m.problems_dropped
-        ));
+        notes.push(format!("{who}: {} more malformed records", m.problems_dropped));
     }
     if m.trailing > 0 {
-        notes.push(format!(
-            "{who}: {} bytes after the last record ignored",
-            m.trailing
-        ));
+        notes.push(format!("{who}: {} bytes after the last record ignored", m.trailing));
     }
 }
 

@@ -206,14 +206,7 @@ mod tests {
         assert_eq!(class(1), "IN");
         assert_eq!(class(3), "CH");
         assert_eq!(class(2), "CLASS2");
-        let rcodes = [
-            (0, "NOERROR"),
-            (1, "FORMERR"),
-            (2, "SERVFAIL"),
-            (3, "NXDOMAIN"),
-            (4, "NOTIMP"),
-            (5, "REFUSED"),
-        ];
+        let rcodes = [(0, "NOERROR"), (1, "FORMERR"), (2, "SERVFAIL"), (3, "NXDOMAIN"), (4, "NOTIMP"), (5, "REFUSED")];
         for (n, name) in rcodes {
             assert_eq!(rcode(n), name, "rcode {n}");
         }

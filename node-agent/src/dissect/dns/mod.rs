@@ -93,9 +93,7 @@ pub struct DnsUdpDissector {
 
 impl Default for DnsUdpDissector {
     fn default() -> Self {
-        DnsUdpDissector {
-            timeout_ns: DEFAULT_TIMEOUT_NS,
-        }
+        DnsUdpDissector { timeout_ns: DEFAULT_TIMEOUT_NS }
     }
 }
 

@@ -31,13 +31,7 @@ struct Key {
 
 impl Key {
     fn of(m: &Message) -> Key {
-        Key {
-            id: m.header.id,
-            question: m
-                .questions
-                .first()
-                .map(|q| (q.name.to_ascii_lowercase(), q.qtype, q.qclass)),
-        }
+        Key { id: m.header.id, question: m.questions.first().map(|q| (q.name.to_ascii_lowercase(), q.qtype, q.qclass)) }
     }
     fn is_zone_transfer(&self) -> bool {
         matches!(&self.question, Some((_, t, _)) if *t == TYPE_AXFR || *t == TYPE_IXFR)
@@ -70,9 +64,7 @@ struct Finished {
 /// opcode, few questions, and counts that fit in its length. Looser than probing (no Z or
 /// rcode checks, zero questions allowed, as in AXFR continuations and cookie-only queries).
 pub fn sane_header(h: &Header, len: usize) -> bool {
-    let min = HEADER_LEN
-        + 5 * h.qdcount as usize
-        + 11 * (h.ancount as usize + h.nscount as usize + h.arcount as usize);
+    let min = HEADER_LEN + 5 * h.qdcount as usize + 11 * (h.ancount as usize + h.nscount as usize + h.arcount as usize);
     matches!(h.opcode(), 0..=2 | 4..=6) && h.qdcount <= 4 && min <= len
 }
 
@@ -87,13 +79,7 @@ pub struct Tracker {
 
 impl Tracker {
     pub fn new(timeout_ns: u64) -> Self {
-        Tracker {
-            pending: VecDeque::new(),
-            pending_bytes: 0,
-            recent: VecDeque::new(),
-            ignored: 0,
-            timeout_ns,
-        }
+        Tracker { pending: VecDeque::new(), pending_bytes: 0, recent: VecDeque::new(), ignored: 0, timeout_ns }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -129,20 +115,9 @@ impl Tracker {
         }
     }
 
-    fn on_query(
-        &mut self,
-        dir: Direction,
-        query: Message,
-        size: usize,
-        ts: Timestamp,
-        out: &mut dyn ExchangeSink,
-    ) {
+    fn on_query(&mut self, dir: Direction, query: Message, size: usize, ts: Timestamp, out: &mut dyn ExchangeSink) {
         let key = Key::of(&query);
-        if let Some(p) = self
-            .pending
-            .iter_mut()
-            .find(|p| p.dir == dir && p.key == key)
-        {
+        if let Some(p) = self.pending.iter_mut().find(|p| p.dir == dir && p.key == key) {
             p.retransmissions = p.retransmissions.saturating_add(1);
             return;
         }
@@ -158,14 +133,7 @@ impl Tracker {
             }
         }
         self.pending_bytes += size;
-        self.pending.push_back(Pending {
-            dir,
-            key,
-            ts,
-            size,
-            query,
-            retransmissions: 0,
-        });
+        self.pending.push_back(Pending { dir, key, ts, size, query, retransmissions: 0 });
     }
 
     fn pop_front(&mut self) -> Option<Pending> {
@@ -184,17 +152,10 @@ impl Tracker {
     ) {
         let key = Key::of(&resp);
         let qdir = dir.reverse();
-        let mut idx = self
-            .pending
-            .iter()
-            .position(|p| p.dir == qdir && p.key == key);
+        let mut idx = self.pending.iter().position(|p| p.dir == qdir && p.key == key);
         if idx.is_none() && key.question.is_none() {
             // FORMERR and the like may come without the question: take the id if it is unambiguous.
-            let mut same_id = self
-                .pending
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.dir == qdir && p.key.id == key.id);
+            let mut same_id = self.pending.iter().enumerate().filter(|(_, p)| p.dir == qdir && p.key.id == key.id);
             if let (Some((i, _)), None) = (same_id.next(), same_id.next()) {
                 idx = Some(i);
             }
@@ -220,17 +181,13 @@ impl Tracker {
             return;
         }
         let earlier = self.recent.iter().rev().find(|f| {
-            f.dir == qdir
-                && f.key.id == key.id
-                && (key.question.is_none() || f.key.question == key.question)
+            f.dir == qdir && f.key.id == key.id && (key.question.is_none() || f.key.question == key.question)
         });
         let why = match earlier {
             Some(f) if f.outcome == Outcome::Answered && f.key.is_zone_transfer() => {
                 "zone transfer continuation: the query was already answered"
             }
-            Some(f) if f.outcome == Outcome::Answered => {
-                "duplicate response: the query was already answered"
-            }
+            Some(f) if f.outcome == Outcome::Answered => "duplicate response: the query was already answered",
             Some(_) => "late response: the query was already reported unanswered",
             None => "query not captured",
         };
@@ -284,9 +241,7 @@ impl Tracker {
         if n == 0 {
             Vec::new()
         } else {
-            vec![format!(
-                "{n} messages on this flow did not parse as DNS and were skipped"
-            )]
+            vec![format!("{n} messages on this flow did not parse as DNS and were skipped")]
         }
     }
 

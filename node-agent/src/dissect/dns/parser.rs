@@ -57,11 +57,7 @@ pub enum ErrorKind {
     #[error("message of {len} bytes is shorter than the 12-byte header")]
     ShortHeader { len: usize },
     #[error("{what} needs {need} bytes but only {have} remain")]
-    Truncated {
-        what: &'static str,
-        need: usize,
-        have: usize,
-    },
+    Truncated { what: &'static str, need: usize, have: usize },
     #[error("compression pointer to offset {target} does not point before the name it continues (loop or forward reference)")]
     PointerNotBackward { target: usize },
     #[error("compression pointer to offset {target} points into the header")]
@@ -71,11 +67,7 @@ pub enum ErrorKind {
     #[error("label type bits 0x{bits:02x} are not a length or a pointer (RFC 6891 reserved them)")]
     BadLabelType { bits: u8 },
     #[error("{rtype} RDATA of {len} bytes is malformed: {why}")]
-    BadRdata {
-        rtype: String,
-        len: usize,
-        why: String,
-    },
+    BadRdata { rtype: String, len: usize, why: String },
 }
 
 /// A parse failure with its place: the section, the entry's index in it and the byte offset.
@@ -109,14 +101,7 @@ impl Header {
             kind: ErrorKind::ShortHeader { len: buf.len() },
         })?;
         let w = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
-        Ok(Header {
-            id: w(0),
-            flags: w(2),
-            qdcount: w(4),
-            ancount: w(6),
-            nscount: w(8),
-            arcount: w(10),
-        })
+        Ok(Header { id: w(0), flags: w(2), qdcount: w(4), ancount: w(6), nscount: w(8), arcount: w(10) })
     }
     /// True for a response (QR bit).
     pub fn qr(&self) -> bool {
@@ -145,10 +130,7 @@ impl Header {
             (0x0020, "ad"),
             (0x0010, "cd"),
         ];
-        BITS.iter()
-            .filter(|(bit, _)| self.flags & bit != 0)
-            .map(|(_, n)| *n)
-            .collect()
+        BITS.iter().filter(|(bit, _)| self.flags & bit != 0).map(|(_, n)| *n).collect()
     }
 }
 
@@ -222,11 +204,7 @@ impl<'a> Reader<'a> {
     pub(super) fn bytes(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ErrorKind> {
         let have = self.remaining();
         if n > have {
-            return Err(ErrorKind::Truncated {
-                what,
-                need: n,
-                have,
-            });
+            return Err(ErrorKind::Truncated { what, need: n, have });
         }
         let s = &self.msg[self.pos..self.pos + n];
         self.pos += n;
@@ -262,11 +240,7 @@ pub fn read_name(msg: &[u8], start: usize, out: &mut String) -> Result<usize, Er
     let mut end = None;
     let mut wire_len = 0usize;
     loop {
-        let len = *msg.get(pos).ok_or(ErrorKind::Truncated {
-            what: "name label length",
-            need: 1,
-            have: 0,
-        })?;
+        let len = *msg.get(pos).ok_or(ErrorKind::Truncated { what: "name label length", need: 1, have: 0 })?;
         match len & 0xc0 {
             0x00 => {
                 wire_len += 1 + len as usize;
@@ -277,13 +251,11 @@ pub fn read_name(msg: &[u8], start: usize, out: &mut String) -> Result<usize, Er
                     pos += 1;
                     break;
                 }
-                let label =
-                    msg.get(pos + 1..pos + 1 + len as usize)
-                        .ok_or(ErrorKind::Truncated {
-                            what: "name label",
-                            need: len as usize,
-                            have: msg.len().saturating_sub(pos + 1),
-                        })?;
+                let label = msg.get(pos + 1..pos + 1 + len as usize).ok_or(ErrorKind::Truncated {
+                    what: "name label",
+                    need: len as usize,
+                    have: msg.len().saturating_sub(pos + 1),
+                })?;
                 if out.len() > out_start {
                     out.push('.');
                 }
@@ -291,11 +263,8 @@ pub fn read_name(msg: &[u8], start: usize, out: &mut String) -> Result<usize, Er
                 pos += 1 + len as usize;
             }
             0xc0 => {
-                let low = *msg.get(pos + 1).ok_or(ErrorKind::Truncated {
-                    what: "compression pointer",
-                    need: 2,
-                    have: 1,
-                })?;
+                let low =
+                    *msg.get(pos + 1).ok_or(ErrorKind::Truncated { what: "compression pointer", need: 2, have: 1 })?;
                 let target = (((len & 0x3f) as usize) << 8) | low as usize;
                 if target < HEADER_LEN {
                     return Err(ErrorKind::PointerIntoHeader { target });
@@ -359,12 +328,7 @@ pub fn parse_message(buf: &[u8]) -> Result<Message, ParseError> {
         match parse_question(&mut r) {
             Ok(q) => m.questions.push(q),
             Err(kind) => {
-                m.stopped = Some(ParseError {
-                    section: Section::Question,
-                    index,
-                    offset: at,
-                    kind,
-                });
+                m.stopped = Some(ParseError { section: Section::Question, index, offset: at, kind });
                 return Ok(m);
             }
         }
@@ -381,12 +345,7 @@ pub fn parse_message(buf: &[u8]) -> Result<Message, ParseError> {
             match parse_record(&mut r) {
                 Ok((rec, problem)) => {
                     if let Some(kind) = problem {
-                        let e = ParseError {
-                            section,
-                            index,
-                            offset: at,
-                            kind,
-                        };
+                        let e = ParseError { section, index, offset: at, kind };
                         if m.problems.len() < MAX_PROBLEMS {
                             m.problems.push(e);
                         } else {
@@ -396,12 +355,7 @@ pub fn parse_message(buf: &[u8]) -> Result<Message, ParseError> {
                     records.push(rec);
                 }
                 Err(kind) => {
-                    m.stopped = Some(ParseError {
-                        section,
-                        index,
-                        offset: at,
-                        kind,
-                    });
+                    m.stopped = Some(ParseError { section, index, offset: at, kind });
                     break;
                 }
             }
@@ -423,11 +377,7 @@ fn parse_question(r: &mut Reader) -> Result<Question, ErrorKind> {
     let name = r.name()?;
     let qtype = r.u16("question type")?;
     let qclass = r.u16("question class")?;
-    Ok(Question {
-        name,
-        qtype,
-        qclass,
-    })
+    Ok(Question { name, qtype, qclass })
 }
 
 /// A record, plus the reason its RDATA stayed raw if it did not decode.
@@ -443,23 +393,10 @@ fn parse_record(r: &mut Reader) -> Result<(Record, Option<ErrorKind>), ErrorKind
         Ok(d) => (d, None),
         Err(why) => (
             RData::Raw(r.msg[start..start + rdlen].to_vec()),
-            Some(ErrorKind::BadRdata {
-                rtype: super::mnemonic::rr_type(rtype).into_owned(),
-                len: rdlen,
-                why,
-            }),
+            Some(ErrorKind::BadRdata { rtype: super::mnemonic::rr_type(rtype).into_owned(), len: rdlen, why }),
         ),
     };
-    Ok((
-        Record {
-            name,
-            rtype,
-            class,
-            ttl,
-            data,
-        },
-        problem,
-    ))
+    Ok((Record { name, rtype, class, ttl, data }, problem))
 }
 
 #[cfg(test)]
@@ -501,33 +438,18 @@ pub(super) mod tests {
     fn pointer_loops_and_forward_pointers_are_refused() {
         // A pointer to itself.
         let m = with_header(b"\xc0\x0c");
-        assert_eq!(
-            name_at(&m, 12),
-            Err(ErrorKind::PointerNotBackward { target: 12 })
-        );
+        assert_eq!(name_at(&m, 12), Err(ErrorKind::PointerNotBackward { target: 12 }));
         // Two names pointing at each other: 12 -> 16 is forward.
         let m = with_header(b"\x01a\xc0\x10\x01b\xc0\x0c");
-        assert_eq!(
-            name_at(&m, 12),
-            Err(ErrorKind::PointerNotBackward { target: 16 })
-        );
+        assert_eq!(name_at(&m, 12), Err(ErrorKind::PointerNotBackward { target: 16 }));
         // From 16 the jump to 12 is backward, but 12 then jumps forward to 16: refused, not looped.
-        assert_eq!(
-            name_at(&m, 16),
-            Err(ErrorKind::PointerNotBackward { target: 16 })
-        );
+        assert_eq!(name_at(&m, 16), Err(ErrorKind::PointerNotBackward { target: 16 }));
         // A pointer back into the same label sequence (to its own first label).
         let m = with_header(b"\x01a\x01b\xc0\x0c");
-        assert_eq!(
-            name_at(&m, 12),
-            Err(ErrorKind::PointerNotBackward { target: 12 })
-        );
+        assert_eq!(name_at(&m, 12), Err(ErrorKind::PointerNotBackward { target: 12 }));
         // Into the header.
         let m = with_header(b"\xc0\x02");
-        assert_eq!(
-            name_at(&m, 12),
-            Err(ErrorKind::PointerIntoHeader { target: 2 })
-        );
+        assert_eq!(name_at(&m, 12), Err(ErrorKind::PointerIntoHeader { target: 2 }));
     }
 
     #[test]
@@ -553,10 +475,7 @@ pub(super) mod tests {
             body.extend_from_slice(&[b'a'; 63]);
         }
         body.push(0);
-        assert_eq!(
-            name_at(&with_header(&body), 12),
-            Err(ErrorKind::NameTooLong)
-        );
+        assert_eq!(name_at(&with_header(&body), 12), Err(ErrorKind::NameTooLong));
         // 3 x 63 + a 61-byte label = 255 bytes: allowed.
         let mut body = Vec::new();
         for _ in 0..3 {
@@ -609,10 +528,7 @@ pub(super) mod tests {
         assert_eq!(h.flag_names(), vec!["ad", "cd"]);
         let e = Header::parse(b"\x00\x01").unwrap_err();
         assert_eq!(e.kind, ErrorKind::ShortHeader { len: 2 });
-        assert_eq!(
-            e.to_string(),
-            "message of 2 bytes is shorter than the 12-byte header (header 0, byte 0)"
-        );
+        assert_eq!(e.to_string(), "message of 2 bytes is shorter than the 12-byte header (header 0, byte 0)");
     }
 
     /// A response for example.com A with one compressed answer (192.0.2.1, TTL 300).
@@ -624,20 +540,10 @@ pub(super) mod tests {
     fn whole_message() {
         let m = parse_message(RESPONSE_A).unwrap();
         assert!(m.is_clean(), "{m:?}");
-        assert_eq!(
-            m.questions,
-            vec![Question {
-                name: "example.com".into(),
-                qtype: 1,
-                qclass: 1
-            }]
-        );
+        assert_eq!(m.questions, vec![Question { name: "example.com".into(), qtype: 1, qclass: 1 }]);
         assert_eq!(m.answers.len(), 1);
         let a = &m.answers[0];
-        assert_eq!(
-            (a.name.as_str(), a.rtype, a.class, a.ttl),
-            ("example.com", 1, 1, 300)
-        );
+        assert_eq!((a.name.as_str(), a.rtype, a.class, a.ttl), ("example.com", 1, 1, 300));
         assert_eq!(a.data, RData::A([192, 0, 2, 1].into()));
         assert_eq!(m.rcode(), 0);
     }
@@ -646,21 +552,11 @@ pub(super) mod tests {
     fn truncated_message_keeps_what_came_before() {
         for cut in HEADER_LEN..RESPONSE_A.len() {
             let m = parse_message(&RESPONSE_A[..cut]).unwrap();
-            let stop = m
-                .stopped
-                .as_ref()
-                .expect("a cut message must say where it stopped");
+            let stop = m.stopped.as_ref().expect("a cut message must say where it stopped");
             if cut < 29 {
-                assert_eq!(
-                    (stop.section, m.questions.len()),
-                    (Section::Question, 0),
-                    "cut {cut}"
-                );
+                assert_eq!((stop.section, m.questions.len()), (Section::Question, 0), "cut {cut}");
             } else {
-                assert_eq!(
-                    (stop.section, stop.index, stop.offset),
-                    (Section::Answer, 0, 29)
-                );
+                assert_eq!((stop.section, stop.index, stop.offset), (Section::Answer, 0, 29));
                 assert_eq!(m.questions.len(), 1);
             }
             assert!(!m.is_clean());
@@ -675,10 +571,7 @@ pub(super) mod tests {
         v[7] = 3;
         let m = parse_message(&v).unwrap();
         let stop = m.stopped.unwrap();
-        assert_eq!(
-            (stop.section, stop.index, stop.offset),
-            (Section::Answer, 1, v.len())
-        );
+        assert_eq!((stop.section, stop.index, stop.offset), (Section::Answer, 1, v.len()));
         assert_eq!(m.answers.len(), 1);
         // Counts of 65535 on a short message: no huge allocation, just a stop.
         let mut v = RESPONSE_A.to_vec();
@@ -704,9 +597,6 @@ pub(super) mod tests {
         assert!(m.stopped.is_none());
         assert_eq!(m.answers[0].data, RData::Raw(vec![192, 0, 2]));
         assert_eq!(m.problems.len(), 1);
-        assert_eq!(
-            m.problems[0].to_string(),
-            "A RDATA of 3 bytes is malformed: A needs 4 bytes (answer 0, byte 29)"
-        );
+        assert_eq!(m.problems[0].to_string(), "A RDATA of 3 bytes is malformed: A needs 4 bytes (answer 0, byte 29)");
     }
 }

@@ -22,9 +22,7 @@ pub const TCP_PARTIAL_CLAIM: usize = 512;
 
 /// The header checks of the module docs; `len` is the message length.
 pub fn plausible_header(h: &Header, len: usize) -> bool {
-    let min = HEADER_LEN
-        + 5 * h.qdcount as usize
-        + 11 * (h.ancount as usize + h.nscount as usize + h.arcount as usize);
+    let min = HEADER_LEN + 5 * h.qdcount as usize + 11 * (h.ancount as usize + h.nscount as usize + h.arcount as usize);
     matches!(h.opcode(), 0..=2 | 4 | 5)
         && !h.z()
         && (1..=MAX_QUESTIONS).contains(&h.qdcount)
@@ -38,20 +36,14 @@ fn real_class(c: u16) -> bool {
 
 /// Types and classes of everything parsed so far are believable.
 fn plausible_contents(m: &Message) -> bool {
-    m.questions
-        .iter()
-        .all(|q| q.qtype != 0 && real_class(q.qclass))
-        && m.answers
-            .iter()
-            .chain(&m.authorities)
-            .chain(&m.additionals)
-            .all(|r| {
-                if r.rtype == TYPE_OPT {
-                    r.name == ROOT
-                } else {
-                    r.rtype != 0 && real_class(r.class)
-                }
-            })
+    m.questions.iter().all(|q| q.qtype != 0 && real_class(q.qclass))
+        && m.answers.iter().chain(&m.authorities).chain(&m.additionals).all(|r| {
+            if r.rtype == TYPE_OPT {
+                r.name == ROOT
+            } else {
+                r.rtype != 0 && real_class(r.class)
+            }
+        })
 }
 
 /// A whole message: Some(is a response) when it is claimed.

@@ -117,10 +117,9 @@ pub fn decode(msg: &[u8], start: usize, len: usize, rtype: u16) -> Result<RData,
             RData::Aaaa(Ipv6Addr::from(a))
         }
         TYPE_CNAME | TYPE_NS | TYPE_PTR | TYPE_DNAME => RData::Name(name(&mut r, "name")?),
-        TYPE_MX => RData::Mx {
-            preference: r.u16("MX preference").map_err(field)?,
-            exchange: name(&mut r, "exchange")?,
-        },
+        TYPE_MX => {
+            RData::Mx { preference: r.u16("MX preference").map_err(field)?, exchange: name(&mut r, "exchange")? }
+        }
         TYPE_TXT => {
             let mut strings = Vec::new();
             while r.remaining() > 0 {
@@ -165,21 +164,14 @@ pub fn decode(msg: &[u8], start: usize, len: usize, rtype: u16) -> Result<RData,
                 check_svc_param(key, value)?;
                 params.push((key, value.to_vec()));
             }
-            RData::Svcb {
-                priority,
-                target,
-                params,
-            }
+            RData::Svcb { priority, target, params }
         }
         TYPE_OPT => {
             let mut options = Vec::new();
             while r.remaining() > 0 {
                 let code = r.u16("EDNS option code").map_err(field)?;
                 let n = r.u16("EDNS option length").map_err(field)? as usize;
-                options.push((
-                    code,
-                    r.bytes(n, "EDNS option data").map_err(field)?.to_vec(),
-                ));
+                options.push((code, r.bytes(n, "EDNS option data").map_err(field)?.to_vec()));
             }
             RData::Opt(options)
         }
@@ -208,11 +200,7 @@ fn check_svc_param(key: u16, v: &[u8]) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "SvcParam {} has a malformed value of {} bytes",
-            mnemonic::svc_param_key(key),
-            v.len()
-        ))
+        Err(format!("SvcParam {} has a malformed value of {} bytes", mnemonic::svc_param_key(key), v.len()))
     }
 }
 
@@ -320,10 +308,7 @@ impl fmt::Display for RData {
             RData::A(a) => write!(f, "{a}"),
             RData::Aaaa(a) => write!(f, "{a}"),
             RData::Name(n) => f.write_str(n),
-            RData::Mx {
-                preference,
-                exchange,
-            } => write!(f, "{preference} {exchange}"),
+            RData::Mx { preference, exchange } => write!(f, "{preference} {exchange}"),
             RData::Txt(strings) => {
                 for (i, s) in strings.iter().enumerate() {
                     if i > 0 {
@@ -333,35 +318,17 @@ impl fmt::Display for RData {
                 }
                 Ok(())
             }
-            RData::Srv {
-                priority,
-                weight,
-                port,
-                target,
-            } => write!(f, "{priority} {weight} {port} {target}"),
-            RData::Soa {
-                mname,
-                rname,
-                serial,
-                refresh,
-                retry,
-                expire,
-                minimum,
-            } => write!(
-                f,
-                "{mname} {rname} {serial} {refresh} {retry} {expire} {minimum}"
-            ),
+            RData::Srv { priority, weight, port, target } => write!(f, "{priority} {weight} {port} {target}"),
+            RData::Soa { mname, rname, serial, refresh, retry, expire, minimum } => {
+                write!(f, "{mname} {rname} {serial} {refresh} {retry} {expire} {minimum}")
+            }
             RData::Caa { flags, tag, value } => {
                 write!(f, "{flags} ")?;
                 escaped(f, tag, b"\\\" ")?;
                 f.write_char(' ')?;
                 quoted(f, value)
             }
-            RData::Svcb {
-                priority,
-                target,
-                params,
-            } => {
+            RData::Svcb { priority, target, params } => {
                 write!(f, "{priority} {target}")?;
                 for (key, v) in params {
                     f.write_char(' ')?;
@@ -418,19 +385,10 @@ mod tests {
         assert_eq!(show(TYPE_NS, b"\x02ns\xc0\x0c"), "ns.example.com");
         assert_eq!(show(TYPE_PTR, b"\xc0\x0c"), "example.com");
         assert_eq!(show(TYPE_CNAME, b"\x00"), "<Root>");
-        assert_eq!(
-            show(TYPE_MX, b"\x00\x0a\x04mail\xc0\x0c"),
-            "10 mail.example.com"
-        );
-        assert_eq!(
-            show(TYPE_SRV, b"\x00\x01\x00\x05\x1f\x90\x03web\xc0\x0c"),
-            "1 5 8080 web.example.com"
-        );
+        assert_eq!(show(TYPE_MX, b"\x00\x0a\x04mail\xc0\x0c"), "10 mail.example.com");
+        assert_eq!(show(TYPE_SRV, b"\x00\x01\x00\x05\x1f\x90\x03web\xc0\x0c"), "1 5 8080 web.example.com");
         let soa = b"\x02ns\xc0\x0c\x0ahostmaster\xc0\x0c\x00\x00\x00\x01\x00\x00\x0e\x10\x00\x00\x02\x58\x00\x09\x3a\x80\x00\x00\x01\x2c";
-        assert_eq!(
-            show(TYPE_SOA, soa),
-            "ns.example.com hostmaster.example.com 1 3600 600 604800 300"
-        );
+        assert_eq!(show(TYPE_SOA, soa), "ns.example.com hostmaster.example.com 1 3600 600 604800 300");
     }
 
     #[test]
@@ -448,10 +406,7 @@ mod tests {
 
     #[test]
     fn txt_strings() {
-        assert_eq!(
-            show(TYPE_TXT, b"\x0bv=spf1 -all\x06second"),
-            "\"v=spf1 -all\" \"second\""
-        );
+        assert_eq!(show(TYPE_TXT, b"\x0bv=spf1 -all\x06second"), "\"v=spf1 -all\" \"second\"");
         assert_eq!(show(TYPE_TXT, b"\x05a\"b\\\x01"), "\"a\\\"b\\\\\\001\"");
         assert_eq!(show(TYPE_TXT, b"\x00"), "\"\"");
         assert!(dec(TYPE_TXT, b"\x05abc").is_err());
@@ -459,10 +414,7 @@ mod tests {
 
     #[test]
     fn caa() {
-        assert_eq!(
-            show(TYPE_CAA, b"\x00\x05issueletsencrypt.org"),
-            "0 issue \"letsencrypt.org\""
-        );
+        assert_eq!(show(TYPE_CAA, b"\x00\x05issueletsencrypt.org"), "0 issue \"letsencrypt.org\"");
         assert!(dec(TYPE_CAA, b"\x80\x00").is_err());
     }
 
@@ -474,10 +426,7 @@ mod tests {
         rd.extend_from_slice(b"\x00\x03\x00\x02\x20\xfb");
         rd.extend_from_slice(b"\x00\x04\x00\x04\xc0\x00\x02\x01");
         rd.extend_from_slice(b"\x00\x06\x00\x10\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01");
-        assert_eq!(
-            show(TYPE_HTTPS, &rd),
-            "1 <Root> alpn=h2,h3 port=8443 ipv4hint=192.0.2.1 ipv6hint=2001:db8::1"
-        );
+        assert_eq!(show(TYPE_HTTPS, &rd), "1 <Root> alpn=h2,h3 port=8443 ipv4hint=192.0.2.1 ipv6hint=2001:db8::1");
         // AliasMode to a compressed target, mandatory, no-default-alpn, ech, unknown key.
         let mut rd = b"\x00\x00\xc0\x0c".to_vec();
         assert_eq!(show(TYPE_SVCB, &rd), "0 example.com");
@@ -485,10 +434,7 @@ mod tests {
         rd.extend_from_slice(b"\x00\x02\x00\x00");
         rd.extend_from_slice(b"\x00\x05\x00\x03\x01\x02\x03");
         rd.extend_from_slice(b"\xfd\xe8\x00\x02a\x01");
-        assert_eq!(
-            show(TYPE_SVCB, &rd),
-            "0 example.com mandatory=alpn no-default-alpn ech=AQID key65000=a\\001"
-        );
+        assert_eq!(show(TYPE_SVCB, &rd), "0 example.com mandatory=alpn no-default-alpn ech=AQID key65000=a\\001");
         // A port of 3 bytes and an alpn whose lengths do not add up are malformed.
         assert!(dec(TYPE_HTTPS, b"\x00\x01\x00\x00\x03\x00\x03\x00\x00\x01").is_err());
         assert!(dec(TYPE_HTTPS, b"\x00\x01\x00\x00\x01\x00\x02\x05h").is_err());
@@ -498,13 +444,7 @@ mod tests {
 
     #[test]
     fn opt_and_unknown() {
-        assert_eq!(
-            show(
-                TYPE_OPT,
-                b"\x00\x0a\x00\x08\x01\x02\x03\x04\x05\x06\x07\x08"
-            ),
-            "COOKIE=0102030405060708"
-        );
+        assert_eq!(show(TYPE_OPT, b"\x00\x0a\x00\x08\x01\x02\x03\x04\x05\x06\x07\x08"), "COOKIE=0102030405060708");
         assert_eq!(show(TYPE_OPT, b""), "");
         assert!(dec(TYPE_OPT, b"\x00\x0a\x00\x09\x01").is_err());
         assert_eq!(show(65280, b"\xde\xad\xbe\xef"), "deadbeef");

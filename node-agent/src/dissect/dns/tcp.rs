@@ -48,26 +48,17 @@ struct Half {
 }
 
 impl Mode {
-    const RESYNC: Mode = Mode::Resync {
-        discarded: 0,
-        work: 0,
-    };
+    const RESYNC: Mode = Mode::Resync { discarded: 0, work: 0 };
 }
 
 impl Half {
     fn new(mode: Mode) -> Self {
-        Half {
-            mode,
-            buf: Vec::new(),
-            start_ts: Timestamp::ZERO,
-        }
+        Half { mode, buf: Vec::new(), start_ts: Timestamp::ZERO }
     }
 
     /// The length prefix of the message at the front of the buffer (0 before it is complete).
     fn msg_len(&self) -> usize {
-        self.buf
-            .get(..2)
-            .map_or(0, |l| u16::from_be_bytes([l[0], l[1]]) as usize)
+        self.buf.get(..2).map_or(0, |l| u16::from_be_bytes([l[0], l[1]]) as usize)
     }
 
     /// Bytes the current message still needs (prefix included) while framed.
@@ -88,15 +79,8 @@ pub struct DnsTcpSession {
 impl DnsTcpSession {
     /// `resync_first`: the connection was picked up mid-way, so boundaries must be found.
     pub fn new(timeout_ns: u64, resync_first: bool) -> Self {
-        let mode = if resync_first {
-            Mode::RESYNC
-        } else {
-            Mode::Framed
-        };
-        DnsTcpSession {
-            halves: [Half::new(mode), Half::new(mode)],
-            tracker: Tracker::new(timeout_ns),
-        }
+        let mode = if resync_first { Mode::RESYNC } else { Mode::Framed };
+        DnsTcpSession { halves: [Half::new(mode), Half::new(mode)], tracker: Tracker::new(timeout_ns) }
     }
 
     fn feed(&mut self, dir: Direction, mut data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
@@ -108,11 +92,7 @@ impl DnsTcpSession {
                 Mode::Skip(n) => {
                     let k = (data.len() as u64).min(n);
                     data = &data[k as usize..];
-                    h.mode = if k == n {
-                        Mode::RESYNC
-                    } else {
-                        Mode::Skip(n - k)
-                    };
+                    h.mode = if k == n { Mode::RESYNC } else { Mode::Skip(n - k) };
                 }
                 Mode::Framed => {
                     if h.buf.is_empty() {
@@ -137,10 +117,7 @@ impl DnsTcpSession {
                             // Framing led to something that is not DNS: look for a boundary.
                             tracker.ignore();
                             h.buf.drain(..1);
-                            h.mode = Mode::Resync {
-                                discarded: 1,
-                                work: 0,
-                            };
+                            h.mode = Mode::Resync { discarded: 1, work: 0 };
                         }
                     }
                 }
@@ -159,12 +136,7 @@ impl DnsTcpSession {
                             // The buffer may hold several whole messages now.
                             drain_framed(h, dir, ts, tracker, out);
                         }
-                        Scan::Wait => {
-                            h.mode = Mode::Resync {
-                                discarded: budget.discarded,
-                                work: budget.work,
-                            }
-                        }
+                        Scan::Wait => h.mode = Mode::Resync { discarded: budget.discarded, work: budget.work },
                         Scan::GiveUp => {
                             h.buf = Vec::new();
                             h.mode = Mode::Stopped;
@@ -174,22 +146,13 @@ impl DnsTcpSession {
             }
         }
         if self.is_done() {
-            self.tracker.flush(
-                "no response seen: the connection could not be followed after a capture gap",
-                out,
-            );
+            self.tracker.flush("no response seen: the connection could not be followed after a capture gap", out);
         }
     }
 }
 
 /// Emits the whole messages at the front of a framed buffer, keeping a trailing partial one.
-fn drain_framed(
-    h: &mut Half,
-    dir: Direction,
-    ts: Timestamp,
-    tracker: &mut Tracker,
-    out: &mut dyn ExchangeSink,
-) {
+fn drain_framed(h: &mut Half, dir: Direction, ts: Timestamp, tracker: &mut Tracker, out: &mut dyn ExchangeSink) {
     let mut at = 0;
     while let Some(l) = h.buf.get(at..at + 2) {
         let len = u16::from_be_bytes([l[0], l[1]]) as usize;
@@ -200,10 +163,7 @@ fn drain_framed(
             // Never the first message (the scan verified it); the next boundary is lost.
             tracker.ignore();
             h.buf.drain(..at + 1);
-            h.mode = Mode::Resync {
-                discarded: 1,
-                work: 0,
-            };
+            h.mode = Mode::Resync { discarded: 1, work: 0 };
             return;
         }
         tracker.on_message(dir, msg, ts, ts, out);
@@ -284,8 +244,7 @@ impl StreamSession for DnsTcpSession {
 
     fn on_close(&mut self, ts: Timestamp, out: &mut dyn ExchangeSink) {
         self.tracker.expire(ts, out);
-        self.tracker
-            .flush("no response before the connection closed", out);
+        self.tracker.flush("no response before the connection closed", out);
         for h in &mut self.halves {
             h.buf = Vec::new();
         }

@@ -10,11 +10,7 @@ use Direction::{ClientToServer as C2S, ServerToClient as S2C};
 const SEC: u64 = 1_000_000_000;
 
 fn flow(saw_handshake: bool) -> FlowInfo {
-    FlowInfo {
-        server_port: 53,
-        client_port: 40000,
-        saw_handshake,
-    }
+    FlowInfo { server_port: 53, client_port: 40000, saw_handshake }
 }
 
 fn wire_name(name: &str) -> Vec<u8> {
@@ -86,71 +82,31 @@ fn udp() -> Box<dyn crate::dissect::DatagramSession> {
 #[test]
 fn every_type_from_an_independent_encoder() {
     use simple_dns::rdata::{self as sd, RData as R};
-    use simple_dns::{
-        CharacterString, Name, Packet, PacketFlag, Question, ResourceRecord, CLASS, QTYPE,
-    };
+    use simple_dns::{CharacterString, Name, Packet, PacketFlag, Question, ResourceRecord, CLASS, QTYPE};
     let n = Name::new_unchecked;
     let mut p = Packet::new_reply(0x1234);
     p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER | PacketFlag::RECURSION_DESIRED);
-    p.questions.push(Question::new(
-        n("example.com"),
-        QTYPE::ANY,
-        CLASS::IN.into(),
-        false,
-    ));
-    let rr = |name: &'static str, ttl: u32, d: R<'static>| {
-        ResourceRecord::new(n(name), CLASS::IN, ttl, d)
-    };
+    p.questions.push(Question::new(n("example.com"), QTYPE::ANY, CLASS::IN.into(), false));
+    let rr = |name: &'static str, ttl: u32, d: R<'static>| ResourceRecord::new(n(name), CLASS::IN, ttl, d);
     let mut txt = sd::TXT::new();
     txt.add_string("v=spf1 -all").unwrap();
     txt.add_string("hello \"world\"").unwrap();
     let mut https = sd::SVCB::new(1, n(""));
-    https.set_alpn(&[
-        CharacterString::new(b"h2").unwrap(),
-        CharacterString::new(b"h3").unwrap(),
-    ]);
+    https.set_alpn(&[CharacterString::new(b"h2").unwrap(), CharacterString::new(b"h3").unwrap()]);
     https.set_port(443);
     https.set_ipv4hint(&[0xc000_0201]);
     p.answers = vec![
-        rr(
-            "example.com",
-            300,
-            R::A(sd::A {
-                address: 0xc000_0201,
-            }),
-        ),
-        rr(
-            "example.com",
-            300,
-            R::AAAA(sd::AAAA {
-                address: 0x2001_0db8_0000_0000_0000_0000_0000_0001,
-            }),
-        ),
+        rr("example.com", 300, R::A(sd::A { address: 0xc000_0201 })),
+        rr("example.com", 300, R::AAAA(sd::AAAA { address: 0x2001_0db8_0000_0000_0000_0000_0000_0001 })),
         rr("www.example.com", 60, R::CNAME(sd::CNAME(n("example.com")))),
         rr("example.com", 60, R::TXT(txt)),
-        rr(
-            "example.com",
-            3600,
-            R::MX(sd::MX {
-                preference: 10,
-                exchange: n("mail.example.com"),
-            }),
-        ),
+        rr("example.com", 3600, R::MX(sd::MX { preference: 10, exchange: n("mail.example.com") })),
         rr(
             "_http._tcp.example.com",
             60,
-            R::SRV(sd::SRV {
-                priority: 1,
-                weight: 5,
-                port: 8080,
-                target: n("web.example.com"),
-            }),
+            R::SRV(sd::SRV { priority: 1, weight: 5, port: 8080, target: n("web.example.com") }),
         ),
-        rr(
-            "1.2.0.192.in-addr.arpa",
-            60,
-            R::PTR(sd::PTR(n("example.com"))),
-        ),
+        rr("1.2.0.192.in-addr.arpa", 60, R::PTR(sd::PTR(n("example.com")))),
         rr("example.com", 60, R::HTTPS(sd::HTTPS(https))),
         rr(
             "example.com",
@@ -178,17 +134,10 @@ fn every_type_from_an_independent_encoder() {
             }),
         ),
     ];
-    *p.opt_mut() = Some(sd::OPT {
-        opt_codes: vec![],
-        udp_packet_size: 1232,
-        version: 0,
-    });
+    *p.opt_mut() = Some(sd::OPT { opt_codes: vec![], udp_packet_size: 1232, version: 0 });
     let bytes = p.build_bytes_vec_compressed().unwrap();
     let plain = p.build_bytes_vec().unwrap();
-    assert!(
-        bytes.len() + 100 < plain.len(),
-        "the encoder must have compressed names"
-    );
+    assert!(bytes.len() + 100 < plain.len(), "the encoder must have compressed names");
     assert_eq!(probe::datagram(&bytes), Probe::Server);
 
     let m = parser::parse_message(&bytes).unwrap();
@@ -241,11 +190,7 @@ fn probe_claims_queries_and_responses() {
     // Every proper prefix of a framed query is NeedMore (plausible so far), never a verdict.
     let fq = framed(&q);
     for cut in 0..fq.len() {
-        assert_eq!(
-            t.probe(&flow(true), &fq[..cut]),
-            Probe::NeedMore,
-            "cut {cut}"
-        );
+        assert_eq!(t.probe(&flow(true), &fq[..cut]), Probe::NeedMore, "cut {cut}");
     }
 }
 
@@ -291,17 +236,9 @@ fn probe_refuses_near_misses() {
     assert_eq!(t.probe(&flow(true), &f), Probe::No, "length one short");
     let mut f = framed(&q);
     f[1] += 1;
-    assert_eq!(
-        t.probe(&flow(true), &f),
-        Probe::NeedMore,
-        "length one long, wait"
-    );
+    assert_eq!(t.probe(&flow(true), &f), Probe::NeedMore, "length one long, wait");
     f.push(0);
-    assert_eq!(
-        t.probe(&flow(true), &f),
-        Probe::No,
-        "length one long, trailing byte"
-    );
+    assert_eq!(t.probe(&flow(true), &f), Probe::No, "length one long, trailing byte");
 }
 
 #[test]
@@ -319,20 +256,10 @@ fn probe_refuses_http_tls_and_random_bytes() {
     ];
     for text in texts {
         for len in 0..=text.len() {
-            assert_eq!(
-                d.probe(&flow(false), &text[..len]),
-                Probe::No,
-                "{:?}",
-                &text[..len]
-            );
+            assert_eq!(d.probe(&flow(false), &text[..len]), Probe::No, "{:?}", &text[..len]);
         }
         // As the first bytes of a TCP stream: refused once the bytes that decide are there.
-        assert_eq!(
-            t.probe(&flow(true), text),
-            Probe::No,
-            "{:?}",
-            String::from_utf8_lossy(text)
-        );
+        assert_eq!(t.probe(&flow(true), text), Probe::No, "{:?}", String::from_utf8_lossy(text));
     }
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut stream_verdicts = 0;
@@ -341,10 +268,7 @@ fn probe_refuses_http_tls_and_random_bytes() {
         let b = rng.bytes(len);
         assert_eq!(d.probe(&flow(false), &b), Probe::No, "{b:02x?}");
         let v = t.probe(&flow(true), &b);
-        assert!(
-            matches!(v, Probe::No | Probe::NeedMore),
-            "{v:?} for {b:02x?}"
-        );
+        assert!(matches!(v, Probe::No | Probe::NeedMore), "{v:?} for {b:02x?}");
         stream_verdicts += (v == Probe::No) as u32;
     }
     // Most random streams are refused outright rather than left waiting.
@@ -354,15 +278,10 @@ fn probe_refuses_http_tls_and_random_bytes() {
 #[test]
 fn probe_claims_a_long_tcp_response_before_it_is_complete() {
     // 100 A records: about 1.6 KB, claimed from its first 600 bytes.
-    let answers: Vec<(u16, u32, &[u8])> = (0..100)
-        .map(|_| (1u16, 60u32, &[10u8, 0, 0, 1][..]))
-        .collect();
+    let answers: Vec<(u16, u32, &[u8])> = (0..100).map(|_| (1u16, 60u32, &[10u8, 0, 0, 1][..])).collect();
     let r = framed(&response(7, "big.example", 1, 0, &answers));
     assert_eq!(DnsTcpDissector.probe(&flow(true), &r[..600]), Probe::Server);
-    assert_eq!(
-        DnsTcpDissector.probe(&flow(true), &r[..400]),
-        Probe::NeedMore
-    );
+    assert_eq!(DnsTcpDissector.probe(&flow(true), &r[..400]), Probe::NeedMore);
     // The same prefix with a broken record is refused.
     let mut bad = r[..600].to_vec();
     bad[2 + 29 + 16 * 5] = 0x40; // answer 5's owner name starts with a reserved label type
@@ -393,11 +312,9 @@ fn query_and_response_pair_into_one_exchange() {
             response_size: r.len() as u64,
             request: json!({"id": 4660, "opcode": "QUERY", "flags": ["rd"],
                 "questions": [{"name": "example.com", "type": "A", "class": "IN"}]}),
-            response: Some(
-                json!({"id": 4660, "rcode": "NOERROR", "flags": ["qr", "rd", "ra"],
+            response: Some(json!({"id": 4660, "rcode": "NOERROR", "flags": ["qr", "rd", "ra"],
                 "answers": [{"name": "example.com", "type": "A", "class": "IN", "ttl": 300, "data": "192.0.2.1"}],
-                "authorities": [], "additionals": []})
-            ),
+                "authorities": [], "additionals": []})),
             notes: vec![],
         }]
     );
@@ -411,29 +328,11 @@ fn out_of_order_answers_pair_by_id_and_question() {
     s.on_datagram(C2S, &query(2, "b.example", 28), Timestamp(2), &mut out);
     // Same id as the first, other question: a different query.
     s.on_datagram(C2S, &query(1, "c.example", 1), Timestamp(3), &mut out);
-    s.on_datagram(
-        S2C,
-        &response(1, "c.example", 1, 3, &[]),
-        Timestamp(4),
-        &mut out,
-    );
-    s.on_datagram(
-        S2C,
-        &response(2, "b.example", 28, 0, &[]),
-        Timestamp(5),
-        &mut out,
-    );
+    s.on_datagram(S2C, &response(1, "c.example", 1, 3, &[]), Timestamp(4), &mut out);
+    s.on_datagram(S2C, &response(2, "b.example", 28, 0, &[]), Timestamp(5), &mut out);
     // 0x20 case randomisation: the response echoes another case.
-    s.on_datagram(
-        S2C,
-        &response(1, "A.Example", 1, 0, &[]),
-        Timestamp(6),
-        &mut out,
-    );
-    let got: Vec<_> = out
-        .iter()
-        .map(|e| (e.summary.as_str(), e.status.as_deref(), e.ts.0, e.end_ts))
-        .collect();
+    s.on_datagram(S2C, &response(1, "A.Example", 1, 0, &[]), Timestamp(6), &mut out);
+    let got: Vec<_> = out.iter().map(|e| (e.summary.as_str(), e.status.as_deref(), e.ts.0, e.end_ts)).collect();
     assert_eq!(
         got,
         vec![
@@ -455,31 +354,14 @@ fn retransmissions_are_counted_not_emitted() {
         s.on_datagram(C2S, &q, Timestamp(t), &mut out);
     }
     assert!(out.is_empty());
-    s.on_datagram(
-        S2C,
-        &response(9, "example.com", 1, 0, &[]),
-        Timestamp(2_500_000),
-        &mut out,
-    );
+    s.on_datagram(S2C, &response(9, "example.com", 1, 0, &[]), Timestamp(2_500_000), &mut out);
     assert_eq!(out.len(), 1);
-    assert_eq!(
-        out[0].ts,
-        Timestamp(100),
-        "the first transmission starts the exchange"
-    );
+    assert_eq!(out[0].ts, Timestamp(100), "the first transmission starts the exchange");
     assert_eq!(out[0].request["retransmissions"], 2);
     // A second copy of the response is labelled, not taken for an uncaptured query.
-    s.on_datagram(
-        S2C,
-        &response(9, "example.com", 1, 0, &[]),
-        Timestamp(2_600_000),
-        &mut out,
-    );
+    s.on_datagram(S2C, &response(9, "example.com", 1, 0, &[]), Timestamp(2_600_000), &mut out);
     assert_eq!(out.len(), 2);
-    assert_eq!(
-        out[1].notes,
-        vec!["duplicate response: the query was already answered"]
-    );
+    assert_eq!(out[1].notes, vec!["duplicate response: the query was already answered"]);
     assert_eq!(out[1].request_size, 0);
 }
 
@@ -487,17 +369,7 @@ fn retransmissions_are_counted_not_emitted() {
 fn response_without_query_is_reported_with_a_note() {
     let mut s = udp();
     let mut out = Vec::new();
-    let r = response(
-        77,
-        "example.com",
-        28,
-        0,
-        &[(
-            28,
-            60,
-            &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
-        )],
-    );
+    let r = response(77, "example.com", 28, 0, &[(28, 60, &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])]);
     s.on_datagram(S2C, &r, Timestamp(50), &mut out);
     assert_eq!(out.len(), 1);
     let e = &out[0];
@@ -511,20 +383,12 @@ fn response_without_query_is_reported_with_a_note() {
         e.request,
         json!({"id": 77, "opcode": "QUERY", "flags": ["rd"], "questions": [{"name": "example.com", "type": "AAAA", "class": "IN"}]})
     );
-    assert_eq!(
-        e.response.as_ref().unwrap()["answers"][0]["data"],
-        "2001:db8::1"
-    );
+    assert_eq!(e.response.as_ref().unwrap()["answers"][0]["data"], "2001:db8::1");
     // A query sent the other way does not pair with a response from the same side.
     let mut s = udp();
     let mut out = Vec::new();
     s.on_datagram(S2C, &query(5, "x.example", 1), Timestamp(1), &mut out);
-    s.on_datagram(
-        S2C,
-        &response(5, "x.example", 1, 0, &[]),
-        Timestamp(2),
-        &mut out,
-    );
+    s.on_datagram(S2C, &response(5, "x.example", 1, 0, &[]), Timestamp(2), &mut out);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].notes, vec!["query not captured"]);
 }
@@ -535,40 +399,22 @@ fn unanswered_queries_time_out_on_tick() {
     let mut out = Vec::new();
     let t0 = 1_700_000_000 * SEC;
     s.on_datagram(C2S, &query(1, "slow.example", 1), Timestamp(t0), &mut out);
-    s.on_datagram(
-        C2S,
-        &query(2, "slower.example", 1),
-        Timestamp(t0 + SEC),
-        &mut out,
-    );
+    s.on_datagram(C2S, &query(2, "slower.example", 1), Timestamp(t0 + SEC), &mut out);
     s.on_tick(Timestamp(t0 + 5 * SEC - 1), &mut out);
     assert!(out.is_empty());
     s.on_tick(Timestamp(t0 + 5 * SEC), &mut out);
     assert_eq!(out.len(), 1);
     let e = &out[0];
     assert_eq!(
-        (
-            e.summary.as_str(),
-            e.status.clone(),
-            e.end_ts,
-            e.response.clone()
-        ),
+        (e.summary.as_str(), e.status.clone(), e.end_ts, e.response.clone()),
         ("A slow.example", None, None, None)
     );
     assert_eq!(e.response_size, 0);
     assert_eq!(e.notes, vec!["no response within 5 s"]);
     assert!(!s.is_idle());
     // The answer arrives after the timeout: labelled late, not paired.
-    s.on_datagram(
-        S2C,
-        &response(1, "slow.example", 1, 0, &[]),
-        Timestamp(t0 + 5 * SEC + 1),
-        &mut out,
-    );
-    assert_eq!(
-        out[1].notes,
-        vec!["late response: the query was already reported unanswered"]
-    );
+    s.on_datagram(S2C, &response(1, "slow.example", 1, 0, &[]), Timestamp(t0 + 5 * SEC + 1), &mut out);
+    assert_eq!(out[1].notes, vec!["late response: the query was already reported unanswered"]);
     // Closing reports the rest.
     s.on_close(Timestamp(t0 + 2 * SEC), &mut out);
     assert_eq!(out.len(), 3);
@@ -593,10 +439,7 @@ fn responses_without_question_pair_by_id_when_unambiguous() {
     let formerr = [0, 3, 0x81, 0x81, 0, 0, 0, 0, 0, 0, 0, 0];
     s.on_datagram(S2C, &formerr, Timestamp(2), &mut out);
     assert_eq!(out.len(), 1);
-    assert_eq!(
-        (out[0].summary.as_str(), out[0].status.as_deref()),
-        ("A x.example", Some("FORMERR"))
-    );
+    assert_eq!((out[0].summary.as_str(), out[0].status.as_deref()), ("A x.example", Some("FORMERR")));
     assert!(out[0].notes.is_empty());
 }
 
@@ -605,12 +448,7 @@ fn pending_table_is_bounded() {
     let mut s = udp();
     let mut out = Vec::new();
     for i in 0..=MAX_PENDING as u16 {
-        s.on_datagram(
-            C2S,
-            &query(i, "many.example", 1),
-            Timestamp(i as u64),
-            &mut out,
-        );
+        s.on_datagram(C2S, &query(i, "many.example", 1), Timestamp(i as u64), &mut out);
     }
     assert_eq!(out.len(), 1, "the oldest is reported to make room");
     assert_eq!(out[0].request["id"], 0);
@@ -637,16 +475,8 @@ fn non_dns_datagrams_are_skipped_and_counted() {
     s.on_datagram(C2S, b"GET / HTTP/1.1\r\n\r\n", Timestamp(2), &mut out);
     assert!(out.is_empty() && s.is_idle());
     s.on_datagram(C2S, &query(1, "a.example", 1), Timestamp(3), &mut out);
-    s.on_datagram(
-        S2C,
-        &response(1, "a.example", 1, 0, &[]),
-        Timestamp(4),
-        &mut out,
-    );
-    assert_eq!(
-        out[0].notes,
-        vec!["2 messages on this flow did not parse as DNS and were skipped"]
-    );
+    s.on_datagram(S2C, &response(1, "a.example", 1, 0, &[]), Timestamp(4), &mut out);
+    assert_eq!(out[0].notes, vec!["2 messages on this flow did not parse as DNS and were skipped"]);
 }
 
 #[test]
@@ -654,22 +484,13 @@ fn damaged_response_is_shown_with_notes() {
     let mut s = udp();
     let mut out = Vec::new();
     s.on_datagram(C2S, &query(1, "a.example", 1), Timestamp(1), &mut out);
-    let mut r = response(
-        1,
-        "a.example",
-        1,
-        0,
-        &[(1, 60, &[10, 0, 0, 1]), (15, 60, &[0, 10, 0xc0])],
-    );
+    let mut r = response(1, "a.example", 1, 0, &[(1, 60, &[10, 0, 0, 1]), (15, 60, &[0, 10, 0xc0])]);
     r[7] = 3; // claims a third answer that is not there
     s.on_datagram(S2C, &r, Timestamp(2), &mut out);
     assert_eq!(out.len(), 1);
     let resp = out[0].response.as_ref().unwrap();
     assert_eq!(resp["answers"][0]["data"], "10.0.0.1");
-    assert_eq!(
-        resp["answers"][1]["data"], "000ac0",
-        "the broken MX is shown as hex"
-    );
+    assert_eq!(resp["answers"][1]["data"], "000ac0", "the broken MX is shown as hex");
     assert_eq!(
         out[0].notes,
         vec![
@@ -692,20 +513,8 @@ fn conversation() -> (Vec<u8>, Vec<u8>) {
     c.extend(framed(&query(2, "b.example", 28)));
     c.extend(framed(&query(3, "c.example", 15)));
     let mut s = Vec::new();
-    s.extend(framed(&response(
-        3,
-        "c.example",
-        15,
-        0,
-        &[(15, 60, b"\x00\x0a\x04mail\xc0\x0c")],
-    )));
-    s.extend(framed(&response(
-        1,
-        "a.example",
-        1,
-        0,
-        &[(1, 60, &[10, 0, 0, 1])],
-    )));
+    s.extend(framed(&response(3, "c.example", 15, 0, &[(15, 60, b"\x00\x0a\x04mail\xc0\x0c")])));
+    s.extend(framed(&response(1, "a.example", 1, 0, &[(1, 60, &[10, 0, 0, 1])])));
     s.extend(framed(&response(2, "b.example", 28, 3, &[])));
     (c, s)
 }
@@ -728,10 +537,7 @@ fn run_tcp(client: &[&[u8]], server: &[&[u8]]) -> Vec<Exchange> {
 fn tcp_pipelined_out_of_order() {
     let (c, s) = conversation();
     let out = run_tcp(&[&c], &[&s]);
-    let got: Vec<_> = out
-        .iter()
-        .map(|e| (e.summary.as_str(), e.status.as_deref(), e.request_size))
-        .collect();
+    let got: Vec<_> = out.iter().map(|e| (e.summary.as_str(), e.status.as_deref(), e.request_size)).collect();
     assert_eq!(
         got,
         vec![
@@ -740,10 +546,7 @@ fn tcp_pipelined_out_of_order() {
             ("AAAA b.example", Some("NXDOMAIN"), 27)
         ]
     );
-    assert_eq!(
-        out[0].response.as_ref().unwrap()["answers"][0]["data"],
-        "10 mail.c.example"
-    );
+    assert_eq!(out[0].response.as_ref().unwrap()["answers"][0]["data"], "10 mail.c.example");
     assert!(out.iter().all(|e| e.notes.is_empty()), "{out:?}");
 }
 
@@ -753,18 +556,10 @@ fn tcp_split_at_every_byte_gives_the_same_exchanges() {
     let whole = run_tcp(&[&c], &[&s]);
     assert_eq!(whole.len(), 3);
     for k in 0..=c.len() {
-        assert_eq!(
-            run_tcp(&[&c[..k], &c[k..]], &[&s]),
-            whole,
-            "client split at {k}"
-        );
+        assert_eq!(run_tcp(&[&c[..k], &c[k..]], &[&s]), whole, "client split at {k}");
     }
     for k in 0..=s.len() {
-        assert_eq!(
-            run_tcp(&[&c], &[&s[..k], &s[k..]]),
-            whole,
-            "server split at {k}"
-        );
+        assert_eq!(run_tcp(&[&c], &[&s[..k], &s[k..]]), whole, "server split at {k}");
     }
     let bytes_c: Vec<&[u8]> = c.chunks(1).collect();
     let bytes_s: Vec<&[u8]> = s.chunks(1).collect();
@@ -784,10 +579,7 @@ fn tcp_timestamps_span_the_messages() {
     s.on_data(C2S, &q[1..], Timestamp(11), &mut out);
     s.on_data(S2C, &r[..20], Timestamp(20), &mut out);
     s.on_data(S2C, &r[20..], Timestamp(21), &mut out);
-    assert_eq!(
-        (out[0].ts, out[0].end_ts),
-        (Timestamp(10), Some(Timestamp(21)))
-    );
+    assert_eq!((out[0].ts, out[0].end_ts), (Timestamp(10), Some(Timestamp(21))));
     assert_eq!(out[0].response_size, r.len() as u64 - 2);
 }
 
@@ -803,10 +595,7 @@ fn tcp_gap_inside_a_known_message_skips_to_the_next() {
     sess.on_data(C2S, &c[q1 + 18..], Timestamp(1), &mut out);
     sess.on_data(S2C, &s, Timestamp(2), &mut out);
     sess.on_close(Timestamp(3), &mut out);
-    let got: Vec<_> = out
-        .iter()
-        .map(|e| (e.summary.as_str(), e.notes.clone()))
-        .collect();
+    let got: Vec<_> = out.iter().map(|e| (e.summary.as_str(), e.notes.clone())).collect();
     assert_eq!(
         got,
         vec![
@@ -828,10 +617,7 @@ fn tcp_gap_across_boundaries_resynchronises() {
     sess.on_gap(C2S, (q1 + 10 - 5) as u64, &mut out);
     sess.on_data(C2S, &c[q1 + 10..], Timestamp(1), &mut out);
     sess.on_data(S2C, &s, Timestamp(2), &mut out);
-    let notes: Vec<_> = out
-        .iter()
-        .map(|e| (e.summary.as_str(), e.notes.join("; ")))
-        .collect();
+    let notes: Vec<_> = out.iter().map(|e| (e.summary.as_str(), e.notes.join("; "))).collect();
     assert_eq!(
         notes,
         vec![
@@ -859,12 +645,7 @@ fn tcp_mid_stream_pickup_finds_the_first_boundary() {
     sess.on_data(C2S, &c[4..], Timestamp(1), &mut out);
     sess.on_data(S2C, &s, Timestamp(2), &mut out);
     assert_eq!(out.len(), 3);
-    assert_eq!(
-        out.iter()
-            .filter(|e| e.notes == ["query not captured"])
-            .count(),
-        1
-    );
+    assert_eq!(out.iter().filter(|e| e.notes == ["query not captured"]).count(), 1);
     assert_eq!(out[1].summary, "A a.example");
 }
 
@@ -872,12 +653,7 @@ fn tcp_mid_stream_pickup_finds_the_first_boundary() {
 fn tcp_gives_up_on_garbage_after_a_gap() {
     let mut sess = tcp(true);
     let mut out = Vec::new();
-    sess.on_data(
-        C2S,
-        &framed(&query(1, "a.example", 1)),
-        Timestamp(1),
-        &mut out,
-    );
+    sess.on_data(C2S, &framed(&query(1, "a.example", 1)), Timestamp(1), &mut out);
     sess.on_gap(C2S, 100, &mut out);
     let mut rng = Rng(42);
     let junk = rng.bytes(tcp::RESYNC_BUDGET as usize + 70_000);
@@ -886,20 +662,12 @@ fn tcp_gives_up_on_garbage_after_a_gap() {
         assert!(sess.buffered_bytes() <= MAX_TCP_BUFFER);
     }
     assert!(!sess.is_done(), "the server side still works");
-    assert_eq!(
-        sess.buffered_bytes(),
-        0,
-        "the client side stopped and let go of its buffer"
-    );
+    assert_eq!(sess.buffered_bytes(), 0, "the client side stopped and let go of its buffer");
     sess.on_gap(S2C, 5, &mut out);
     // In one call larger than the buffer: giving up happens with input left over.
     sess.on_data(S2C, &junk, Timestamp(3), &mut out);
     assert!(sess.is_done());
-    assert_eq!(
-        out.len(),
-        1,
-        "the waiting query is reported when the session gives up"
-    );
+    assert_eq!(out.len(), 1, "the waiting query is reported when the session gives up");
     assert!(out[0].notes[0].contains("could not be followed"));
 }
 
@@ -912,11 +680,7 @@ fn tcp_impossible_length_resynchronises() {
     let notes: Vec<_> = out.iter().map(|e| e.notes.clone()).collect();
     assert_eq!(
         notes,
-        vec![
-            vec!["1 messages on this flow did not parse as DNS and were skipped".to_string()],
-            vec![],
-            vec![]
-        ]
+        vec![vec!["1 messages on this flow did not parse as DNS and were skipped".to_string()], vec![], vec![]]
     );
 }
 
@@ -936,11 +700,7 @@ fn tcp_random_input_stays_bounded() {
                 let end = (at + q.len()).min(n);
                 chunk[at..end].copy_from_slice(&q[..end - at]);
             }
-            let dir = if rng.next().is_multiple_of(2) {
-                C2S
-            } else {
-                S2C
-            };
+            let dir = if rng.next().is_multiple_of(2) { C2S } else { S2C };
             if rng.next().is_multiple_of(10) {
                 sess.on_gap(dir, rng.next() % 100_000, &mut out);
             }
@@ -984,13 +744,7 @@ fn mutated_messages() {
     let (c, s) = conversation();
     let seeds: Vec<Vec<u8>> = vec![
         query(1, "a.example", 1),
-        response(
-            1,
-            "a.example",
-            1,
-            0,
-            &[(1, 60, &[10, 0, 0, 1]), (5, 60, b"\x03www\xc0\x0c")],
-        ),
+        response(1, "a.example", 1, 0, &[(1, 60, &[10, 0, 0, 1]), (5, 60, b"\x03www\xc0\x0c")]),
         c[2..29].to_vec(),
         s[2..].to_vec(),
         parser::tests::RESPONSE_A.to_vec(),

@@ -10,20 +10,12 @@ pub struct DnsUdpSession {
 
 impl DnsUdpSession {
     pub fn new(timeout_ns: u64) -> Self {
-        DnsUdpSession {
-            tracker: Tracker::new(timeout_ns),
-        }
+        DnsUdpSession { tracker: Tracker::new(timeout_ns) }
     }
 }
 
 impl DatagramSession for DnsUdpSession {
-    fn on_datagram(
-        &mut self,
-        dir: Direction,
-        payload: &[u8],
-        ts: Timestamp,
-        out: &mut dyn ExchangeSink,
-    ) {
+    fn on_datagram(&mut self, dir: Direction, payload: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
         // Packet time also moves the clock, so timeouts hold even when ticks are sparse.
         self.tracker.expire(ts, out);
         self.tracker.on_message(dir, payload, ts, ts, out);

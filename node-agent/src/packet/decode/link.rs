@@ -42,10 +42,7 @@ const AF_INET: u32 = 2;
 const AF_INET6: [u32; 4] = [10, 24, 28, 30];
 
 /// Finds the IP header. `Ok(None)` when the frame carries something other than IP.
-pub(super) fn net_start(
-    link_type: LinkType,
-    frame: &[u8],
-) -> Result<Option<NetStart>, DecodeError> {
+pub(super) fn net_start(link_type: LinkType, frame: &[u8]) -> Result<Option<NetStart>, DecodeError> {
     match link_type {
         LinkType::Ethernet => {
             need(frame, 0, ETHERNET_LEN, "ethernet")?;
@@ -65,11 +62,7 @@ pub(super) fn net_start(
             }
             ether_type_dispatch(frame, SLL2_LEN, be16(frame, 0), "linux sll2")
         }
-        LinkType::RawIp => Ok(Some(NetStart {
-            offset: 0,
-            version: IpVersion::Either,
-            link: "raw ip",
-        })),
+        LinkType::RawIp => Ok(Some(NetStart { offset: 0, version: IpVersion::Either, link: "raw ip" })),
         LinkType::Null => {
             let Some(&[a, b, c, d]) = frame.get(..NULL_LEN) else {
                 return Err(DecodeError::TruncatedHeader {
@@ -82,11 +75,7 @@ pub(super) fn net_start(
             // The family is in the capturing host's byte order; families are small numbers, so a
             // value with bits in the upper half was written in the other order.
             let raw = u32::from_le_bytes([a, b, c, d]);
-            let family = if raw & 0xFFFF_0000 != 0 {
-                raw.swap_bytes()
-            } else {
-                raw
-            };
+            let family = if raw & 0xFFFF_0000 != 0 { raw.swap_bytes() } else { raw };
             let version = if family == AF_INET {
                 IpVersion::V4
             } else if AF_INET6.contains(&family) {
@@ -94,11 +83,7 @@ pub(super) fn net_start(
             } else {
                 return Ok(None);
             };
-            Ok(Some(NetStart {
-                offset: NULL_LEN,
-                version,
-                link: "null",
-            }))
+            Ok(Some(NetStart { offset: NULL_LEN, version, link: "null" }))
         }
     }
 }
@@ -113,11 +98,7 @@ fn ether_type_dispatch(
     let mut tags = 0;
     while ETHERTYPE_VLAN.contains(&ether_type) {
         if tags == MAX_VLAN_TAGS {
-            return Err(DecodeError::Malformed {
-                layer: "vlan",
-                offset,
-                what: "more than 8 stacked VLAN tags",
-            });
+            return Err(DecodeError::Malformed { layer: "vlan", offset, what: "more than 8 stacked VLAN tags" });
         }
         need(frame, offset, VLAN_TAG_LEN, "vlan")?;
         ether_type = be16(frame, offset + 2);
@@ -130,23 +111,14 @@ fn ether_type_dispatch(
         ETHERTYPE_IPV6 => IpVersion::V6,
         _ => return Ok(None),
     };
-    Ok(Some(NetStart {
-        offset,
-        version,
-        link,
-    }))
+    Ok(Some(NetStart { offset, version, link }))
 }
 
 /// Checks that `len` bytes starting at `offset` are in the frame.
 fn need(frame: &[u8], offset: usize, len: usize, layer: &'static str) -> Result<(), DecodeError> {
     let available = frame.len().saturating_sub(offset);
     if available < len {
-        Err(DecodeError::TruncatedHeader {
-            layer,
-            offset,
-            needed: len,
-            available,
-        })
+        Err(DecodeError::TruncatedHeader { layer, offset, needed: len, available })
     } else {
         Ok(())
     }

@@ -16,13 +16,7 @@ const PAYLOAD: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 const TS: Timestamp = Timestamp(1_700_000_000_123_456_789);
 
 fn raw(link_type: LinkType, data: &[u8]) -> RawPacket<'_> {
-    RawPacket {
-        ts: TS,
-        link_type,
-        capture_point: 7,
-        data,
-        orig_len: data.len() as u32,
-    }
+    RawPacket { ts: TS, link_type, capture_point: 7, data, orig_len: data.len() as u32 }
 }
 
 fn decode_ok(link_type: LinkType, data: &[u8]) -> Decoded<'_> {
@@ -36,10 +30,7 @@ fn decode_ok(link_type: LinkType, data: &[u8]) -> Decoded<'_> {
 
 /// IPv4 + TCP (SYN+ACK, no options): header lengths 20 + 20.
 fn ipv4_tcp(payload: &[u8]) -> Vec<u8> {
-    let b = PacketBuilder::ipv4(V4_SRC, V4_DST, 64)
-        .tcp(40000, 80, 0x01020304, 512)
-        .syn()
-        .ack(0x0a0b0c0d);
+    let b = PacketBuilder::ipv4(V4_SRC, V4_DST, 64).tcp(40000, 80, 0x01020304, 512).syn().ack(0x0a0b0c0d);
     let mut v = Vec::new();
     b.write(&mut v, payload).unwrap();
     v
@@ -157,18 +148,8 @@ fn all_cases() -> Vec<Case> {
         let et = ether_type_of(&ip);
         let is_v6 = et == 0x86DD;
         let links: Vec<(&str, LinkType, Vec<u8>, LinkLayers)> = vec![
-            (
-                "ethernet",
-                LinkType::Ethernet,
-                ethernet(et),
-                vec![("ethernet", 14)],
-            ),
-            (
-                "802.1Q",
-                LinkType::Ethernet,
-                ethernet_vlan(&[0x8100], et),
-                vec![("ethernet", 14), ("vlan", 4)],
-            ),
+            ("ethernet", LinkType::Ethernet, ethernet(et), vec![("ethernet", 14)]),
+            ("802.1Q", LinkType::Ethernet, ethernet_vlan(&[0x8100], et), vec![("ethernet", 14), ("vlan", 4)]),
             (
                 "QinQ 802.1ad",
                 LinkType::Ethernet,
@@ -182,33 +163,18 @@ fn all_cases() -> Vec<Case> {
                 vec![("ethernet", 14), ("vlan", 4), ("vlan", 4)],
             ),
             ("sll", LinkType::LinuxSll, sll(et), vec![("linux sll", 16)]),
-            (
-                "sll2",
-                LinkType::LinuxSll2,
-                sll2(et),
-                vec![("linux sll2", 20)],
-            ),
+            ("sll2", LinkType::LinuxSll2, sll2(et), vec![("linux sll2", 20)]),
             ("raw", LinkType::RawIp, vec![], vec![]),
             (
                 "null le",
                 LinkType::Null,
-                if is_v6 {
-                    30u32.to_le_bytes()
-                } else {
-                    2u32.to_le_bytes()
-                }
-                .to_vec(),
+                if is_v6 { 30u32.to_le_bytes() } else { 2u32.to_le_bytes() }.to_vec(),
                 vec![("null", 4)],
             ),
             (
                 "null be",
                 LinkType::Null,
-                if is_v6 {
-                    10u32.to_be_bytes()
-                } else {
-                    2u32.to_be_bytes()
-                }
-                .to_vec(),
+                if is_v6 { 10u32.to_be_bytes() } else { 2u32.to_be_bytes() }.to_vec(),
                 vec![("null", 4)],
             ),
         ];
@@ -278,12 +244,7 @@ fn every_link_type_decodes_to_the_input() {
             ),
             _ => (1234, 4321, TransportHeader::Udp),
         };
-        assert_eq!(
-            (d.src_port, d.dst_port, d.transport),
-            expected,
-            "{}",
-            c.name
-        );
+        assert_eq!((d.src_port, d.dst_port, d.transport), expected, "{}", c.name);
     }
 }
 
@@ -295,13 +256,8 @@ fn every_truncation_length_gives_the_right_answer() {
     for c in all_cases() {
         for cut in 0..=c.frame.len() {
             let data = &c.frame[..cut];
-            let p = RawPacket {
-                ts: TS,
-                link_type: c.link_type,
-                capture_point: 0,
-                data,
-                orig_len: c.frame.len() as u32,
-            };
+            let p =
+                RawPacket { ts: TS, link_type: c.link_type, capture_point: 0, data, orig_len: c.frame.len() as u32 };
             let got = decode(&p);
             let trunc = |layer, offset: usize, needed| DecodeError::TruncatedHeader {
                 layer,
@@ -327,11 +283,7 @@ fn every_truncation_length_gives_the_right_answer() {
                     expected_err = Some(trunc(c.ip_layer, ip_off, c.ip_header_len));
                 } else if cut < t_off + c.transport_header_len {
                     // TCP: the fixed 20 bytes first, then the data offset tells the full length.
-                    let needed = if cut - t_off < 20 {
-                        c.transport_header_len.min(20)
-                    } else {
-                        c.transport_header_len
-                    };
+                    let needed = if cut - t_off < 20 { c.transport_header_len.min(20) } else { c.transport_header_len };
                     expected_err = Some(trunc(c.transport_layer, t_off, needed));
                 }
             }
@@ -341,12 +293,7 @@ fn every_truncation_length_gives_the_right_answer() {
                     let kept = cut - t_off - c.transport_header_len;
                     assert_eq!(d.payload, &c.payload[..kept], "{} cut at {cut}", c.name);
                     assert_eq!(d.truncated, cut < c.frame.len(), "{} cut at {cut}", c.name);
-                    assert_eq!(
-                        d.ip_packet,
-                        &c.frame[ip_off..cut],
-                        "{} cut at {cut}",
-                        c.name
-                    );
+                    assert_eq!(d.ip_packet, &c.frame[ip_off..cut], "{} cut at {cut}", c.name);
                 }
                 (e, g) => panic!("{} cut at {cut}: expected {e:?}, got {g:?}", c.name),
             }
@@ -402,13 +349,7 @@ fn zero_ip_length_falls_back_to_captured_length() {
     assert_eq!(d.payload, PAYLOAD);
     assert!(!d.truncated);
     // ... and if the capture was cut, that is truncation.
-    let p = RawPacket {
-        ts: TS,
-        link_type: LinkType::Ethernet,
-        capture_point: 0,
-        data: &frame[..60],
-        orig_len: 9000,
-    };
+    let p = RawPacket { ts: TS, link_type: LinkType::Ethernet, capture_point: 0, data: &frame[..60], orig_len: 9000 };
     let d = decode(&p).unwrap().unwrap();
     assert_eq!(d.payload, &PAYLOAD[..6]);
     assert!(d.truncated);
@@ -463,38 +404,18 @@ fn ipv6_extension_headers() {
     assert_eq!(d.ip_packet, &pkt[..]);
 
     // Cut inside the hop-by-hop header.
-    let p = RawPacket {
-        ts: TS,
-        link_type: LinkType::LinuxSll2,
-        capture_point: 0,
-        data: &frame[..20 + 44],
-        orig_len: 999,
-    };
+    let p =
+        RawPacket { ts: TS, link_type: LinkType::LinuxSll2, capture_point: 0, data: &frame[..20 + 44], orig_len: 999 };
     assert_eq!(
         decode(&p).err(),
-        Some(DecodeError::TruncatedHeader {
-            layer: "ipv6 hop-by-hop",
-            offset: 60,
-            needed: 8,
-            available: 4
-        })
+        Some(DecodeError::TruncatedHeader { layer: "ipv6 hop-by-hop", offset: 60, needed: 8, available: 4 })
     );
     // Cut inside the destination options header.
-    let p = RawPacket {
-        ts: TS,
-        link_type: LinkType::LinuxSll2,
-        capture_point: 0,
-        data: &frame[..20 + 50],
-        orig_len: 999,
-    };
+    let p =
+        RawPacket { ts: TS, link_type: LinkType::LinuxSll2, capture_point: 0, data: &frame[..20 + 50], orig_len: 999 };
     assert_eq!(
         decode(&p).err(),
-        Some(DecodeError::TruncatedHeader {
-            layer: "ipv6 destination options",
-            offset: 68,
-            needed: 8,
-            available: 2
-        })
+        Some(DecodeError::TruncatedHeader { layer: "ipv6 destination options", offset: 68, needed: 8, available: 2 })
     );
 
     // A hop-by-hop header after another extension header is malformed.
@@ -502,17 +423,7 @@ fn ipv6_extension_headers() {
     bad[6] = 60; // destination options first ...
     bad[40] = 0; // ... then hop-by-hop
     let err = decode(&raw(LinkType::RawIp, &bad)).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            DecodeError::Malformed {
-                layer: "ipv6 hop-by-hop",
-                offset: 0,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, DecodeError::Malformed { layer: "ipv6 hop-by-hop", offset: 0, .. }), "{err:?}");
 }
 
 #[test]
@@ -527,16 +438,10 @@ fn non_tcp_udp_frames_are_none() {
     assert!(decode(&raw(LinkType::Ethernet, &frame)).unwrap().is_none());
     // ICMP echo over IPv4 and IPv6.
     let mut v = Vec::new();
-    PacketBuilder::ipv4(V4_SRC, V4_DST, 9)
-        .icmpv4_echo_request(1, 2)
-        .write(&mut v, b"ping")
-        .unwrap();
+    PacketBuilder::ipv4(V4_SRC, V4_DST, 9).icmpv4_echo_request(1, 2).write(&mut v, b"ping").unwrap();
     assert!(decode(&raw(LinkType::RawIp, &v)).unwrap().is_none());
     let mut v = Vec::new();
-    PacketBuilder::ipv6(V6_SRC, V6_DST, 9)
-        .icmpv6_echo_request(1, 2)
-        .write(&mut v, b"ping")
-        .unwrap();
+    PacketBuilder::ipv6(V6_SRC, V6_DST, 9).icmpv6_echo_request(1, 2).write(&mut v, b"ping").unwrap();
     assert!(decode(&raw(LinkType::RawIp, &v)).unwrap().is_none());
     // Netlink over SLL / SLL2 (ARPHRD 824): the protocol field is not an EtherType.
     let mut frame = sll(0x0800);
@@ -560,11 +465,7 @@ fn null_accepts_every_ipv6_family_in_both_byte_orders() {
     for af in [10u32, 24, 28, 30] {
         for header in [af.to_le_bytes(), af.to_be_bytes()] {
             let frame = cat(&header, &ip);
-            assert_eq!(
-                decode_ok(LinkType::Null, &frame).payload,
-                b"hello",
-                "AF {af} {header:?}"
-            );
+            assert_eq!(decode_ok(LinkType::Null, &frame).payload, b"hello", "AF {af} {header:?}");
         }
     }
 }
@@ -585,53 +486,30 @@ fn malformed_headers_are_named() {
     let frame = cat(&sll(0x0800), &ip);
     assert_eq!(
         decode(&raw(LinkType::LinuxSll, &frame)).err(),
-        Some(DecodeError::TcpDataOffset {
-            offset: 36,
-            data_offset: 3
-        })
+        Some(DecodeError::TcpDataOffset { offset: 36, data_offset: 3 })
     );
     // EtherType IPv6, IPv4 inside.
     let frame = cat(&ethernet_vlan(&[0x8100], 0x86DD), &ipv4_tcp(PAYLOAD));
     assert_eq!(
         decode(&raw(LinkType::Ethernet, &frame)).err(),
-        Some(DecodeError::IpVersionMismatch {
-            link: "vlan",
-            offset: 18,
-            expected: 6,
-            found: 4
-        })
+        Some(DecodeError::IpVersionMismatch { link: "vlan", offset: 18, expected: 6, found: 4 })
     );
     // Raw IP with version 5.
     let mut ip = ipv4_tcp(PAYLOAD);
     ip[0] = 0x55;
-    assert_eq!(
-        decode(&raw(LinkType::RawIp, &ip)).err(),
-        Some(DecodeError::UnknownIpVersion {
-            offset: 0,
-            version: 5
-        })
-    );
+    assert_eq!(decode(&raw(LinkType::RawIp, &ip)).err(), Some(DecodeError::UnknownIpVersion { offset: 0, version: 5 }));
     // Nine VLAN tags.
     let frame = cat(&ethernet_vlan(&[0x8100; 9], 0x0800), &ipv4_tcp(PAYLOAD));
     assert_eq!(
         decode(&raw(LinkType::Ethernet, &frame)).err(),
-        Some(DecodeError::Malformed {
-            layer: "vlan",
-            offset: 14 + 8 * 4,
-            what: "more than 8 stacked VLAN tags"
-        })
+        Some(DecodeError::Malformed { layer: "vlan", offset: 14 + 8 * 4, what: "more than 8 stacked VLAN tags" })
     );
     // TCP header longer than the IP packet says (IP total length covers only 10 TCP bytes).
     let mut ip = ipv4_tcp(PAYLOAD);
     ip[2..4].copy_from_slice(&30u16.to_be_bytes());
     assert_eq!(
         decode(&raw(LinkType::RawIp, &ip)).err(),
-        Some(DecodeError::TruncatedHeader {
-            layer: "tcp",
-            offset: 20,
-            needed: 20,
-            available: 10
-        })
+        Some(DecodeError::TruncatedHeader { layer: "tcp", offset: 20, needed: 20, available: 10 })
     );
 }
 
@@ -654,13 +532,7 @@ fn random_frames_never_panic() {
         state ^= state << 17;
         state
     };
-    let links = [
-        LinkType::Ethernet,
-        LinkType::LinuxSll,
-        LinkType::LinuxSll2,
-        LinkType::RawIp,
-        LinkType::Null,
-    ];
+    let links = [LinkType::Ethernet, LinkType::LinuxSll, LinkType::LinuxSll2, LinkType::RawIp, LinkType::Null];
     let mut decoded = 0;
     for i in 0..40_000 {
         let len = (next() % 120) as usize;
@@ -694,13 +566,7 @@ fn random_frames_never_panic() {
                 frame[net + 7] = 0;
             }
         }
-        let p = RawPacket {
-            ts: TS,
-            link_type,
-            capture_point: 0,
-            data: &frame,
-            orig_len: next() as u32,
-        };
+        let p = RawPacket { ts: TS, link_type, capture_point: 0, data: &frame, orig_len: next() as u32 };
         if let Ok(Some(d)) = decode(&p) {
             decoded += 1;
             let range = frame.as_ptr_range();
@@ -709,8 +575,5 @@ fn random_frames_never_panic() {
             }
         }
     }
-    assert!(
-        decoded > 100,
-        "the generator should reach the transport layer now and then ({decoded})"
-    );
+    assert!(decoded > 100, "the generator should reach the transport layer now and then ({decoded})");
 }

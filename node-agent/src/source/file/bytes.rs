@@ -34,8 +34,5 @@ impl Endian {
 }
 
 fn array<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
-    at.checked_add(N)
-        .and_then(|end| b.get(at..end))
-        .and_then(|s| <[u8; N]>::try_from(s).ok())
-        .unwrap_or([0; N])
+    at.checked_add(N).and_then(|end| b.get(at..end)).and_then(|s| <[u8; N]>::try_from(s).ok()).unwrap_or([0; N])
 }

@@ -20,21 +20,13 @@ pub enum CaptureError {
     #[error(
         "{file}: link type {link_type} declared at byte {offset} is not supported (Ethernet, Linux SLL/SLL2, raw IP and BSD null/loop are)"
     )]
-    UnknownLinkType {
-        file: String,
-        offset: u64,
-        link_type: u32,
-    },
+    UnknownLinkType { file: String, offset: u64, link_type: u32 },
     /// The file ends inside the record (pcap) or block (pcapng) that starts at `offset`.
     #[error("{file}: truncated: the file ends inside the record that starts at byte {offset}")]
     Truncated { file: String, offset: u64 },
     /// A structural inconsistency at `offset` (a record or field).
     #[error("{file}: corrupt at byte {offset}: {what}")]
-    Corrupt {
-        file: String,
-        offset: u64,
-        what: String,
-    },
+    Corrupt { file: String, offset: u64, what: String },
 }
 
 /// Formats a file's first bytes in hex for [`CaptureError::NotACaptureFile`].
@@ -61,36 +53,18 @@ pub(super) struct Ctx {
 
 impl Ctx {
     pub fn io(&self, offset: u64, source: std::io::Error) -> CaptureError {
-        CaptureError::Io {
-            file: self.name.clone(),
-            offset,
-            source,
-        }
+        CaptureError::Io { file: self.name.clone(), offset, source }
     }
     pub fn truncated(&self, offset: u64) -> CaptureError {
-        CaptureError::Truncated {
-            file: self.name.clone(),
-            offset,
-        }
+        CaptureError::Truncated { file: self.name.clone(), offset }
     }
     pub fn corrupt(&self, offset: u64, what: impl Into<String>) -> CaptureError {
-        CaptureError::Corrupt {
-            file: self.name.clone(),
-            offset,
-            what: what.into(),
-        }
+        CaptureError::Corrupt { file: self.name.clone(), offset, what: what.into() }
     }
     pub fn unknown_link_type(&self, offset: u64, link_type: u32) -> CaptureError {
-        CaptureError::UnknownLinkType {
-            file: self.name.clone(),
-            offset,
-            link_type,
-        }
+        CaptureError::UnknownLinkType { file: self.name.clone(), offset, link_type }
     }
     pub fn not_a_capture_file(&self, first_bytes: &[u8]) -> CaptureError {
-        CaptureError::NotACaptureFile {
-            file: self.name.clone(),
-            first_bytes: first_bytes.to_vec(),
-        }
+        CaptureError::NotACaptureFile { file: self.name.clone(), first_bytes: first_bytes.to_vec() }
     }
 }

@@ -24,14 +24,7 @@ pub(super) struct Input {
 
 impl Input {
     pub fn new(reader: Box<dyn Read + Send>) -> Self {
-        Input {
-            reader,
-            buf: vec![0; INITIAL_SIZE],
-            pos: 0,
-            end: 0,
-            base: 0,
-            eof: false,
-        }
+        Input { reader, buf: vec![0; INITIAL_SIZE], pos: 0, end: 0, base: 0, eof: false }
     }
 
     /// File offset of the first unconsumed byte.

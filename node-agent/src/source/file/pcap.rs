@@ -21,44 +21,28 @@ pub(super) struct Pcap {
 
 impl Pcap {
     /// Reads the file header (the magic number has been recognised by the caller).
-    pub fn open(
-        input: &mut Input,
-        ctx: &Ctx,
-        endian: Endian,
-        nanos: bool,
-    ) -> Result<Pcap, CaptureError> {
+    pub fn open(input: &mut Input, ctx: &Ctx, endian: Endian, nanos: bool) -> Result<Pcap, CaptureError> {
         if !fill(input, ctx, FILE_HEADER_LEN)? {
             return Err(ctx.truncated(0));
         }
         let h = input.available();
         let (major, minor) = (endian.u16(h, 4), endian.u16(h, 6));
         if major != 2 {
-            return Err(ctx.corrupt(
-                4,
-                format!("pcap format version {major}.{minor}, only 2.x exists"),
-            ));
+            return Err(ctx.corrupt(4, format!("pcap format version {major}.{minor}, only 2.x exists")));
         }
         // The upper bits may carry FCS information (libpcap's LT_LINKTYPE mask).
         let link_number = endian.u32(h, 20) & 0x03FF_FFFF;
-        let link_type = LinkType::from_linktype_number(link_number)
-            .ok_or_else(|| ctx.unknown_link_type(20, link_number))?;
+        let link_type =
+            LinkType::from_linktype_number(link_number).ok_or_else(|| ctx.unknown_link_type(20, link_number))?;
         input.consume(FILE_HEADER_LEN);
-        Ok(Pcap {
-            endian,
-            nanos,
-            link_type,
-        })
+        Ok(Pcap { endian, nanos, link_type })
     }
 
     /// The next record, `None` at a clean end of file.
     pub fn next(&mut self, input: &mut Input, ctx: &Ctx) -> Result<Option<Record>, CaptureError> {
         let offset = input.offset();
         if !fill(input, ctx, RECORD_HEADER_LEN)? {
-            return if input.available().is_empty() {
-                Ok(None)
-            } else {
-                Err(ctx.truncated(offset))
-            };
+            return if input.available().is_empty() { Ok(None) } else { Err(ctx.truncated(offset)) };
         }
         let h = input.available();
         let e = self.endian;
@@ -76,11 +60,7 @@ impl Pcap {
         if !fill(input, ctx, len)? {
             return Err(ctx.truncated(offset));
         }
-        let frac_nanos = if self.nanos {
-            u64::from(frac)
-        } else {
-            u64::from(frac) * 1_000
-        };
+        let frac_nanos = if self.nanos { u64::from(frac) } else { u64::from(frac) * 1_000 };
         let ts = Timestamp(u64::from(secs) * 1_000_000_000 + frac_nanos);
         Ok(Some(Record {
             ts,

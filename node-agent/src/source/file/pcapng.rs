@@ -65,10 +65,7 @@ enum Resolution {
 }
 
 impl Clock {
-    const MICROSECONDS: Clock = Clock {
-        resolution: Resolution::Mul(1_000),
-        offset_ns: 0,
-    };
+    const MICROSECONDS: Clock = Clock { resolution: Resolution::Mul(1_000), offset_ns: 0 };
 
     fn new(tsresol: u8, tsoffset_secs: i64) -> Clock {
         let n = u32::from(tsresol & 0x7F);
@@ -80,10 +77,7 @@ impl Clock {
             // 10^38 is the largest power of ten in a u128; finer units all round to 0 ns.
             Resolution::Div(10u128.checked_pow(n - 9).unwrap_or(u128::MAX))
         };
-        Clock {
-            resolution,
-            offset_ns: i128::from(tsoffset_secs) * 1_000_000_000,
-        }
+        Clock { resolution, offset_ns: i128::from(tsoffset_secs) * 1_000_000_000 }
     }
 
     fn timestamp(&self, units: u64) -> Timestamp {
@@ -102,12 +96,8 @@ impl Clock {
 impl Pcapng {
     /// Reads the first Section Header Block (the magic number has been recognised by the caller).
     pub fn open(input: &mut Input, ctx: &Ctx) -> Result<Pcapng, CaptureError> {
-        let mut p = Pcapng {
-            endian: Endian::Little,
-            interfaces: Vec::new(),
-            section_base: 0,
-            last_ts: Timestamp::ZERO,
-        };
+        let mut p =
+            Pcapng { endian: Endian::Little, interfaces: Vec::new(), section_base: 0, last_ts: Timestamp::ZERO };
         p.section(input, ctx)?;
         Ok(p)
     }
@@ -117,11 +107,7 @@ impl Pcapng {
         loop {
             let offset = input.offset();
             if !fill(input, ctx, 8)? {
-                return if input.available().is_empty() {
-                    Ok(None)
-                } else {
-                    Err(ctx.truncated(offset))
-                };
+                return if input.available().is_empty() { Ok(None) } else { Err(ctx.truncated(offset)) };
             }
             let block_type = self.endian.u32(input.available(), 0);
             if block_type == SHB {
@@ -162,19 +148,14 @@ impl Pcapng {
         let offset = input.offset();
         let len = self.endian.u32(input.available(), 4);
         if len > MAX_BLOCK_LEN {
-            return Err(ctx.corrupt(
-                offset + 4,
-                format!(
-                    "block length {len} is absurd (limit {} MiB)",
-                    MAX_BLOCK_LEN >> 20
-                ),
-            ));
+            return Err(
+                ctx.corrupt(offset + 4, format!("block length {len} is absurd (limit {} MiB)", MAX_BLOCK_LEN >> 20))
+            );
         }
         if (len as usize) < min || !len.is_multiple_of(4) {
-            return Err(ctx.corrupt(
-                offset + 4,
-                format!("block length {len} is not a multiple of 4 of at least {min} bytes"),
-            ));
+            return Err(
+                ctx.corrupt(offset + 4, format!("block length {len} is not a multiple of 4 of at least {min} bytes"))
+            );
         }
         Ok(len as usize)
     }
@@ -199,10 +180,7 @@ impl Pcapng {
         let (major, minor) = (self.endian.u16(h, 12), self.endian.u16(h, 14));
         let len = self.block_len(input, ctx, 28)?;
         if major != 1 {
-            return Err(ctx.corrupt(
-                offset + 12,
-                format!("pcapng version {major}.{minor}, only 1.x exists"),
-            ));
+            return Err(ctx.corrupt(offset + 12, format!("pcapng version {major}.{minor}, only 1.x exists")));
         }
         skip_block(input, ctx, self.endian, len)?;
         let defined = u32::try_from(self.interfaces.len()).unwrap_or(u32::MAX);
@@ -215,16 +193,12 @@ impl Pcapng {
     fn interface(&mut self, input: &Input, ctx: &Ctx, len: usize) -> Result<(), CaptureError> {
         let offset = input.offset();
         if len < 20 {
-            return Err(ctx.corrupt(
-                offset + 4,
-                format!("interface description block of {len} bytes, the minimum is 20"),
-            ));
+            return Err(
+                ctx.corrupt(offset + 4, format!("interface description block of {len} bytes, the minimum is 20"))
+            );
         }
         if self.interfaces.len() >= MAX_INTERFACES {
-            return Err(ctx.corrupt(
-                offset,
-                format!("more than {MAX_INTERFACES} interfaces in one section"),
-            ));
+            return Err(ctx.corrupt(offset, format!("more than {MAX_INTERFACES} interfaces in one section")));
         }
         let b = input.peek(0, len).unwrap_or_default();
         let e = self.endian;
@@ -242,16 +216,11 @@ impl Pcapng {
             if value + opt_len > end {
                 return Err(ctx.corrupt(
                     offset + at as u64,
-                    format!(
-                        "interface option {code} of {opt_len} bytes runs past the end of its block"
-                    ),
+                    format!("interface option {code} of {opt_len} bytes runs past the end of its block"),
                 ));
             }
             let wrong_len = |expected: usize| {
-                ctx.corrupt(
-                    offset + at as u64,
-                    format!("option {code} has length {opt_len}, expected {expected}"),
-                )
+                ctx.corrupt(offset + at as u64, format!("option {code} has length {opt_len}, expected {expected}"))
             };
             match code {
                 OPT_IF_TSRESOL if opt_len != 1 => return Err(wrong_len(1)),
@@ -262,11 +231,7 @@ impl Pcapng {
             }
             at = value + opt_len.next_multiple_of(4);
         }
-        let clock = if (tsresol, tsoffset) == (6, 0) {
-            Clock::MICROSECONDS
-        } else {
-            Clock::new(tsresol, tsoffset)
-        };
+        let clock = if (tsresol, tsoffset) == (6, 0) { Clock::MICROSECONDS } else { Clock::new(tsresol, tsoffset) };
         self.interfaces.push(Interface {
             link_type: LinkType::from_linktype_number(link_number).ok_or(link_number),
             declared_at: offset,
@@ -277,61 +242,33 @@ impl Pcapng {
     }
 
     /// An Enhanced, Simple or obsolete Packet Block (`len` bytes, buffered and length-checked).
-    fn packet(
-        &mut self,
-        input: &Input,
-        ctx: &Ctx,
-        block_type: u32,
-        len: usize,
-    ) -> Result<Record, CaptureError> {
+    fn packet(&mut self, input: &Input, ctx: &Ctx, block_type: u32, len: usize) -> Result<Record, CaptureError> {
         let offset = input.offset();
         let b = input.peek(0, len).unwrap_or_default();
         let e = self.endian;
         let min = if block_type == SPB { 16 } else { 32 };
         if len < min {
-            return Err(ctx.corrupt(
-                offset + 4,
-                format!("packet block of {len} bytes, the minimum is {min}"),
-            ));
+            return Err(ctx.corrupt(offset + 4, format!("packet block of {len} bytes, the minimum is {min}")));
         }
         let (interface_id, ts, data_at, caplen, orig_len) = if block_type == SPB {
             let orig_len = e.u32(b, 8);
             (0, None, 12, orig_len as usize, orig_len)
         } else {
-            let interface_id = if block_type == EPB {
-                e.u32(b, 8)
-            } else {
-                u32::from(e.u16(b, 8))
-            };
+            let interface_id = if block_type == EPB { e.u32(b, 8) } else { u32::from(e.u16(b, 8)) };
             let units = (u64::from(e.u32(b, 12)) << 32) | u64::from(e.u32(b, 16));
-            (
-                interface_id,
-                Some(units),
-                28,
-                e.u32(b, 20) as usize,
-                e.u32(b, 24),
-            )
+            (interface_id, Some(units), 28, e.u32(b, 20) as usize, e.u32(b, 24))
         };
         let Some(interface) = self.interfaces.get(interface_id as usize) else {
             return Err(ctx.corrupt(
                 offset + 8,
-                format!(
-                    "packet refers to interface {interface_id}, but its section defines {}",
-                    self.interfaces.len()
-                ),
+                format!("packet refers to interface {interface_id}, but its section defines {}", self.interfaces.len()),
             ));
         };
-        let link_type = interface
-            .link_type
-            .map_err(|n| ctx.unknown_link_type(interface.declared_at, n))?;
+        let link_type = interface.link_type.map_err(|n| ctx.unknown_link_type(interface.declared_at, n))?;
         let room = len - 4 - data_at;
         let caplen = if block_type == SPB {
             // The captured length is implied: the original length, cut to the snap length.
-            let snap = if interface.snaplen == 0 {
-                usize::MAX
-            } else {
-                interface.snaplen as usize
-            };
+            let snap = if interface.snaplen == 0 { usize::MAX } else { interface.snaplen as usize };
             caplen.min(room).min(snap)
         } else if caplen > room {
             return Err(ctx.corrupt(
@@ -376,12 +313,7 @@ fn check_trailer(input: &Input, ctx: &Ctx, endian: Endian, len: usize) -> Result
 }
 
 /// Skips a block without buffering its body, checking the trailing length.
-fn skip_block(
-    input: &mut Input,
-    ctx: &Ctx,
-    endian: Endian,
-    len: usize,
-) -> Result<(), CaptureError> {
+fn skip_block(input: &mut Input, ctx: &Ctx, endian: Endian, len: usize) -> Result<(), CaptureError> {
     let offset = input.offset();
     let lead = endian.u32(input.available(), 4);
     let body = (len - 4) as u64;
@@ -390,10 +322,9 @@ fn skip_block(
     }
     let trail = endian.u32(input.available(), 0);
     if lead != trail {
-        return Err(ctx.corrupt(
-            offset + body,
-            format!("block length mismatch: {lead} at the start, {trail} at the end"),
-        ));
+        return Err(
+            ctx.corrupt(offset + body, format!("block length mismatch: {lead} at the start, {trail} at the end"))
+        );
     }
     input.consume(4);
     Ok(())
@@ -406,14 +337,8 @@ mod tests {
     #[test]
     fn clock_resolutions() {
         let t = 1_700_000_000u64;
-        assert_eq!(
-            Clock::MICROSECONDS.timestamp(t * 1_000_000 + 5),
-            Timestamp(t * 1_000_000_000 + 5_000)
-        );
-        assert_eq!(
-            Clock::new(9, 0).timestamp(t * 1_000_000_000 + 5),
-            Timestamp(t * 1_000_000_000 + 5)
-        );
+        assert_eq!(Clock::MICROSECONDS.timestamp(t * 1_000_000 + 5), Timestamp(t * 1_000_000_000 + 5_000));
+        assert_eq!(Clock::new(9, 0).timestamp(t * 1_000_000_000 + 5), Timestamp(t * 1_000_000_000 + 5));
         assert_eq!(Clock::new(0, 0).timestamp(t), Timestamp(t * 1_000_000_000));
         // 10^-12: picoseconds, rounded down to ns.
         assert_eq!(
@@ -421,28 +346,16 @@ mod tests {
             Timestamp(5_000_000 * 1_000_000_000 + 4)
         );
         // 2^-10 s units: 1024 per second; 512 units = 0.5 s.
-        assert_eq!(
-            Clock::new(0x80 | 10, 0).timestamp(t * 1024 + 512),
-            Timestamp(t * 1_000_000_000 + 500_000_000)
-        );
+        assert_eq!(Clock::new(0x80 | 10, 0).timestamp(t * 1024 + 512), Timestamp(t * 1_000_000_000 + 500_000_000));
         // 2^-30: one unit is 0.931 ns.
-        assert_eq!(
-            Clock::new(0x80 | 30, 0).timestamp(3u64 << 30),
-            Timestamp(3_000_000_000)
-        );
+        assert_eq!(Clock::new(0x80 | 30, 0).timestamp(3u64 << 30), Timestamp(3_000_000_000));
         // Offsets in seconds, both signs, clamped at the epoch.
         assert_eq!(Clock::new(6, 100).timestamp(1), Timestamp(100_000_001_000));
-        assert_eq!(
-            Clock::new(6, -1).timestamp(2_500_000),
-            Timestamp(1_500_000_000)
-        );
+        assert_eq!(Clock::new(6, -1).timestamp(2_500_000), Timestamp(1_500_000_000));
         assert_eq!(Clock::new(6, -10).timestamp(1), Timestamp(0));
         // Absurd resolutions do not overflow.
         assert_eq!(Clock::new(127, 0).timestamp(u64::MAX), Timestamp(0));
         assert_eq!(Clock::new(0, 0).timestamp(u64::MAX), Timestamp(u64::MAX));
-        assert_eq!(
-            Clock::new(0xFF, i64::MAX).timestamp(u64::MAX),
-            Timestamp(u64::MAX)
-        );
+        assert_eq!(Clock::new(0xFF, i64::MAX).timestamp(u64::MAX), Timestamp(u64::MAX));
     }
 }

@@ -69,11 +69,7 @@ fn pcap_file(o: Order, nanos: bool, n: usize) -> (Vec<u8>, Vec<Pkt>, Vec<usize>)
         let (secs, frac) = (1_700_000_000 + i as u32, 999_999 - i as u32);
         starts.push(file.len());
         file.extend(pcap_record(o, secs, frac, &data, data.len() as u32 + 3));
-        let frac_ns = if nanos {
-            frac as u64
-        } else {
-            frac as u64 * 1000
-        };
+        let frac_ns = if nanos { frac as u64 } else { frac as u64 * 1000 };
         pkts.push(Pkt {
             ts: secs as u64 * 1_000_000_000 + frac_ns,
             link: LinkType::Ethernet,
@@ -192,29 +188,14 @@ fn pcapng_file_with_blocks() -> (Vec<u8>, Vec<Pkt>, Vec<usize>, Vec<usize>) {
     push(&mut f, idb(le, 1, 0, &[]), None);
     push(
         &mut f,
-        idb(
-            le,
-            276,
-            96,
-            &[
-                option(le, 2, b"any"),
-                option(le, 9, &[9]),
-                option(le, 14, &(-3600i64).to_le_bytes()),
-            ],
-        ),
+        idb(le, 276, 96, &[option(le, 2, b"any"), option(le, 9, &[9]), option(le, 14, &(-3600i64).to_le_bytes())]),
         None,
     );
     let d = payload(1, 60);
     push(
         &mut f,
         epb(le, 0, sec * 1_000_000 + 250_000, &d, 60),
-        Some(Pkt {
-            ts: sec * 1_000_000_000 + 250_000_000,
-            link: LinkType::Ethernet,
-            point: 0,
-            data: d,
-            orig_len: 60,
-        }),
+        Some(Pkt { ts: sec * 1_000_000_000 + 250_000_000, link: LinkType::Ethernet, point: 0, data: d, orig_len: 60 }),
     );
     push(&mut f, block(le, 4, &[0, 0, 0, 0]), None); // name resolution (empty)
     let d = payload(2, 37);
@@ -233,58 +214,30 @@ fn pcapng_file_with_blocks() -> (Vec<u8>, Vec<Pkt>, Vec<usize>, Vec<usize>) {
     push(
         &mut f,
         obsolete_pb(le, 0, sec * 1_000_000 + 7, &d, 41),
-        Some(Pkt {
-            ts: sec * 1_000_000_000 + 7_000,
-            link: LinkType::Ethernet,
-            point: 0,
-            data: d,
-            orig_len: 41,
-        }),
+        Some(Pkt { ts: sec * 1_000_000_000 + 7_000, link: LinkType::Ethernet, point: 0, data: d, orig_len: 41 }),
     );
     let d = payload(4, 15);
     push(
         &mut f,
         spb(le, &d),
-        Some(Pkt {
-            ts: sec * 1_000_000_000 + 7_000,
-            link: LinkType::Ethernet,
-            point: 0,
-            data: d,
-            orig_len: 15,
-        }),
+        Some(Pkt { ts: sec * 1_000_000_000 + 7_000, link: LinkType::Ethernet, point: 0, data: d, orig_len: 15 }),
     );
     push(&mut f, block(le, 0x4000_0BAD, &[1, 2, 3, 4, 5]), None); // custom block
     push(&mut f, shb(be), None);
-    push(
-        &mut f,
-        idb(be, 101, 0, &[option(be, 9, &[0x80 | 20])]),
-        None,
-    );
+    push(&mut f, idb(be, 101, 0, &[option(be, 9, &[0x80 | 20])]), None);
     push(&mut f, idb(be, 0, 0, &[]), None);
     push(&mut f, block(be, 5, &[0; 12]), None); // interface statistics
     let d = payload(5, 28);
     push(
         &mut f,
         epb(be, 0, (sec << 20) + (1 << 19), &d, 28),
-        Some(Pkt {
-            ts: sec * 1_000_000_000 + 500_000_000,
-            link: LinkType::RawIp,
-            point: 2,
-            data: d,
-            orig_len: 28,
-        }),
+        Some(Pkt { ts: sec * 1_000_000_000 + 500_000_000, link: LinkType::RawIp, point: 2, data: d, orig_len: 28 }),
     );
     let d = payload(6, 33);
     push(
         &mut f,
         epb(be, 1, sec * 1_000_000 + 1, &d, 33),
-        Some(Pkt {
-            ts: sec * 1_000_000_000 + 1_000,
-            link: LinkType::Null,
-            point: 3,
-            data: d,
-            orig_len: 33,
-        }),
+        Some(Pkt { ts: sec * 1_000_000_000 + 1_000, link: LinkType::Null, point: 3, data: d, orig_len: 33 }),
     );
     (f, pkts, starts, blocks)
 }
@@ -327,16 +280,10 @@ fn read_all(r: impl Read + Send + 'static) -> (Vec<Pkt>, Option<CaptureError>) {
             }
         }
     }
-    assert!(
-        file.next_packet().is_none(),
-        "nothing after the end or an error"
-    );
+    assert!(file.next_packet().is_none(), "nothing after the end or an error");
     if error.is_none() {
         assert_eq!(file.stats().packets, pkts.len() as u64);
-        assert_eq!(
-            file.stats().bytes,
-            pkts.iter().map(|p| p.data.len() as u64).sum::<u64>()
-        );
+        assert_eq!(file.stats().bytes, pkts.iter().map(|p| p.data.len() as u64).sum::<u64>());
     }
     (pkts, error)
 }
@@ -353,9 +300,7 @@ fn pcap_both_byte_orders_and_resolutions() {
             let (got, err) = read_bytes(&file);
             assert!(err.is_none(), "{err:?}");
             assert_eq!(got, expected);
-            let fmt = CaptureFile::from_reader(Cursor::new(file), "x".into())
-                .unwrap()
-                .format();
+            let fmt = CaptureFile::from_reader(Cursor::new(file), "x".into()).unwrap().format();
             assert_eq!(fmt, FileFormat::Pcap);
         }
     }
@@ -373,10 +318,7 @@ fn pcapng_sections_interfaces_and_block_kinds() {
 fn tiny_reads_give_the_same_packets() {
     for (file, expected) in [pcapng_file(), pcap_file(Order::Be, true, 9)].map(|(f, p, _)| (f, p)) {
         for step in [1, 3, 7, 64] {
-            let (got, err) = read_all(Dribble {
-                data: Cursor::new(file.clone()),
-                step,
-            });
+            let (got, err) = read_all(Dribble { data: Cursor::new(file.clone()), step });
             assert!(err.is_none(), "step {step}: {err:?}");
             assert_eq!(got, expected, "step {step}");
         }
@@ -402,9 +344,7 @@ fn packets_larger_than_the_read_buffer() {
 #[test]
 fn cut_anywhere_yields_the_packets_before_then_truncated() {
     let (pcap, pcap_pkts, pcap_starts) = pcap_file(Order::Le, false, 4);
-    let pcap_blocks = std::iter::once(0)
-        .chain(pcap_starts.iter().copied())
-        .collect();
+    let pcap_blocks = std::iter::once(0).chain(pcap_starts.iter().copied()).collect();
     let (pcapng, pcapng_pkts, pcapng_starts, pcapng_blocks) = pcapng_file_with_blocks();
     let files = [
         ("pcap", pcap, pcap_pkts, pcap_starts, pcap_blocks),
@@ -415,29 +355,17 @@ fn cut_anywhere_yields_the_packets_before_then_truncated() {
         for cut in 0..file.len() {
             let (got, err) = read_bytes(&file[..cut]);
             if cut < 4 {
-                assert!(
-                    matches!(err, Some(CaptureError::NotACaptureFile { .. })),
-                    "{kind} cut {cut}: {err:?}"
-                );
+                assert!(matches!(err, Some(CaptureError::NotACaptureFile { .. })), "{kind} cut {cut}: {err:?}");
                 continue;
             }
             // Packet i is complete when the next block starts at or before the cut.
-            let complete = starts
-                .iter()
-                .filter(|&&start| blocks.iter().any(|&b| b > start && b <= cut))
-                .count();
+            let complete = starts.iter().filter(|&&start| blocks.iter().any(|&b| b > start && b <= cut)).count();
             assert_eq!(got, pkts[..complete], "{kind} cut {cut}");
             let containing = blocks.iter().copied().filter(|&b| b <= cut).max().unwrap();
             match err {
-                None => assert!(
-                    containing == cut && cut > 0,
-                    "{kind} cut {cut}: clean end inside a record"
-                ),
+                None => assert!(containing == cut && cut > 0, "{kind} cut {cut}: clean end inside a record"),
                 Some(CaptureError::Truncated { offset, .. }) => {
-                    assert!(
-                        containing < cut || cut == 0,
-                        "{kind} cut {cut}: truncated at a boundary"
-                    );
+                    assert!(containing < cut || cut == 0, "{kind} cut {cut}: truncated at a boundary");
                     assert_eq!(offset as usize, containing, "{kind} cut {cut}");
                 }
                 Some(e) => panic!("{kind} cut {cut}: {e}"),
@@ -467,9 +395,7 @@ fn not_a_capture_file() {
     let (_, err) = read_bytes(b"GET / HTTP/1.1\r\nHost: example\r\n\r\n");
     match err {
         Some(e @ CaptureError::NotACaptureFile { .. }) => {
-            let CaptureError::NotACaptureFile { first_bytes, .. } = &e else {
-                unreachable!()
-            };
+            let CaptureError::NotACaptureFile { first_bytes, .. } = &e else { unreachable!() };
             assert_eq!(first_bytes.as_slice(), b"GET / HTTP/1.1\r\n");
             assert!(e.to_string().contains("47 45 54 20"), "{e}");
         }
@@ -484,11 +410,7 @@ fn unknown_link_types() {
     let mut file = pcap_header(Order::Be, false, 147);
     file.extend(pcap_record(Order::Be, 1, 2, b"data", 4));
     match read_bytes(&file).1 {
-        Some(CaptureError::UnknownLinkType {
-            link_type: 147,
-            offset: 20,
-            ..
-        }) => {}
+        Some(CaptureError::UnknownLinkType { link_type: 147, offset: 20, .. }) => {}
         other => panic!("{other:?}"),
     }
     // pcapng: the packets of supported interfaces come first; the error when a packet on the
@@ -504,20 +426,14 @@ fn unknown_link_types() {
     let (got, err) = read_bytes(&file);
     assert_eq!(got.len(), 1);
     match err {
-        Some(CaptureError::UnknownLinkType {
-            link_type: 189,
-            offset,
-            ..
-        }) => assert_eq!(offset as usize, idb_at),
+        Some(CaptureError::UnknownLinkType { link_type: 189, offset, .. }) => assert_eq!(offset as usize, idb_at),
         other => panic!("{other:?}"),
     }
 }
 
 fn expect_corrupt(bytes: &[u8], offset: usize, what: &str) {
     match read_bytes(bytes).1 {
-        Some(CaptureError::Corrupt {
-            offset: o, what: w, ..
-        }) => {
+        Some(CaptureError::Corrupt { offset: o, what: w, .. }) => {
             assert_eq!(o as usize, offset, "{w}");
             assert!(w.contains(what), "{w:?} should mention {what:?}");
         }
@@ -615,14 +531,9 @@ fn corrupt_files() {
 
 #[test]
 fn errors_name_the_file() {
-    let err = CaptureFile::open(Path::new("/nonexistent/dir/x.pcap"))
-        .err()
-        .unwrap();
+    let err = CaptureFile::open(Path::new("/nonexistent/dir/x.pcap")).err().unwrap();
     assert!(matches!(err, CaptureError::Io { .. }));
-    assert!(
-        err.to_string().starts_with("/nonexistent/dir/x.pcap: "),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("/nonexistent/dir/x.pcap: "), "{err}");
 }
 
 /// Random bytes after a valid header: the reader ends with a packet list and at most one error,
@@ -639,19 +550,11 @@ fn random_bytes_never_panic() {
     let (pcapng, _, _) = pcapng_file();
     let (pcap, _, _) = pcap_file(Order::Le, true, 3);
     for i in 0..3000 {
-        let mut f = if i % 2 == 0 {
-            pcapng.clone()
-        } else {
-            pcap.clone()
-        };
+        let mut f = if i % 2 == 0 { pcapng.clone() } else { pcap.clone() };
         // Flip a few bytes, sometimes setting small lengths.
         for _ in 0..(next() % 6 + 1) {
             let at = (next() as usize) % f.len();
-            f[at] = if next() % 3 == 0 {
-                (next() % 64) as u8
-            } else {
-                next() as u8
-            };
+            f[at] = if next() % 3 == 0 { (next() % 64) as u8 } else { next() as u8 };
         }
         let _ = read_bytes(&f);
     }

@@ -77,6 +77,10 @@ pub struct LiveConfig {
     /// delivery latency (default 50 ms; 0 lets the kernel choose).
     pub block_timeout_ms: u32,
     pub filter: CaptureFilter,
+    /// Put named interfaces in promiscuous mode while capturing (default true): on a node bridge,
+    /// frames between two pods are otherwise not delivered to the capture. Undone by the kernel
+    /// when the capture closes. Not applicable to "all interfaces" (each veth sees its pod's frames).
+    pub promiscuous: bool,
 }
 
 impl Default for LiveConfig {
@@ -88,6 +92,7 @@ impl Default for LiveConfig {
             block_count: 256,
             block_timeout_ms: 50,
             filter: CaptureFilter::default(),
+            promiscuous: true,
         }
     }
 }
@@ -139,11 +144,11 @@ impl LiveCapture {
         let program = cfg.filter.compile(cfg.snaplen)?;
         let interfaces = interfaces::resolve(&cfg.interfaces)?;
         let sockets = if cfg.interfaces.is_empty() {
-            vec![CaptureSocket::open(0, "all interfaces", geometry, &program)?]
+            vec![CaptureSocket::open(0, "all interfaces", geometry, &program, false)?]
         } else {
             interfaces
                 .iter()
-                .map(|i| CaptureSocket::open(i.index, &i.name, geometry, &program))
+                .map(|i| CaptureSocket::open(i.index, &i.name, geometry, &program, cfg.promiscuous))
                 .collect::<Result<Vec<_>, _>>()?
         };
         let poll = PollSet::new(sockets.iter().map(|s| s.fd()));

@@ -33,7 +33,13 @@ pub(super) struct CaptureSocket {
 
 impl CaptureSocket {
     /// Opens a socket capturing on `ifindex` (0 = every interface).
-    pub(super) fn open(ifindex: u32, label: &str, geometry: Geometry, filter: &[Insn]) -> Result<Self, LiveError> {
+    pub(super) fn open(
+        ifindex: u32,
+        label: &str,
+        geometry: Geometry,
+        filter: &[Insn],
+        promiscuous: bool,
+    ) -> Result<Self, LiveError> {
         let io_err = |op: &'static str| {
             let interface = label.to_string();
             move |source: io::Error| LiveError::Io { op, interface, source }
@@ -59,6 +65,11 @@ impl CaptureSocket {
         let ring =
             Ring::map(&socket, geometry.block_size, geometry.block_count).map_err(io_err("mmap(PACKET_RX_RING)"))?;
         socket.bind(ifindex).map_err(io_err("bind(AF_PACKET, ETH_P_ALL)"))?;
+        if promiscuous && ifindex != 0 {
+            socket
+                .add_promiscuous_membership(ifindex)
+                .map_err(io_err("setsockopt(PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC)"))?;
+        }
         Ok(CaptureSocket { ring, socket, label: label.to_string(), next_block: 0 })
     }
 

@@ -145,6 +145,21 @@ impl PacketSocket {
         self.set_option(libc::SOL_PACKET, libc::PACKET_RX_RING, &req3)
     }
 
+    /// Puts `ifindex` in promiscuous mode for as long as this socket lives (the kernel counts
+    /// memberships and undoes it when the socket closes, even if the process dies). Needed on a
+    /// bridge: frames between two ports of the bridge are not for the bridge device itself.
+    pub(super) fn add_promiscuous_membership(&self, ifindex: u32) -> io::Result<()> {
+        let ifindex = i32::try_from(ifindex)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface index out of range"))?;
+        let mreq = libc::packet_mreq {
+            mr_ifindex: ifindex,
+            mr_type: libc::PACKET_MR_PROMISC as u16,
+            mr_alen: 0,
+            mr_address: [0; 8],
+        };
+        self.set_option(libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq)
+    }
+
     /// Binds to every protocol (`ETH_P_ALL`) on `ifindex` (0 = every interface). Capture starts here.
     pub(super) fn bind(&self, ifindex: u32) -> io::Result<()> {
         let ifindex = i32::try_from(ifindex)

@@ -1,0 +1,112 @@
+//! `kubectl shark local`: live capture on this machine.
+
+use crate::cli::LocalArgs;
+use crate::error::CliError;
+
+#[cfg(not(target_os = "linux"))]
+pub fn run(_args: LocalArgs) -> Result<(), CliError> {
+    Err(CliError::Unsupported(
+        "`kubectl shark local` captures with AF_PACKET and works on Linux only; use `view` with a capture file here"
+            .into(),
+    ))
+}
+
+#[cfg(target_os = "linux")]
+pub fn run(args: LocalArgs) -> Result<(), CliError> {
+    use crate::output::{is_broken_pipe, EntryOutput};
+    use node_agent::engine::EngineConfig;
+    use node_agent::pipeline::{run_live, LiveOptions};
+    use node_agent::source::live::LiveConfig;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    crate::signals::stop_on_termination(&stop);
+
+    let storage = (args.storage_limit > 0).then(|| {
+        let dir = args
+            .storage_dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("kubectl-shark-{}", current_uid())).join("local"));
+        (dir, args.storage_limit)
+    });
+    let capture = LiveConfig { interfaces: args.interfaces.clone(), ..LiveConfig::default() };
+    let options = LiveOptions {
+        capture,
+        engine: EngineConfig { source_id: "local".into(), ..EngineConfig::default() },
+        storage: storage.clone(),
+        duration: args.duration,
+        progress_interval: Duration::from_millis(200),
+    };
+    if !args.quiet {
+        let scope = if args.interfaces.is_empty() { "all interfaces".to_string() } else { args.interfaces.join(", ") };
+        let stored = match &storage {
+            Some((dir, limit)) => format!("; packets kept in {} (up to {limit} bytes)", dir.display()),
+            None => String::new(),
+        };
+        eprintln!("kubectl-shark: capturing on {scope}{stored}; Ctrl-C to stop");
+    }
+    let mut sink = OutputSink {
+        output: EntryOutput::spawn(args.output, Box::new(std::io::stdout()), 64),
+        open: true,
+        stop: Arc::clone(&stop),
+    };
+    let result = run_live(options, &stop, &mut sink);
+    let written = sink.output.finish();
+    let summary = result?;
+    if !args.quiet {
+        let c = &summary.capture;
+        let e = &summary.engine;
+        eprintln!(
+            "kubectl-shark: captured {} packets ({} bytes), kernel drops {}, entries {}; {} duplicate packets across interfaces; \
+             {} TCP / {} UDP flows; {} gaps ({} bytes)",
+            c.packets, c.bytes, c.kernel_drops, e.entries, e.duplicate_packets, e.tcp_flows_total, e.udp_flows_total,
+            e.reassembly.gaps, e.reassembly.gap_bytes
+        );
+        if let Some(s) = &summary.storage {
+            eprintln!("kubectl-shark: stored {} packets, {} bytes on disk", s.packets_written, s.bytes_on_disk);
+        }
+    }
+    match written {
+        Err(e) if !is_broken_pipe(&e) => Err(CliError::Output(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Entries go to the output thread; when the output is gone (closed pipe), capture stops.
+#[cfg(target_os = "linux")]
+struct OutputSink {
+    output: crate::output::EntryOutput,
+    open: bool,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[cfg(target_os = "linux")]
+impl node_agent::pipeline::LiveSink for OutputSink {
+    fn entry(&mut self, entry: node_agent::Entry) {
+        if self.open && !self.output.push(entry) {
+            self.closed();
+        }
+    }
+    fn progress(&mut self, _: &node_agent::pipeline::LiveSummary) {
+        if self.open && !self.output.flush() {
+            self.closed();
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl OutputSink {
+    fn closed(&mut self) {
+        self.open = false;
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The real user id, to keep users' rings apart in a shared temp directory.
+#[cfg(target_os = "linux")]
+fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}

@@ -1,0 +1,45 @@
+//! Engine settings.
+
+use crate::reassembly::Limits;
+
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Prefix of entry ids, unique per engine within a session (e.g. the node name).
+    pub source_id: String,
+    /// A TCP connection with no packet for this long is closed (its pending requests are reported).
+    pub tcp_idle_timeout_nanos: u64,
+    /// A UDP flow with no packet for this long and nothing pending is forgotten.
+    pub udp_idle_timeout_nanos: u64,
+    /// How often (in capture time) idle flows and request timeouts are checked.
+    pub sweep_interval_nanos: u64,
+    /// Flows tracked at once per transport; new flows beyond it are counted and ignored.
+    pub max_flows: usize,
+    /// Out-of-order bytes held by all TCP connections together.
+    pub memory_limit: usize,
+    pub reassembly: Limits,
+    /// Bytes of a direction's first data kept while no dissector has decided.
+    pub max_probe_bytes: usize,
+    /// Datagrams of a UDP flow looked at before giving up on recognising it.
+    pub max_probe_datagrams: u32,
+    /// Copies of one IP packet seen at different capture points within this window count once.
+    pub dedup_window_nanos: u64,
+    pub dedup_capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            source_id: "e".to_string(),
+            tcp_idle_timeout_nanos: 120 * 1_000_000_000,
+            udp_idle_timeout_nanos: 30 * 1_000_000_000,
+            sweep_interval_nanos: 1_000_000_000,
+            max_flows: 262_144,
+            memory_limit: 256 << 20,
+            reassembly: Limits::default(),
+            max_probe_bytes: 8 * 1024,
+            max_probe_datagrams: 8,
+            dedup_window_nanos: 50_000_000,
+            dedup_capacity: 65_536,
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! One TCP connection: its reassembler, who is client and server, and the dissection state.
+
+use super::config::EngineConfig;
+use super::entries::{EntryFactory, FlowSink};
+use super::probing::{StreamProbe, Verdict};
+use super::stats::EngineStats;
+use crate::dissect::{Direction, FlowInfo, StreamDissector, StreamSession};
+use crate::entry::{Entry, Transport};
+use crate::packet::{Decoded, TcpHeader};
+use crate::reassembly::{Limits, MemoryBudget, StreamEvent, TcpReassembler};
+use crate::time::Timestamp;
+use std::net::IpAddr;
+
+enum Dissection {
+    Probing(Box<StreamProbe>),
+    Active(Box<dyn StreamSession>),
+    /// Not a protocol we know, or the dissector is done with it (e.g. after an HTTP Upgrade).
+    Ignored,
+}
+
+pub struct TcpFlow {
+    /// The side the reassembler calls `ClientToServer` is `wire_client`; the dissector may later
+    /// recognise that the roles are the other way round (`flipped`).
+    wire_client: (IpAddr, u16),
+    wire_server: (IpAddr, u16),
+    flipped: bool,
+    client_isn: Option<u32>,
+    saw_handshake: bool,
+    reassembler: TcpReassembler,
+    dissection: Dissection,
+    /// FINs (per wire direction) and RST seen, to know when an ignored connection ends.
+    fin_seen: [bool; 2],
+    rst_seen: bool,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+}
+
+/// A port in the range operating systems hand out for outgoing connections.
+fn looks_ephemeral(port: u16) -> bool {
+    port >= 32768
+}
+
+impl TcpFlow {
+    pub fn new(d: &Decoded<'_>, tcp: &TcpHeader, limits: Limits) -> Self {
+        let src = (d.src_ip, d.src_port);
+        let dst = (d.dst_ip, d.dst_port);
+        // Orientation: the SYN's sender is the client; without a handshake, guess from the ports
+        // (an ephemeral port talking to a non-ephemeral one is the client), else the first sender.
+        let (client, server, saw_handshake) = if tcp.syn && !tcp.ack_flag {
+            (src, dst, true)
+        } else if tcp.syn && tcp.ack_flag {
+            (dst, src, true)
+        } else if looks_ephemeral(d.dst_port) && !looks_ephemeral(d.src_port) {
+            (dst, src, false)
+        } else {
+            (src, dst, false)
+        };
+        TcpFlow {
+            wire_client: client,
+            wire_server: server,
+            flipped: false,
+            client_isn: if tcp.syn && !tcp.ack_flag { Some(tcp.seq) } else { None },
+            saw_handshake,
+            reassembler: TcpReassembler::new(limits),
+            dissection: Dissection::Probing(Box::default()),
+            fin_seen: [false; 2],
+            rst_seen: false,
+            first_seen: d.ts,
+            last_seen: d.ts,
+        }
+    }
+
+    pub fn first_seen(&self) -> Timestamp {
+        self.first_seen
+    }
+
+    pub fn last_seen(&self) -> Timestamp {
+        self.last_seen
+    }
+
+    pub fn is_finished(&self) -> bool {
+        match self.dissection {
+            Dissection::Ignored => self.rst_seen || self.fin_seen == [true, true],
+            _ => self.reassembler.is_finished(),
+        }
+    }
+
+    /// A SYN that starts a different connection on the same ports (not a retransmitted SYN).
+    pub fn is_new_connection_syn(&self, seq: u32) -> bool {
+        self.client_isn != Some(seq)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_segment(
+        &mut self,
+        d: &Decoded<'_>,
+        tcp: &TcpHeader,
+        dissectors: &[Box<dyn StreamDissector>],
+        config: &EngineConfig,
+        budget: &mut MemoryBudget,
+        entries: &mut EntryFactory,
+        stats: &mut EngineStats,
+        out: &mut dyn FnMut(Entry),
+    ) {
+        self.last_seen = self.last_seen.max(d.ts);
+        let wire_dir = if (d.src_ip, d.src_port) == self.wire_client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
+        self.fin_seen[wire_dir.index()] |= tcp.fin;
+        self.rst_seen |= tcp.rst;
+        if matches!(self.dissection, Dissection::Ignored) {
+            // Nothing to reassemble: the flags above tell when the connection ends. Release
+            // whatever the reassembler still holds from before the flow was given up.
+            if self.reassembler.buffered_bytes() > 0 {
+                self.reassembler.discard(budget);
+            }
+            return;
+        }
+        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, entries, stats, out };
+        let TcpFlow { reassembler, dissection, .. } = self;
+        reassembler.on_segment(wire_dir, tcp, d.payload, d.ts, budget, &mut |ev| events.handle(dissection, ev));
+        let new_flipped = events.flow_state.flipped;
+        self.flipped = new_flipped;
+    }
+
+    pub fn close(
+        &mut self,
+        now: Timestamp,
+        config: &EngineConfig,
+        budget: &mut MemoryBudget,
+        entries: &mut EntryFactory,
+        stats: &mut EngineStats,
+        out: &mut dyn FnMut(Entry),
+    ) {
+        // Data that only now becomes deliverable (after holes) is not probed any more.
+        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors: &[], config, entries, stats, out };
+        let TcpFlow { reassembler, dissection, .. } = self;
+        reassembler.flush(budget, &mut |ev| events.handle(dissection, ev));
+        events.stats.reassembly += reassembler.stats();
+        if let Dissection::Active(session) = dissection {
+            let mut sink = events.sink();
+            session.on_close(now, &mut sink);
+        } else if matches!(dissection, Dissection::Probing(_)) {
+            events.stats.tcp_flows_unrecognised += 1;
+        }
+        *dissection = Dissection::Ignored;
+    }
+}
+
+/// The parts of a flow the event handler needs while the reassembler is borrowed.
+struct FlowState {
+    wire_client: (IpAddr, u16),
+    wire_server: (IpAddr, u16),
+    flipped: bool,
+    saw_handshake: bool,
+}
+
+impl FlowState {
+    fn of(flow: &TcpFlow) -> Self {
+        FlowState {
+            wire_client: flow.wire_client,
+            wire_server: flow.wire_server,
+            flipped: flow.flipped,
+            saw_handshake: flow.saw_handshake,
+        }
+    }
+
+    fn roles(&self) -> ((IpAddr, u16), (IpAddr, u16)) {
+        if self.flipped {
+            (self.wire_server, self.wire_client)
+        } else {
+            (self.wire_client, self.wire_server)
+        }
+    }
+
+    /// The session's view of a direction the reassembler reports.
+    fn session_dir(&self, wire_dir: Direction) -> Direction {
+        if self.flipped {
+            wire_dir.reverse()
+        } else {
+            wire_dir
+        }
+    }
+
+    fn info(&self) -> FlowInfo {
+        let (client, server) = self.roles();
+        FlowInfo { server_port: server.1, client_port: client.1, saw_handshake: self.saw_handshake }
+    }
+}
+
+struct EventHandler<'a, 'o> {
+    flow_state: FlowState,
+    dissectors: &'a [Box<dyn StreamDissector>],
+    config: &'a EngineConfig,
+    entries: &'a mut EntryFactory,
+    stats: &'a mut EngineStats,
+    out: &'o mut dyn FnMut(Entry),
+}
+
+impl EventHandler<'_, '_> {
+    fn sink(&mut self) -> FlowSink<'_> {
+        let (client, server) = self.flow_state.roles();
+        FlowSink {
+            factory: self.entries,
+            stats: self.stats,
+            transport: Transport::Tcp,
+            client,
+            server,
+            out: &mut *self.out,
+        }
+    }
+
+    fn handle(&mut self, dissection: &mut Dissection, ev: StreamEvent<'_>) {
+        match ev {
+            StreamEvent::Data { dir, data, ts } => self.on_data(dissection, dir, data, ts),
+            StreamEvent::Gap { dir, len } => match dissection {
+                Dissection::Probing(probe) => {
+                    if let Verdict::Unrecognised = probe.gap(dir) {
+                        self.stats.tcp_flows_unrecognised += 1;
+                        *dissection = Dissection::Ignored;
+                    }
+                }
+                Dissection::Active(session) => {
+                    let dir = self.flow_state.session_dir(dir);
+                    session.on_gap(dir, len, &mut self.sink());
+                }
+                Dissection::Ignored => {}
+            },
+            StreamEvent::End { dir, ts } => {
+                if let Dissection::Active(session) = dissection {
+                    let dir = self.flow_state.session_dir(dir);
+                    session.on_end(dir, ts, &mut self.sink());
+                }
+            }
+            StreamEvent::Reset { .. } => {}
+        }
+        if let Dissection::Active(session) = dissection {
+            if session.is_done() {
+                *dissection = Dissection::Ignored;
+            }
+        }
+    }
+
+    fn on_data(&mut self, dissection: &mut Dissection, wire_dir: Direction, data: &[u8], ts: Timestamp) {
+        match dissection {
+            Dissection::Active(session) => {
+                let dir = self.flow_state.session_dir(wire_dir);
+                session.on_data(dir, data, ts, &mut self.sink());
+            }
+            Dissection::Ignored => {}
+            Dissection::Probing(probe) => {
+                let info = self.flow_state.info();
+                let probed_dir = self.flow_state.session_dir(wire_dir);
+                match probe.push(probed_dir, data, ts, self.dissectors, &info, self.config.max_probe_bytes) {
+                    Verdict::Undecided => {}
+                    Verdict::Unrecognised => {
+                        self.stats.tcp_flows_unrecognised += 1;
+                        *dissection = Dissection::Ignored;
+                    }
+                    Verdict::Chosen { index, probed, sender_is_client } => {
+                        let probed_by_client = probed == Direction::ClientToServer;
+                        let must_flip = probed_by_client != sender_is_client;
+                        if must_flip {
+                            self.flow_state.flipped = !self.flow_state.flipped;
+                        }
+                        let Some(dissector) = self.dissectors.get(index) else { return };
+                        let mut session = dissector.new_session(&self.flow_state.info());
+                        {
+                            let mut sink = self.sink();
+                            probe.replay(|dir, bytes, ts| {
+                                let dir = if must_flip { dir.reverse() } else { dir };
+                                session.on_data(dir, bytes, ts, &mut sink);
+                            });
+                        }
+                        *dissection = Dissection::Active(session);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Engine tests with a toy line protocol ("REQ x" / "RES x"), so the engine's own logic — flow
+//! orientation, probing, replay, gaps, closing — is tested apart from any real protocol.
+
+use super::*;
+use crate::dissect::*;
+use crate::entry::Transport;
+use crate::source::LinkType;
+use etherparse::PacketBuilder;
+
+struct LineDissector;
+struct LineSession {
+    pending: Vec<(Timestamp, String)>,
+    partial: [Vec<u8>; 2],
+    /// Capture time of the first byte of each direction's partial line.
+    started: [Option<Timestamp>; 2],
+}
+
+impl StreamDissector for LineDissector {
+    fn name(&self) -> &'static str {
+        "line"
+    }
+    fn probe(&self, _: &FlowInfo, data: &[u8]) -> Probe {
+        if data.len() < 4 {
+            Probe::NeedMore
+        } else if data.starts_with(b"REQ ") {
+            Probe::Client
+        } else if data.starts_with(b"RES ") {
+            Probe::Server
+        } else {
+            Probe::No
+        }
+    }
+    fn new_session(&self, _: &FlowInfo) -> Box<dyn StreamSession> {
+        Box::new(LineSession { pending: Vec::new(), partial: [Vec::new(), Vec::new()], started: [None, None] })
+    }
+}
+
+impl StreamSession for LineSession {
+    fn on_data(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
+        let buf = &mut self.partial[dir.index()];
+        let mut first_ts = *self.started[dir.index()].get_or_insert(ts);
+        buf.extend_from_slice(data);
+        while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=nl).collect();
+            let ts = std::mem::replace(&mut first_ts, ts);
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]).to_string();
+            match dir {
+                Direction::ClientToServer => self.pending.push((ts, text)),
+                Direction::ServerToClient => {
+                    let (req_ts, req) =
+                        if self.pending.is_empty() { (ts, String::new()) } else { self.pending.remove(0) };
+                    out.emit(exchange(req_ts, req, Some((ts, text))));
+                }
+            }
+        }
+        self.started[dir.index()] = if buf.is_empty() { None } else { Some(first_ts) };
+    }
+    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut dyn ExchangeSink) {
+        self.partial[dir.index()].clear();
+    }
+    fn on_end(&mut self, _: Direction, _: Timestamp, _: &mut dyn ExchangeSink) {}
+    fn on_close(&mut self, _: Timestamp, out: &mut dyn ExchangeSink) {
+        for (ts, req) in self.pending.drain(..) {
+            out.emit(exchange(ts, req, None));
+        }
+    }
+}
+
+fn exchange(ts: Timestamp, req: String, res: Option<(Timestamp, String)>) -> Exchange {
+    Exchange {
+        protocol: "line",
+        ts,
+        end_ts: res.as_ref().map(|r| r.0),
+        summary: req.clone(),
+        status: res.as_ref().map(|r| r.1.clone()),
+        request_size: req.len() as u64,
+        response_size: res.as_ref().map_or(0, |r| r.1.len() as u64),
+        request: serde_json::json!({ "line": req }),
+        response: res.map(|r| serde_json::json!({ "line": r.1 })),
+        notes: Vec::new(),
+    }
+}
+
+const CLIENT: ([u8; 4], u16) = ([10, 0, 0, 1], 40000);
+const SERVER: ([u8; 4], u16) = ([10, 0, 0, 2], 7000);
+
+#[derive(Clone, Copy)]
+struct Flags {
+    syn: bool,
+    ack: bool,
+    fin: bool,
+    rst: bool,
+}
+const DATA: Flags = Flags { syn: false, ack: true, fin: false, rst: false };
+
+fn tcp_frame(from_client: bool, seq: u32, flags: Flags, payload: &[u8]) -> Vec<u8> {
+    let (src, dst) = if from_client { (CLIENT, SERVER) } else { (SERVER, CLIENT) };
+    tcp_frame_between(src, dst, seq, flags, payload)
+}
+
+fn tcp_frame_between(src: ([u8; 4], u16), dst: ([u8; 4], u16), seq: u32, flags: Flags, payload: &[u8]) -> Vec<u8> {
+    let mut b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src.0, dst.0, 64).tcp(src.1, dst.1, seq, 65535);
+    if flags.syn {
+        b = b.syn();
+    }
+    if flags.ack {
+        b = b.ack(0);
+    }
+    if flags.fin {
+        b = b.fin();
+    }
+    if flags.rst {
+        b = b.rst();
+    }
+    let mut v = Vec::new();
+    b.write(&mut v, payload).expect("building a test frame");
+    v
+}
+
+fn run(frames: &[(u64, Vec<u8>)]) -> (Vec<Entry>, EngineStats) {
+    let mut engine = Engine::with_dissectors(EngineConfig::default(), vec![Box::new(LineDissector)], vec![]);
+    let mut entries = Vec::new();
+    for (ms, frame) in frames {
+        let raw = RawPacket {
+            ts: Timestamp(ms * 1_000_000),
+            link_type: LinkType::Ethernet,
+            capture_point: 0,
+            data: frame,
+            orig_len: frame.len() as u32,
+        };
+        engine.process(&raw, &mut |e| entries.push(e));
+    }
+    engine.finish(&mut |e| entries.push(e));
+    (entries, engine.stats())
+}
+
+fn ip(a: [u8; 4]) -> std::net::IpAddr {
+    std::net::IpAddr::from(a)
+}
+
+#[test]
+fn full_connection_yields_exchanges_with_client_as_src() {
+    let frames = vec![
+        (1, tcp_frame(true, 100, Flags { syn: true, ack: false, fin: false, rst: false }, b"")),
+        (2, tcp_frame(false, 500, Flags { syn: true, ack: true, fin: false, rst: false }, b"")),
+        (3, tcp_frame(true, 101, DATA, b"REQ a\n")),
+        (5, tcp_frame(false, 501, DATA, b"RES 1\n")),
+        (6, tcp_frame(true, 107, DATA, b"REQ b\n")),
+        (9, tcp_frame(false, 507, DATA, b"RES 2\n")),
+        (10, tcp_frame(true, 113, Flags { fin: true, ..DATA }, b"")),
+        (11, tcp_frame(false, 513, Flags { fin: true, ..DATA }, b"")),
+    ];
+    let (entries, stats) = run(&frames);
+    let got: Vec<_> = entries.iter().map(|e| (e.summary.as_str(), e.status.as_deref(), e.elapsed_us)).collect();
+    assert_eq!(got, vec![("REQ a", Some("RES 1"), Some(2000)), ("REQ b", Some("RES 2"), Some(3000))]);
+    for e in &entries {
+        assert_eq!((e.src.ip, e.src.port), (ip(CLIENT.0), CLIENT.1));
+        assert_eq!((e.dst.ip, e.dst.port), (ip(SERVER.0), SERVER.1));
+        assert_eq!(e.transport, Transport::Tcp);
+    }
+    assert_ne!(entries[0].id, entries[1].id);
+    assert_eq!(stats.tcp_flows_total, 1);
+    assert_eq!(stats.tcp_flows_active, 0, "both FINs close the flow");
+}
+
+#[test]
+fn mid_stream_connection_is_oriented_by_content() {
+    // No handshake, both ports ephemeral, and the server speaks first: the engine's first guess
+    // (the first sender is the client) is wrong, and the probe must correct it.
+    let server = ([10, 0, 0, 2], 50000);
+    let frames = vec![
+        (1, tcp_frame_between(server, CLIENT, 900, DATA, b"RES 0\n")),
+        (2, tcp_frame_between(CLIENT, server, 300, DATA, b"REQ x\n")),
+        (3, tcp_frame_between(server, CLIENT, 906, DATA, b"RES 1\n")),
+    ];
+    let (entries, _) = run(&frames);
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(entries.iter().all(|e| e.src.port == CLIENT.1 && e.dst.port == server.1), "{entries:?}");
+    assert_eq!(entries[1].summary, "REQ x");
+    assert_eq!(entries[1].status.as_deref(), Some("RES 1"));
+}
+
+#[test]
+fn well_known_port_is_taken_as_server_without_handshake() {
+    let frames = vec![
+        (1, tcp_frame(false, 900, DATA, b"RES 0\n")),
+        (2, tcp_frame(true, 300, DATA, b"REQ x\n")),
+        (3, tcp_frame(false, 906, DATA, b"RES 1\n")),
+    ];
+    let (entries, _) = run(&frames);
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(entries.iter().all(|e| e.src.port == CLIENT.1 && e.dst.port == SERVER.1), "{entries:?}");
+}
+
+#[test]
+fn unknown_protocol_yields_nothing_and_is_counted() {
+    let frames = vec![
+        (1, tcp_frame(true, 100, Flags { syn: true, ack: false, fin: false, rst: false }, b"")),
+        (2, tcp_frame(true, 101, DATA, b"HELLO there\n")),
+        (3, tcp_frame(false, 501, DATA, b"WORLD\n")),
+    ];
+    let (entries, stats) = run(&frames);
+    assert!(entries.is_empty());
+    assert_eq!(stats.tcp_flows_unrecognised, 1);
+}
+
+#[test]
+fn request_split_over_segments_and_reordered() {
+    let frames = vec![
+        (1, tcp_frame(true, 100, Flags { syn: true, ack: false, fin: false, rst: false }, b"")),
+        (2, tcp_frame(true, 104, DATA, b" a\n")),
+        (3, tcp_frame(true, 101, DATA, b"REQ")),
+        (4, tcp_frame(false, 501, DATA, b"RES 1\n")),
+    ];
+    let (entries, _) = run(&frames);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].summary, "REQ a");
+    assert_eq!(entries[0].ts, Timestamp(3_000_000), "ts is the first request byte's segment");
+}
+
+#[test]
+fn pending_request_is_reported_at_end_of_capture() {
+    let frames = vec![(1, tcp_frame(true, 101, DATA, b"REQ lonely\n"))];
+    let (entries, _) = run(&frames);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].status, None);
+    assert_eq!(entries[0].elapsed_us, None);
+}
+
+#[test]
+fn malformed_frames_are_counted_not_fatal() {
+    let mut frames = vec![(1, vec![0u8; 7]), (2, tcp_frame(true, 101, DATA, b"REQ a\n"))];
+    frames.push((3, tcp_frame(false, 501, DATA, b"RES 1\n")));
+    let (entries, stats) = run(&frames);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(stats.malformed_packets, 1);
+}
