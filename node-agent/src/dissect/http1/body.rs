@@ -162,9 +162,9 @@ fn bounded(reader: impl Read, limit: usize, coding: &str, complete: bool) -> Res
     }
 }
 
+/// Encoders and samples for the tests of this module and of the session.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod tests_support {
     use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
     use flate2::Compression;
     use std::io::Write;
@@ -175,21 +175,28 @@ mod tests {
         e.finish().expect("finish to a Vec")
     }
 
-    fn zlib(data: &[u8]) -> Vec<u8> {
+    pub(crate) fn zlib(data: &[u8]) -> Vec<u8> {
         let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
         e.write_all(data).expect("write to a Vec");
         e.finish().expect("finish to a Vec")
     }
 
-    fn raw_deflate(data: &[u8]) -> Vec<u8> {
+    pub(crate) fn raw_deflate(data: &[u8]) -> Vec<u8> {
         let mut e = DeflateEncoder::new(Vec::new(), Compression::default());
         e.write_all(data).expect("write to a Vec");
         e.finish().expect("finish to a Vec")
     }
 
-    /// `brotli.compress(b"hello brotli world, hello brotli world")` from Python's `brotli` 1.2.
+    /// `brotli.compress(b"hello brotli world, hello brotli world")` made with Python's `brotli`
+    /// 1.2 (there is no brotli encoder among the Rust dependencies).
     pub(crate) const BR_HELLO: &[u8] = b"\x1b\x25\x00\xf8\x1d\xa9\x53\x9f\xbb\x70\x2d\x56\x86\x26\x27\x41\xd8\xe8\x92\x2d\xed\xad\x94\x19\xa8\x46\x78\xa9\x99\xf1\xab\x1d\x1c";
     pub(crate) const BR_HELLO_TEXT: &str = "hello brotli world, hello brotli world";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
 
     fn hs(pairs: &[(&str, &str)]) -> Vec<Header> {
         pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()

@@ -107,6 +107,9 @@ pub(crate) fn match_status_start(data: &[u8]) -> MethodMatch {
     }
 }
 
+/// Longest method token accepted in a request line.
+pub(crate) const MAX_METHOD: usize = 31;
+
 /// True when `line` (without its line end) reads `METHOD SP target SP HTTP/1.x`.
 pub(crate) fn is_request_line(line: &[u8]) -> bool {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -114,6 +117,7 @@ pub(crate) fn is_request_line(line: &[u8]) -> bool {
         return false;
     };
     sp > 0
+        && sp <= MAX_METHOD
         && line[..sp].iter().all(|&b| is_tchar(b))
         && line.len() >= sp + 11
         && line[line.len() - 9] == b' '

@@ -14,8 +14,9 @@ use super::Role;
 use crate::time::Timestamp;
 use thiserror::Error;
 
-/// Head bytes checked for a plausible message start before the first line is complete.
-const PREFIX_CHECK: usize = 32;
+/// Head bytes checked for a plausible message start before the first line is complete (the
+/// longest method accepted in a request line, and a space).
+const PREFIX_CHECK: usize = super::parser::MAX_METHOD + 1;
 /// Head buffer capacity kept between messages; larger buffers are released.
 const KEEP_CAPACITY: usize = 8192;
 
@@ -278,87 +279,58 @@ impl Reader {
     }
 
     /// Head state: returns the bytes consumed and a step, or None to go on in a new state.
+    ///
+    /// Whatever the segmentation, a head is judged the same way: first its start (the first line
+    /// once complete, else its first bytes), then its size, then the parse of the complete head.
     fn read_head<'a>(&mut self, rest: &[u8], ts: Timestamp) -> (usize, Option<Step<'a>>) {
         if rest.is_empty() {
             return (0, Some(Step::NeedMore));
         }
         self.last = ts;
+        let before = self.head_buf.len();
         let end = self.scanner.scan(rest);
         let take = end.unwrap_or(rest.len());
-        let total = self.head_buf.len() + take;
-        if total > self.max_head {
-            let what = self.what();
+        if before > 0 {
+            self.head_buf.extend_from_slice(&rest[..take]);
+        }
+        let head: &[u8] = if before == 0 { &rest[..take] } else { &self.head_buf };
+        let what = self.what();
+        let start = check_start(self.role, head, self.scanner.first_line_end(), &mut self.first_line_checked, self.max_head);
+        if let Err(e) = start {
+            // The bytes after this head's first one may still hold a message start.
+            let seed = head.get(1..).unwrap_or_default().to_vec();
+            self.enter_resync(&seed);
+            return (take, Some(Step::Garbage(e.into())));
+        }
+        if head.len() > self.max_head {
+            let allowed = self.max_head.saturating_sub(before);
             self.enter_resync(&[]);
-            return (take, Some(Step::Garbage(HeadError::TooLarge { what, limit: self.max_head }.into())));
+            return (allowed, Some(Step::Garbage(HeadError::TooLarge { what, limit: self.max_head }.into())));
         }
-        let Some(n) = end else {
-            let before = self.head_buf.len();
-            self.head_buf.extend_from_slice(rest);
-            if !self.plausible_so_far(before) {
-                let seed = self.head_buf.get(1..).unwrap_or_default().to_vec();
-                self.enter_resync(&seed);
-                return (rest.len(), None);
+        if end.is_none() {
+            if before == 0 {
+                self.head_buf.extend_from_slice(rest);
             }
-            return (rest.len(), Some(Step::NeedMore));
-        };
-        let parsed = if self.head_buf.is_empty() {
-            self.parse(&rest[..n])
-        } else {
-            self.head_buf.extend_from_slice(&rest[..n]);
-            self.parse(&self.head_buf)
-        };
-        self.reset_head();
-        self.wire = total as u64;
-        match parsed {
-            Ok(head) => {
-                self.state = State::AwaitFraming;
-                (n, Some(Step::Head { head, start: self.start, wire: self.wire }))
-            }
-            Err(e) => {
-                self.enter_resync(&[]);
-                (n, Some(Step::Garbage(e.into())))
-            }
+            return (take, Some(Step::NeedMore));
         }
-    }
-
-    fn parse(&self, head: &[u8]) -> Result<Head, HeadError> {
-        match self.role {
+        let parsed = match self.role {
             Role::Request => parser::parse_request_head(head).map(Head::Request),
             Role::Response => parser::parse_response_head(head).map(Head::Response),
-        }
-    }
-
-    /// Whether the incomplete head in `head_buf` (of which `before` bytes were checked already)
-    /// can still become a message of this direction.
-    fn plausible_so_far(&mut self, before: usize) -> bool {
-        let buf = &self.head_buf;
-        if before < PREFIX_CHECK {
-            let prefix = &buf[..buf.len().min(PREFIX_CHECK)];
-            let ok = match self.role {
-                Role::Request => match prefix.iter().position(|&b| b == b' ') {
-                    Some(sp) => sp > 0 && prefix[..sp].iter().all(|&b| is_tchar(b)),
-                    None => prefix.len() < PREFIX_CHECK && prefix.iter().all(|&b| is_tchar(b)),
-                },
-                Role::Response => {
-                    let n = prefix.len().min(7);
-                    prefix[..n] == b"HTTP/1."[..n]
-                }
-            };
-            if !ok {
-                return false;
+        };
+        let wire = head.len() as u64;
+        match parsed {
+            Ok(head) => {
+                self.reset_head();
+                self.wire = wire;
+                self.state = State::AwaitFraming;
+                (take, Some(Step::Head { head, start: self.start, wire }))
+            }
+            Err(e) => {
+                let seed = head.get(1..).unwrap_or_default().to_vec();
+                self.enter_resync(&seed);
+                (take, Some(Step::Garbage(e.into())))
             }
         }
-        if !self.first_line_checked {
-            if let Some(end) = self.scanner.first_line_end() {
-                self.first_line_checked = true;
-                let line = &buf[..end.saturating_sub(1).min(buf.len())];
-                return match self.role {
-                    Role::Request => is_request_line(line),
-                    Role::Response => is_status_line(line),
-                };
-            }
-        }
-        true
     }
 
     /// `len` bytes of this direction were not captured.
@@ -412,5 +384,48 @@ impl Reader {
             self.reset_head();
         }
         out
+    }
+}
+
+/// Judges the start of a head: its first line once complete (within the head limit), else its
+/// first [`PREFIX_CHECK`] bytes. Monotone: bytes that fail never pass with more bytes.
+fn check_start(
+    role: Role,
+    head: &[u8],
+    first_line_end: Option<usize>,
+    checked: &mut bool,
+    max_head: usize,
+) -> Result<(), HeadError> {
+    if *checked {
+        return Ok(());
+    }
+    let what = match role {
+        Role::Request => "request",
+        Role::Response => "response",
+    };
+    if let Some(end) = first_line_end.filter(|&e| e <= max_head) {
+        *checked = true;
+        let line = head.get(..end.saturating_sub(1)).unwrap_or(head);
+        let ok = match role {
+            Role::Request => is_request_line(line),
+            Role::Response => is_status_line(line),
+        };
+        return if ok { Ok(()) } else { Err(HeadError::NotHttp { what }) };
+    }
+    let prefix = head.get(..PREFIX_CHECK).unwrap_or(head);
+    let ok = match role {
+        Role::Request => match prefix.iter().position(|&b| b == b' ') {
+            Some(sp) => sp > 0 && prefix[..sp].iter().all(|&b| is_tchar(b)),
+            None => prefix.len() < PREFIX_CHECK && prefix.iter().all(|&b| is_tchar(b)),
+        },
+        Role::Response => {
+            let n = prefix.len().min(7);
+            prefix[..n] == b"HTTP/1."[..n]
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(HeadError::NotHttp { what })
     }
 }
