@@ -25,12 +25,21 @@ pub enum ChunkError {
 #[derive(Clone, Debug)]
 enum State {
     /// Reading hex digits.
-    Size { value: u64, digits: u8 },
+    Size {
+        value: u64,
+        digits: u8,
+    },
     /// After the size: extensions or whitespace, up to the line end.
-    SizeLineRest { value: u64 },
-    Data { remaining: u64 },
+    SizeLineRest {
+        value: u64,
+    },
+    Data {
+        remaining: u64,
+    },
     /// After chunk data: expecting `\r\n` (or a bare `\n`); `cr` once `\r` was seen.
-    DataEnd { cr: bool },
+    DataEnd {
+        cr: bool,
+    },
     Trailers,
     Done,
 }
@@ -61,7 +70,10 @@ pub(crate) struct ChunkedDecoder {
 impl ChunkedDecoder {
     pub(crate) fn new(max_trailers: usize) -> Self {
         ChunkedDecoder {
-            state: State::Size { value: 0, digits: 0 },
+            state: State::Size {
+                value: 0,
+                digits: 0,
+            },
             line_len: 0,
             trailers: Vec::new(),
             trailer_scan: HeadScanner::for_trailers(),
@@ -100,7 +112,9 @@ impl ChunkedDecoder {
                     if rest.is_empty() {
                         return (pos, ChunkStep::NeedMore);
                     }
-                    let n = usize::try_from(*remaining).unwrap_or(usize::MAX).min(rest.len());
+                    let n = usize::try_from(*remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(rest.len());
                     *remaining -= n as u64;
                     if *remaining == 0 {
                         self.state = State::DataEnd { cr: false };
@@ -111,7 +125,10 @@ impl ChunkedDecoder {
                     let end = self.trailer_scan.scan(rest);
                     let take = end.unwrap_or(rest.len());
                     if self.trailers.len() + take > self.max_trailers {
-                        return (pos + take, ChunkStep::Error(ChunkError::TrailersTooLarge(self.max_trailers)));
+                        return (
+                            pos + take,
+                            ChunkStep::Error(ChunkError::TrailersTooLarge(self.max_trailers)),
+                        );
                     }
                     self.trailers.extend_from_slice(&rest[..take]);
                     pos += take;
@@ -166,7 +183,10 @@ impl ChunkedDecoder {
                     match (b, *cr) {
                         (b'\r', false) => *cr = true,
                         (b'\n', _) => {
-                            self.state = State::Size { value: 0, digits: 0 };
+                            self.state = State::Size {
+                                value: 0,
+                                digits: 0,
+                            };
                             self.line_len = 0;
                         }
                         _ => return (pos, ChunkStep::Error(ChunkError::MissingCrlf(b))),
@@ -187,7 +207,11 @@ impl ChunkedDecoder {
 
     fn end_size_line(&mut self, value: u64) {
         self.line_len = 0;
-        self.state = if value == 0 { State::Trailers } else { State::Data { remaining: value } };
+        self.state = if value == 0 {
+            State::Trailers
+        } else {
+            State::Data { remaining: value }
+        };
     }
 }
 
@@ -232,20 +256,35 @@ mod tests {
     fn bare_lf_and_no_trailers() {
         let wire = b"3\nabc\n0\n\n";
         let (data, trailers, used) = decode(wire, 100).expect("valid");
-        assert_eq!((data.as_slice(), trailers.as_slice(), used), (&b"abc"[..], &b"\n"[..], wire.len()));
+        assert_eq!(
+            (data.as_slice(), trailers.as_slice(), used),
+            (&b"abc"[..], &b"\n"[..], wire.len())
+        );
     }
 
     #[test]
     fn errors() {
-        assert_eq!(decode(b"zz\r\n", 100), Err(Some(ChunkError::InvalidSize(b'z'))));
-        assert_eq!(decode(b"11111111111111111\r\n", 100), Err(Some(ChunkError::SizeOverflow)));
-        assert_eq!(decode(b"3\r\nabcX", 100), Err(Some(ChunkError::MissingCrlf(b'X'))));
+        assert_eq!(
+            decode(b"zz\r\n", 100),
+            Err(Some(ChunkError::InvalidSize(b'z')))
+        );
+        assert_eq!(
+            decode(b"11111111111111111\r\n", 100),
+            Err(Some(ChunkError::SizeOverflow))
+        );
+        assert_eq!(
+            decode(b"3\r\nabcX", 100),
+            Err(Some(ChunkError::MissingCrlf(b'X')))
+        );
         let mut long = b"3;".to_vec();
         long.resize(MAX_SIZE_LINE + 10, b'a');
         assert_eq!(decode(&long, 7), Err(Some(ChunkError::SizeLineTooLong)));
         let mut big = b"0\r\n".to_vec();
         big.resize(3000, b'a');
-        assert_eq!(decode(&big, 100), Err(Some(ChunkError::TrailersTooLarge(1024))));
+        assert_eq!(
+            decode(&big, 100),
+            Err(Some(ChunkError::TrailersTooLarge(1024)))
+        );
     }
 
     #[test]
@@ -255,7 +294,13 @@ mod tests {
         assert_eq!(d.feed(b"a\r\n01"), (5, ChunkStep::Data(b"01")));
         assert!(!d.skip_data(9), "only 8 bytes of the chunk are left");
         assert!(d.skip_data(8));
-        assert_eq!(d.feed(b"\r\n0\r\n\r\n"), (7, ChunkStep::Done(b"\r\n".to_vec())));
-        assert!(decode(b"3\r\nab", 10).unwrap_err().is_none(), "incomplete is not an error");
+        assert_eq!(
+            d.feed(b"\r\n0\r\n\r\n"),
+            (7, ChunkStep::Done(b"\r\n".to_vec()))
+        );
+        assert!(
+            decode(b"3\r\nab", 10).unwrap_err().is_none(),
+            "incomplete is not an error"
+        );
     }
 }

@@ -30,22 +30,46 @@ pub(crate) fn exchange(req: Option<RequestMsg>, resp: Option<ResponseMsg>) -> Ex
             let summary = summary(&r.head.method, &r.head.target);
             (r.ts, summary, r.wire, request_json(r, &mut notes))
         }
-        None => (resp.as_ref().map(|r| r.ts).unwrap_or_default(), ORPHAN_SUMMARY.to_owned(), 0, Value::Null),
+        None => (
+            resp.as_ref().map(|r| r.ts).unwrap_or_default(),
+            ORPHAN_SUMMARY.to_owned(),
+            0,
+            Value::Null,
+        ),
     };
     let (end_ts, status, response_size, response) = match resp {
         Some(mut r) => {
             notes.append(&mut r.notes);
             let size = r.wire + r.interim.iter().map(|i| i.wire).sum::<u64>();
-            (Some(r.end), Some(r.head.status.to_string()), size, Some(response_json(r, &mut notes)))
+            (
+                Some(r.end),
+                Some(r.head.status.to_string()),
+                size,
+                Some(response_json(r, &mut notes)),
+            )
         }
         None => (None, None, 0, None),
     };
-    Exchange { protocol: "http", ts, end_ts, summary, status, request_size, response_size, request, response, notes }
+    Exchange {
+        protocol: "http",
+        ts,
+        end_ts,
+        summary,
+        status,
+        request_size,
+        response_size,
+        request,
+        response,
+        notes,
+    }
 }
 
 /// "METHOD target", the target cut at [`SUMMARY_TARGET`] characters.
 fn summary(method: &str, target: &str) -> String {
-    let cut = target.char_indices().nth(SUMMARY_TARGET).map_or(target, |(i, _)| &target[..i]);
+    let cut = target
+        .char_indices()
+        .nth(SUMMARY_TARGET)
+        .map_or(target, |(i, _)| &target[..i]);
     let mut s = String::with_capacity(method.len() + 1 + cut.len() + 3);
     s.push_str(method);
     s.push(' ');
@@ -65,7 +89,12 @@ fn version(minor: u8) -> Value {
 }
 
 fn pairs_json(pairs: Vec<Header>) -> Value {
-    Value::Array(pairs.into_iter().map(|(n, v)| Value::Array(vec![Value::String(n), Value::String(v)])).collect())
+    Value::Array(
+        pairs
+            .into_iter()
+            .map(|(n, v)| Value::Array(vec![Value::String(n), Value::String(v)]))
+            .collect(),
+    )
 }
 
 fn request_json(r: RequestMsg, notes: &mut Vec<String>) -> Value {
@@ -95,7 +124,10 @@ fn response_json(r: ResponseMsg, notes: &mut Vec<String>) -> Value {
     m.insert("headers".into(), pairs_json(r.head.headers));
     m.insert("body".into(), body);
     if !r.interim.is_empty() {
-        m.insert("interim".into(), Value::Array(r.interim.into_iter().map(interim_json).collect()));
+        m.insert(
+            "interim".into(),
+            Value::Array(r.interim.into_iter().map(interim_json).collect()),
+        );
     }
     if !r.trailers.is_empty() {
         m.insert("trailers".into(), pairs_json(r.trailers));
@@ -160,7 +192,10 @@ mod tests {
     use super::*;
 
     fn p(pairs: &[(&str, &str)]) -> Vec<Header> {
-        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -169,7 +204,14 @@ mod tests {
         assert_eq!(query_pairs("/a?"), Some(vec![]));
         assert_eq!(
             query_pairs("/s?q=a+b%20c&x&empty=&pct=%zz%4&utf=%C3%A9&&k%3D=v#frag"),
-            Some(p(&[("q", "a b c"), ("x", ""), ("empty", ""), ("pct", "%zz%4"), ("utf", "é"), ("k=", "v")]))
+            Some(p(&[
+                ("q", "a b c"),
+                ("x", ""),
+                ("empty", ""),
+                ("pct", "%zz%4"),
+                ("utf", "é"),
+                ("k=", "v")
+            ]))
         );
         assert_eq!(query_pairs("/?bad=%ff"), Some(p(&[("bad", "\u{fffd}")])));
     }

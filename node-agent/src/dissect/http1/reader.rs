@@ -5,7 +5,7 @@
 
 use super::chunked::{ChunkError, ChunkStep, ChunkedDecoder};
 use super::parser::{
-    self, is_request_line, is_status_line, is_tchar, parse_trailers, Framing, Header, HeadError,
+    self, is_request_line, is_status_line, is_tchar, parse_trailers, Framing, HeadError, Header,
     RequestHead, ResponseHead,
 };
 use super::resync::{Resync, ResyncOutcome};
@@ -26,7 +26,10 @@ pub enum ReadError {
     #[error(transparent)]
     Head(#[from] HeadError),
     #[error("{what} body: {source}")]
-    Chunk { what: &'static str, source: ChunkError },
+    Chunk {
+        what: &'static str,
+        source: ChunkError,
+    },
 }
 
 #[derive(Debug)]
@@ -41,13 +44,25 @@ pub(crate) enum Step<'a> {
     /// All input consumed; more is needed.
     NeedMore,
     /// A head; the reader waits for [`Reader::set_framing`] before anything else.
-    Head { head: Head, start: Timestamp, wire: u64 },
+    Head {
+        head: Head,
+        start: Timestamp,
+        wire: u64,
+    },
     /// Body bytes (de-chunked).
     Body(&'a [u8]),
     /// The message ended: its last byte's time, its bytes on the wire, its trailers.
-    End { end: Timestamp, wire: u64, trailers: Vec<Header> },
+    End {
+        end: Timestamp,
+        wire: u64,
+        trailers: Vec<Header>,
+    },
     /// The body's framing broke: the message ends here, the reader resynchronises.
-    BodyError { error: ReadError, end: Timestamp, wire: u64 },
+    BodyError {
+        error: ReadError,
+        end: Timestamp,
+        wire: u64,
+    },
     /// A head could not be parsed and was dropped; the reader resynchronises.
     Garbage(ReadError),
     /// A message start was found again after `skipped` bytes.
@@ -70,11 +85,19 @@ pub(crate) enum GapOutcome {
 pub(crate) enum FinishOutcome {
     Nothing,
     /// A body delimited by the close ended.
-    End { end: Timestamp, wire: u64 },
+    End {
+        end: Timestamp,
+        wire: u64,
+    },
     /// A message whose head was complete ended before its body did.
-    Cut { end: Timestamp, wire: u64 },
+    Cut {
+        end: Timestamp,
+        wire: u64,
+    },
     /// An incomplete head of `bytes` bytes was dropped.
-    PartialHead { bytes: usize },
+    PartialHead {
+        bytes: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -195,7 +218,10 @@ impl Reader {
             match &mut self.state {
                 State::Stopped => return (input.len(), Step::NeedMore),
                 State::Idle => {
-                    let skip = rest.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+                    let skip = rest
+                        .iter()
+                        .take_while(|&&b| b == b'\r' || b == b'\n')
+                        .count();
                     pos += skip;
                     let Some(&first) = rest.get(skip) else {
                         return (pos, Step::NeedMore);
@@ -216,13 +242,22 @@ impl Reader {
                 },
                 State::AwaitFraming | State::Length(0) => {
                     self.state = State::Idle;
-                    return (pos, Step::End { end: self.last, wire: self.wire, trailers: Vec::new() });
+                    return (
+                        pos,
+                        Step::End {
+                            end: self.last,
+                            wire: self.wire,
+                            trailers: Vec::new(),
+                        },
+                    );
                 }
                 State::Length(remaining) => {
                     if rest.is_empty() {
                         return (pos, Step::NeedMore);
                     }
-                    let n = usize::try_from(*remaining).unwrap_or(usize::MAX).min(rest.len());
+                    let n = usize::try_from(*remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(rest.len());
                     *remaining -= n as u64;
                     self.wire += n as u64;
                     self.last = ts;
@@ -247,12 +282,23 @@ impl Reader {
                         ChunkStep::Data(data) => Step::Body(data),
                         ChunkStep::Done(raw) => {
                             self.state = State::Idle;
-                            Step::End { end: self.last, wire: self.wire, trailers: parse_trailers(&raw) }
+                            Step::End {
+                                end: self.last,
+                                wire: self.wire,
+                                trailers: parse_trailers(&raw),
+                            }
                         }
                         ChunkStep::Error(source) => {
-                            let error = ReadError::Chunk { what: self.what(), source };
+                            let error = ReadError::Chunk {
+                                what: self.what(),
+                                source,
+                            };
                             self.enter_resync(&[]);
-                            Step::BodyError { error, end: self.last, wire: self.wire }
+                            Step::BodyError {
+                                error,
+                                end: self.last,
+                                wire: self.wire,
+                            }
                         }
                     };
                     return (pos + n, step);
@@ -293,9 +339,19 @@ impl Reader {
         if before > 0 {
             self.head_buf.extend_from_slice(&rest[..take]);
         }
-        let head: &[u8] = if before == 0 { &rest[..take] } else { &self.head_buf };
+        let head: &[u8] = if before == 0 {
+            &rest[..take]
+        } else {
+            &self.head_buf
+        };
         let what = self.what();
-        let start = check_start(self.role, head, self.scanner.first_line_end(), &mut self.first_line_checked, self.max_head);
+        let start = check_start(
+            self.role,
+            head,
+            self.scanner.first_line_end(),
+            &mut self.first_line_checked,
+            self.max_head,
+        );
         if let Err(e) = start {
             // The bytes after this head's first one may still hold a message start.
             let seed = head.get(1..).unwrap_or_default().to_vec();
@@ -305,7 +361,16 @@ impl Reader {
         if head.len() > self.max_head {
             let allowed = self.max_head.saturating_sub(before);
             self.enter_resync(&[]);
-            return (allowed, Some(Step::Garbage(HeadError::TooLarge { what, limit: self.max_head }.into())));
+            return (
+                allowed,
+                Some(Step::Garbage(
+                    HeadError::TooLarge {
+                        what,
+                        limit: self.max_head,
+                    }
+                    .into(),
+                )),
+            );
         }
         if end.is_none() {
             if before == 0 {
@@ -323,7 +388,14 @@ impl Reader {
                 self.reset_head();
                 self.wire = wire;
                 self.state = State::AwaitFraming;
-                (take, Some(Step::Head { head, start: self.start, wire }))
+                (
+                    take,
+                    Some(Step::Head {
+                        head,
+                        start: self.start,
+                        wire,
+                    }),
+                )
             }
             Err(e) => {
                 let seed = head.get(1..).unwrap_or_default().to_vec();
@@ -353,7 +425,10 @@ impl Reader {
                 GapOutcome::BodySkipped
             }
             State::Length(_) | State::Chunked(_) | State::AwaitFraming => {
-                let out = GapOutcome::MessageCut { end: self.last, wire: self.wire };
+                let out = GapOutcome::MessageCut {
+                    end: self.last,
+                    wire: self.wire,
+                };
                 self.enter_resync(&[]);
                 out
             }
@@ -371,11 +446,17 @@ impl Reader {
     /// The direction ended (FIN, or the connection is gone).
     pub(crate) fn finish(&mut self) -> FinishOutcome {
         let out = match &self.state {
-            State::UntilClose | State::Length(0) | State::AwaitFraming => {
-                FinishOutcome::End { end: self.last, wire: self.wire }
-            }
-            State::Length(_) | State::Chunked(_) => FinishOutcome::Cut { end: self.last, wire: self.wire },
-            State::Head => FinishOutcome::PartialHead { bytes: self.head_buf.len() },
+            State::UntilClose | State::Length(0) | State::AwaitFraming => FinishOutcome::End {
+                end: self.last,
+                wire: self.wire,
+            },
+            State::Length(_) | State::Chunked(_) => FinishOutcome::Cut {
+                end: self.last,
+                wire: self.wire,
+            },
+            State::Head => FinishOutcome::PartialHead {
+                bytes: self.head_buf.len(),
+            },
             State::Idle | State::Resync | State::Stopped => FinishOutcome::Nothing,
         };
         if !self.is_stopped() {
@@ -410,7 +491,11 @@ fn check_start(
             Role::Request => is_request_line(line),
             Role::Response => is_status_line(line),
         };
-        return if ok { Ok(()) } else { Err(HeadError::NotHttp { what }) };
+        return if ok {
+            Ok(())
+        } else {
+            Err(HeadError::NotHttp { what })
+        };
     }
     let prefix = head.get(..PREFIX_CHECK).unwrap_or(head);
     let ok = match role {

@@ -36,7 +36,12 @@ pub(crate) struct Resync {
 
 impl Resync {
     pub(crate) fn new(role: Role) -> Self {
-        Resync { role, carry: Vec::new(), carry_searched: 0, skipped: 0 }
+        Resync {
+            role,
+            carry: Vec::new(),
+            carry_searched: 0,
+            skipped: 0,
+        }
     }
 
     /// Starts a new search; `seed` holds already consumed bytes to search first.
@@ -82,17 +87,29 @@ impl Resync {
     }
 
     /// Turns a search result on `hay` (whose first `old` bytes were carried) into an outcome.
-    fn conclude(&mut self, hay: &[u8], old: usize, found: Option<(usize, usize)>, keep_from: usize) -> ResyncOutcome {
+    fn conclude(
+        &mut self,
+        hay: &[u8],
+        old: usize,
+        found: Option<(usize, usize)>,
+        keep_from: usize,
+    ) -> ResyncOutcome {
         self.carry.clear();
         match found {
             Some((start, end)) => {
                 self.carry_searched = 0;
                 self.skipped += start as u64;
                 if start >= old {
-                    ResyncOutcome::Found { consumed: start - old, prefix: Vec::new() }
+                    ResyncOutcome::Found {
+                        consumed: start - old,
+                        prefix: Vec::new(),
+                    }
                 } else {
                     let end = end.max(old);
-                    ResyncOutcome::Found { consumed: end - old, prefix: hay[start..end].to_vec() }
+                    ResyncOutcome::Found {
+                        consumed: end - old,
+                        prefix: hay[start..end].to_vec(),
+                    }
                 }
             }
             None => {
@@ -142,10 +159,8 @@ fn search(role: Role, hay: &[u8], no_nl_before: usize) -> (Option<(usize, usize)
                     }
                 };
                 match line_end {
-                    Some(n) if n - c <= MAX_LINE => {
-                        if is_request_line(&hay[c..n]) {
-                            return (Some((c, n + 1)), hay.len());
-                        }
+                    Some(n) if n - c <= MAX_LINE && is_request_line(&hay[c..n]) => {
+                        return (Some((c, n + 1)), hay.len());
                     }
                     Some(_) => {}
                     None if hay.len() - c <= MAX_LINE => return (None, c),
@@ -167,7 +182,11 @@ mod tests {
         let mut r = Resync::new(role);
         let mut pieces = data.chunks(step.max(1));
         for piece in &mut pieces {
-            if let ResyncOutcome::Found { consumed, mut prefix } = r.scan(piece) {
+            if let ResyncOutcome::Found {
+                consumed,
+                mut prefix,
+            } = r.scan(piece)
+            {
                 prefix.extend_from_slice(&piece[consumed..]);
                 for rest in pieces {
                     prefix.extend_from_slice(rest);
@@ -183,7 +202,11 @@ mod tests {
         let data = b"xx GET nope\r\nbody bytesPOST /a?b HTTP/1.1\r\nHost: x\r\n\r\n";
         let start = 23;
         for step in 1..=data.len() {
-            assert_eq!(find(Role::Request, data, step), Some((start as u64, data[start..].to_vec())), "step {step}");
+            assert_eq!(
+                find(Role::Request, data, step),
+                Some((start as u64, data[start..].to_vec())),
+                "step {step}"
+            );
         }
     }
 
@@ -192,7 +215,11 @@ mod tests {
         let data = b"HTTP/1.1 2xx HTTP/1.0 20junkHTTP/1.1 204 No Content\r\n\r\n";
         let start = 28;
         for step in 1..=data.len() {
-            assert_eq!(find(Role::Response, data, step), Some((start as u64, data[start..].to_vec())), "step {step}");
+            assert_eq!(
+                find(Role::Response, data, step),
+                Some((start as u64, data[start..].to_vec())),
+                "step {step}"
+            );
         }
     }
 
@@ -238,6 +265,10 @@ mod tests {
             assert!(matches!(r.scan(b"a"), ResyncOutcome::NeedMore));
         }
         assert!(r.buffered() <= MAX_LINE);
-        assert!(t.elapsed() < std::time::Duration::from_secs(2), "took {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "took {:?}",
+            t.elapsed()
+        );
     }
 }

@@ -98,7 +98,11 @@ impl Http1Session {
     fn on_client_step(&mut self, step: Step<'_>, out: &mut dyn ExchangeSink) {
         match step {
             Step::NeedMore => {}
-            Step::Head { head: Head::Request(head), start, wire } => {
+            Step::Head {
+                head: Head::Request(head),
+                start,
+                wire,
+            } => {
                 let framing = request_framing(&head);
                 let mut notes = std::mem::take(&mut self.notes[0]);
                 if let Err(e) = &framing {
@@ -114,7 +118,12 @@ impl Http1Session {
                     notes,
                 };
                 self.make_room(out);
-                self.queue.push_back(Slot { id: self.next_id, req, complete: false, answer: None });
+                self.queue.push_back(Slot {
+                    id: self.next_id,
+                    req,
+                    complete: false,
+                    answer: None,
+                });
                 self.next_id += 1;
                 match framing {
                     Ok(f) => self.client.set_framing(f),
@@ -124,13 +133,20 @@ impl Http1Session {
                     }
                 }
             }
-            Step::Head { head: Head::Response(_), .. } => {}
+            Step::Head {
+                head: Head::Response(_),
+                ..
+            } => {}
             Step::Body(data) => {
                 if let Some(slot) = self.reading_request() {
                     slot.req.body.push(data);
                 }
             }
-            Step::End { end, wire, trailers } => self.request_done(end, wire, trailers, out),
+            Step::End {
+                end,
+                wire,
+                trailers,
+            } => self.request_done(end, wire, trailers, out),
             Step::BodyError { error, end, wire } => {
                 if let Some(slot) = self.reading_request() {
                     slot.req.notes.push(error.to_string());
@@ -138,17 +154,23 @@ impl Http1Session {
                 self.request_done(end, wire, Vec::new(), out);
             }
             Step::Garbage(e) => push_note(&mut self.notes[0], format!("request data dropped: {e}")),
-            Step::Resynced { skipped } => {
-                push_note(&mut self.notes[0], format!("{skipped} bytes skipped to find this request's start"))
-            }
+            Step::Resynced { skipped } => push_note(
+                &mut self.notes[0],
+                format!("{skipped} bytes skipped to find this request's start"),
+            ),
         }
     }
 
     /// Keeps the queue under its limit: the oldest request is reported without a response.
     fn make_room(&mut self, out: &mut dyn ExchangeSink) {
         while self.queue.len() >= self.limits.max_pending {
-            let Some(mut slot) = self.queue.pop_front() else { break };
-            let answered_now = self.response.as_ref().is_some_and(|r| r.answers == Some(slot.id));
+            let Some(mut slot) = self.queue.pop_front() else {
+                break;
+            };
+            let answered_now = self
+                .response
+                .as_ref()
+                .is_some_and(|r| r.answers == Some(slot.id));
             if !answered_now && slot.answer.is_none() {
                 self.owed += 1;
             }
@@ -160,7 +182,13 @@ impl Http1Session {
         }
     }
 
-    fn request_done(&mut self, end: Timestamp, wire: u64, trailers: Vec<Header>, out: &mut dyn ExchangeSink) {
+    fn request_done(
+        &mut self,
+        end: Timestamp,
+        wire: u64,
+        trailers: Vec<Header>,
+        out: &mut dyn ExchangeSink,
+    ) {
         if let Some(slot) = self.reading_request() {
             slot.complete = true;
             slot.req.end = end;
@@ -172,7 +200,11 @@ impl Http1Session {
 
     /// Emits the oldest requests that are complete and answered.
     fn flush_answered(&mut self, out: &mut dyn ExchangeSink) {
-        while self.queue.front().is_some_and(|s| s.complete && s.answer.is_some()) {
+        while self
+            .queue
+            .front()
+            .is_some_and(|s| s.complete && s.answer.is_some())
+        {
             if let Some(slot) = self.queue.pop_front() {
                 out.emit(json::exchange(Some(slot.req), slot.answer));
             }
@@ -182,14 +214,25 @@ impl Http1Session {
     fn on_server_step(&mut self, step: Step<'_>, out: &mut dyn ExchangeSink) {
         match step {
             Step::NeedMore => {}
-            Step::Head { head: Head::Response(head), start, wire } => self.response_head(head, start, wire, out),
-            Step::Head { head: Head::Request(_), .. } => {}
+            Step::Head {
+                head: Head::Response(head),
+                start,
+                wire,
+            } => self.response_head(head, start, wire, out),
+            Step::Head {
+                head: Head::Request(_),
+                ..
+            } => {}
             Step::Body(data) => {
                 if let Some(r) = &mut self.response {
                     r.msg.body.push(data);
                 }
             }
-            Step::End { end, wire, trailers } => {
+            Step::End {
+                end,
+                wire,
+                trailers,
+            } => {
                 if std::mem::take(&mut self.in_interim) {
                     return;
                 }
@@ -201,18 +244,29 @@ impl Http1Session {
                 }
                 self.response_done(end, wire, Vec::new(), out);
             }
-            Step::Garbage(e) => push_note(&mut self.notes[1], format!("response data dropped: {e}")),
-            Step::Resynced { skipped } => {
-                push_note(&mut self.notes[1], format!("{skipped} bytes skipped to find this response's start"))
+            Step::Garbage(e) => {
+                push_note(&mut self.notes[1], format!("response data dropped: {e}"))
             }
+            Step::Resynced { skipped } => push_note(
+                &mut self.notes[1],
+                format!("{skipped} bytes skipped to find this response's start"),
+            ),
         }
     }
 
-    fn response_head(&mut self, head: super::parser::ResponseHead, start: Timestamp, wire: u64, out: &mut dyn ExchangeSink) {
+    fn response_head(
+        &mut self,
+        head: super::parser::ResponseHead,
+        start: Timestamp,
+        wire: u64,
+        out: &mut dyn ExchangeSink,
+    ) {
         let mut notes = std::mem::take(&mut self.notes[1]);
         let answers = if self.owed > 0 {
             self.owed -= 1;
-            notes.push("its request was reported earlier without a response (too many pending)".to_owned());
+            notes.push(
+                "its request was reported earlier without a response (too many pending)".to_owned(),
+            );
             None
         } else {
             match self.queue.front() {
@@ -224,14 +278,20 @@ impl Http1Session {
                 _ => None,
             }
         };
-        let method = answers.and(self.queue.front()).map(|s| s.req.head.method.as_str());
+        let method = answers
+            .and(self.queue.front())
+            .map(|s| s.req.head.method.as_str());
         let kind = response_kind(&head, method);
         if let Err(e) = &kind {
             notes.push(format!("response body: {e}"));
         }
         if kind == Ok(ResponseKind::Interim) {
             if self.interim.len() < MAX_INTERIM {
-                self.interim.push(Interim { status: head.status, reason: head.reason, wire });
+                self.interim.push(Interim {
+                    status: head.status,
+                    reason: head.reason,
+                    wire,
+                });
             }
             self.in_interim = true;
             self.server.set_framing(Framing::Empty);
@@ -262,8 +322,16 @@ impl Http1Session {
         }
     }
 
-    fn response_done(&mut self, end: Timestamp, wire: u64, trailers: Vec<Header>, out: &mut dyn ExchangeSink) {
-        let Some(InFlight { mut msg, answers }) = self.response.take() else { return };
+    fn response_done(
+        &mut self,
+        end: Timestamp,
+        wire: u64,
+        trailers: Vec<Header>,
+        out: &mut dyn ExchangeSink,
+    ) {
+        let Some(InFlight { mut msg, answers }) = self.response.take() else {
+            return;
+        };
         msg.end = end;
         msg.wire = wire;
         msg.trailers = trailers;
@@ -278,7 +346,11 @@ impl Http1Session {
 
     /// Reports every request still waiting (with its early answer, if any), oldest first.
     fn drain_queue(&mut self, note: Option<&str>, keep_reading: bool, out: &mut dyn ExchangeSink) {
-        let keep = if keep_reading { self.queue.back().filter(|s| !s.complete).map(|s| s.id) } else { None };
+        let keep = if keep_reading {
+            self.queue.back().filter(|s| !s.complete).map(|s| s.id)
+        } else {
+            None
+        };
         let mut kept = None;
         while let Some(mut slot) = self.queue.pop_front() {
             if Some(slot.id) == keep {
@@ -290,8 +362,14 @@ impl Http1Session {
                     slot.req.notes.push(n.to_owned());
                 }
                 if !self.interim.is_empty() {
-                    let seen: Vec<String> = self.interim.drain(..).map(|i| format!("{} {}", i.status, i.reason)).collect();
-                    slot.req.notes.push(format!("only interim responses seen: {}", seen.join(", ")));
+                    let seen: Vec<String> = self
+                        .interim
+                        .drain(..)
+                        .map(|i| format!("{} {}", i.status, i.reason))
+                        .collect();
+                    slot.req
+                        .notes
+                        .push(format!("only interim responses seen: {}", seen.join(", ")));
                 }
             }
             out.emit(json::exchange(Some(slot.req), slot.answer));
@@ -368,26 +446,35 @@ impl StreamSession for Http1Session {
                 GapOutcome::BodySkipped => {
                     if let Some(slot) = self.reading_request() {
                         slot.req.body.lose(len);
-                        push_note(&mut slot.req.notes, format!("request body: {len} bytes lost to a capture gap"));
+                        push_note(
+                            &mut slot.req.notes,
+                            format!("request body: {len} bytes lost to a capture gap"),
+                        );
                     }
                 }
                 GapOutcome::MessageCut { end, wire } => {
                     if let Some(slot) = self.reading_request() {
                         slot.req.body.lose(0);
-                        slot.req.notes.push("request body cut by a capture gap".into());
+                        slot.req
+                            .notes
+                            .push("request body cut by a capture gap".into());
                     }
                     self.request_done(end, wire, Vec::new(), out);
                 }
-                GapOutcome::Resyncing => {
-                    push_note(&mut self.notes[0], format!("{len} bytes of requests lost to a capture gap before this one"))
-                }
+                GapOutcome::Resyncing => push_note(
+                    &mut self.notes[0],
+                    format!("{len} bytes of requests lost to a capture gap before this one"),
+                ),
             },
             Direction::ServerToClient => {
                 match outcome {
                     GapOutcome::BodySkipped => {
                         if let Some(r) = &mut self.response {
                             r.msg.body.lose(len);
-                            push_note(&mut r.msg.notes, format!("response body: {len} bytes lost to a capture gap"));
+                            push_note(
+                                &mut r.msg.notes,
+                                format!("response body: {len} bytes lost to a capture gap"),
+                            );
                         }
                         return;
                     }
@@ -397,7 +484,9 @@ impl StreamSession for Http1Session {
                         } else {
                             if let Some(r) = &mut self.response {
                                 r.msg.body.lose(0);
-                                r.msg.notes.push("response body cut by a capture gap".into());
+                                r.msg
+                                    .notes
+                                    .push("response body cut by a capture gap".into());
                             }
                             self.response_done(end, wire, Vec::new(), out);
                         }
