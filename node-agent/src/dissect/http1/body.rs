@@ -109,21 +109,23 @@ pub(crate) fn body_json(
         }
         _ => body.kept,
     };
+    // Descending key order: see `json`.
     let mut m = Map::new();
+    m.insert("truncated".into(), Value::Bool(truncated));
+    let base64 = match String::from_utf8(bytes) {
+        Ok(text) => {
+            m.insert("text".into(), Value::String(text));
+            None
+        }
+        Err(e) => Some(base64::engine::general_purpose::STANDARD.encode(e.as_bytes())),
+    };
     m.insert("size".into(), Value::from(body.size));
     m.insert("mime".into(), mime.map_or(Value::Null, Value::String));
-    m.insert(
-        "encoding".into(),
-        encoding.map_or(Value::Null, |e| Value::String(e.to_owned())),
-    );
-    match String::from_utf8(bytes) {
-        Ok(text) => m.insert("text".into(), Value::String(text)),
-        Err(e) => m.insert(
-            "base64".into(),
-            Value::String(base64::engine::general_purpose::STANDARD.encode(e.as_bytes())),
-        ),
-    };
-    m.insert("truncated".into(), Value::Bool(truncated));
+    let encoding = encoding.map_or(Value::Null, |e| Value::String(e.to_owned()));
+    m.insert("encoding".into(), encoding);
+    if let Some(b) = base64 {
+        m.insert("base64".into(), Value::String(b));
+    }
     Value::Object(m)
 }
 

@@ -2,6 +2,7 @@
 //! RFC 9112 §6. No state, no I/O: the stateful code in `reader` and `session` calls these once per
 //! complete head.
 
+use std::mem::MaybeUninit;
 use thiserror::Error;
 
 /// Request methods recognised when sniffing a stream or resynchronising after a gap: RFC 9110,
@@ -240,6 +241,11 @@ fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<Header> {
         .collect()
 }
 
+/// Header slots for heads with more headers than fit on the stack.
+fn heap_slots<'b>(n: usize) -> Vec<MaybeUninit<httparse::Header<'b>>> {
+    (0..n).map(|_| MaybeUninit::uninit()).collect()
+}
+
 /// A header slot count that cannot be too small for `head`: one header per line at most.
 fn line_count(head: &[u8]) -> usize {
     head.iter().filter(|&&b| b == b'\n').count() + 1
@@ -247,10 +253,10 @@ fn line_count(head: &[u8]) -> usize {
 
 /// Parses a complete request head (request line, headers and the empty line).
 pub fn parse_request_head(head: &[u8]) -> Result<RequestHead, HeadError> {
-    let mut slots = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    let mut slots = [const { MaybeUninit::uninit() }; STACK_HEADERS];
     match parse_request_with(head, &mut slots) {
         Err(httparse::Error::TooManyHeaders) => {
-            let mut slots = vec![httparse::EMPTY_HEADER; line_count(head)];
+            let mut slots = heap_slots(line_count(head));
             parse_request_with(head, &mut slots).map_err(|e| malformed("request", e))
         }
         // httparse wants a UTF-8 target; the wire does not always agree.
@@ -261,10 +267,10 @@ pub fn parse_request_head(head: &[u8]) -> Result<RequestHead, HeadError> {
 
 fn parse_request_with<'b>(
     head: &'b [u8],
-    slots: &mut [httparse::Header<'b>],
+    slots: &mut [MaybeUninit<httparse::Header<'b>>],
 ) -> Result<RequestHead, httparse::Error> {
-    let mut req = httparse::Request::new(slots);
-    match config().parse_request(&mut req, head)? {
+    let mut req = httparse::Request::new(&mut []);
+    match config().parse_request_with_uninit_headers(&mut req, head, slots)? {
         httparse::Status::Complete(_) => Ok(RequestHead {
             method: req.method.unwrap_or_default().to_owned(),
             target: req.path.unwrap_or_default().to_owned(),
@@ -305,7 +311,7 @@ fn parse_request_lossy(head: &[u8]) -> Result<RequestHead, HeadError> {
     let mut stand_in = Vec::with_capacity(head.len());
     stand_in.extend_from_slice(b"GET / HTTP/1.1\r\n");
     stand_in.extend_from_slice(&head[line_end + 1..]);
-    let mut slots = vec![httparse::EMPTY_HEADER; line_count(&stand_in)];
+    let mut slots = heap_slots(line_count(&stand_in));
     let parsed = parse_request_with(&stand_in, &mut slots).map_err(|e| malformed("request", e))?;
     Ok(RequestHead {
         method,
@@ -317,10 +323,10 @@ fn parse_request_lossy(head: &[u8]) -> Result<RequestHead, HeadError> {
 
 /// Parses a complete response head.
 pub fn parse_response_head(head: &[u8]) -> Result<ResponseHead, HeadError> {
-    let mut slots = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    let mut slots = [const { MaybeUninit::uninit() }; STACK_HEADERS];
     match parse_response_with(head, &mut slots) {
         Err(httparse::Error::TooManyHeaders) => {
-            let mut slots = vec![httparse::EMPTY_HEADER; line_count(head)];
+            let mut slots = heap_slots(line_count(head));
             parse_response_with(head, &mut slots).map_err(|e| malformed("response", e))
         }
         other => other.map_err(|e| malformed("response", e)),
@@ -329,10 +335,10 @@ pub fn parse_response_head(head: &[u8]) -> Result<ResponseHead, HeadError> {
 
 fn parse_response_with<'b>(
     head: &'b [u8],
-    slots: &mut [httparse::Header<'b>],
+    slots: &mut [MaybeUninit<httparse::Header<'b>>],
 ) -> Result<ResponseHead, httparse::Error> {
-    let mut resp = httparse::Response::new(slots);
-    match config().parse_response(&mut resp, head)? {
+    let mut resp = httparse::Response::new(&mut []);
+    match config().parse_response_with_uninit_headers(&mut resp, head, slots)? {
         httparse::Status::Complete(_) => Ok(ResponseHead {
             minor: resp.version.unwrap_or(1),
             status: resp.code.unwrap_or_default(),

@@ -938,3 +938,58 @@ fn interim_without_final_response_is_noted_at_close() {
     assert_eq!(outline(&xs), o(&[("PUT /f", None)]));
     assert_eq!(xs[0].notes, ["only interim responses seen: 100 Continue"]);
 }
+
+/// Throughput on a synthetic keep-alive connection, one message per segment (run in release:
+/// `cargo test --release -p node-agent --lib http1::tests::throughput -- --ignored --nocapture`).
+#[test]
+#[ignore = "a measurement, not a check; run in release"]
+#[allow(non_snake_case)]
+fn throughput_keep_alive() {
+    let n_env = std::env::var("HTTP1_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let N: usize = n_env.unwrap_or(150_000);
+    let req: &[u8] = b"GET /api/v1/items/12345?expand=true HTTP/1.1\r\nHost: catalog.default.svc.cluster.local:8080\r\n\
+User-Agent: Go-http-client/1.1\r\nAccept: application/json\r\nAccept-Encoding: gzip\r\n\r\n";
+    let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n\
+Content-Length: 58\r\n\r\n{\"id\":12345,\"name\":\"widget\",\"price\":9.99,\"tags\":[\"a\",\"b\"]}";
+    /// Keeps a count and the last exchange, as an engine that writes entries out would.
+    #[derive(Default)]
+    struct Count(usize, Option<Exchange>);
+    impl crate::dissect::ExchangeSink for Count {
+        fn emit(&mut self, x: Exchange) {
+            assert!(
+                x.status.as_deref() == Some("200") && x.notes.is_empty(),
+                "{x:?}"
+            );
+            self.0 += 1;
+            self.1 = Some(x);
+        }
+    }
+    let t = std::time::Instant::now();
+    let mut s = Http1Dissector::default().new_session(&FLOW);
+    let mut out = Count::default();
+    for i in 0..N {
+        s.on_data(
+            Direction::ClientToServer,
+            req,
+            Timestamp(i as u64 * 2),
+            &mut out,
+        );
+        s.on_data(
+            Direction::ServerToClient,
+            resp,
+            Timestamp(i as u64 * 2 + 1),
+            &mut out,
+        );
+    }
+    s.on_close(Timestamp(u64::MAX), &mut out);
+    let took = t.elapsed();
+    assert_eq!(out.0, N);
+    println!(
+        "{N} exchanges in {:?}: {:.0} exchanges/s, {:.0} MB/s",
+        took,
+        N as f64 / took.as_secs_f64(),
+        (N * (req.len() + resp.len())) as f64 / took.as_secs_f64() / 1e6
+    );
+}
