@@ -125,10 +125,10 @@ impl ChunkedDecoder {
                     let end = self.trailer_scan.scan(rest);
                     let take = end.unwrap_or(rest.len());
                     if self.trailers.len() + take > self.max_trailers {
-                        return (
-                            pos + take,
-                            ChunkStep::Error(ChunkError::TrailersTooLarge(self.max_trailers)),
-                        );
+                        // Stop at the first byte over the limit, whatever the segmentation.
+                        let over = self.max_trailers - self.trailers.len() + 1;
+                        let e = ChunkError::TrailersTooLarge(self.max_trailers);
+                        return (pos + over, ChunkStep::Error(e));
                     }
                     self.trailers.extend_from_slice(&rest[..take]);
                     pos += take;
@@ -139,16 +139,18 @@ impl ChunkedDecoder {
                 }
                 State::SizeLineRest { value } => {
                     let value = *value;
-                    let Some(nl) = find_byte(rest, b'\n') else {
-                        return match self.grow_line(rest.len()) {
-                            Ok(()) => (input.len(), ChunkStep::NeedMore),
-                            Err(e) => (input.len(), ChunkStep::Error(e)),
-                        };
-                    };
-                    if let Err(e) = self.grow_line(nl + 1) {
-                        return (pos + nl + 1, ChunkStep::Error(e));
+                    let nl = find_byte(rest, b'\n');
+                    let take = nl.map_or(rest.len(), |i| i + 1);
+                    if self.line_len + take > MAX_SIZE_LINE {
+                        // Stop at the first byte over the limit, whatever the segmentation.
+                        let over = MAX_SIZE_LINE - self.line_len + 1;
+                        return (pos + over, ChunkStep::Error(ChunkError::SizeLineTooLong));
                     }
-                    pos += nl + 1;
+                    self.line_len += take;
+                    pos += take;
+                    if nl.is_none() {
+                        return (pos, ChunkStep::NeedMore);
+                    }
                     self.end_size_line(value);
                 }
                 State::Size { value, digits } => {
@@ -193,15 +195,6 @@ impl ChunkedDecoder {
                     }
                 }
             }
-        }
-    }
-
-    fn grow_line(&mut self, n: usize) -> Result<(), ChunkError> {
-        self.line_len = self.line_len.saturating_add(n);
-        if self.line_len > MAX_SIZE_LINE {
-            Err(ChunkError::SizeLineTooLong)
-        } else {
-            Ok(())
         }
     }
 

@@ -46,6 +46,16 @@ pub struct Limits {
     pub max_pending: usize,
 }
 
+impl Limits {
+    /// An upper bound of [`StreamSession::buffered_bytes`] between calls, whatever the input:
+    /// per direction a partial head, trailer section or resynchronisation candidate, plus the
+    /// bodies of the waiting requests, of one early answer and of the response being read.
+    pub fn max_buffered(&self) -> usize {
+        let per_direction = self.max_head.max(resync::MAX_LINE);
+        2 * per_direction + (self.max_pending + 2) * self.body_limit
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
