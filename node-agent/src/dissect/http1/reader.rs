@@ -43,10 +43,12 @@ pub(crate) enum Head {
 pub(crate) enum Step<'a> {
     /// All input consumed; more is needed.
     NeedMore,
-    /// A head; the reader waits for [`Reader::set_framing`] before anything else.
+    /// A head (its first and last bytes' times); the reader waits for [`Reader::set_framing`]
+    /// before anything else.
     Head {
         head: Head,
         start: Timestamp,
+        end: Timestamp,
         wire: u64,
     },
     /// Body bytes (de-chunked).
@@ -393,6 +395,7 @@ impl Reader {
                     Some(Step::Head {
                         head,
                         start: self.start,
+                        end: self.last,
                         wire,
                     }),
                 )

@@ -101,6 +101,7 @@ impl Http1Session {
             Step::Head {
                 head: Head::Request(head),
                 start,
+                end,
                 wire,
             } => {
                 let framing = request_framing(&head);
@@ -113,7 +114,7 @@ impl Http1Session {
                     body: BodyCapture::new(self.limits.body_limit),
                     trailers: Vec::new(),
                     ts: start,
-                    end: start,
+                    end,
                     wire,
                     notes,
                 };
@@ -129,7 +130,7 @@ impl Http1Session {
                     Ok(f) => self.client.set_framing(f),
                     Err(_) => {
                         self.client.resync_after_head();
-                        self.request_done(start, wire, Vec::new(), out);
+                        self.request_done(end, wire, Vec::new(), out);
                     }
                 }
             }
@@ -217,8 +218,9 @@ impl Http1Session {
             Step::Head {
                 head: Head::Response(head),
                 start,
+                end,
                 wire,
-            } => self.response_head(head, start, wire, out),
+            } => self.response_head(head, (start, end), wire, out),
             Step::Head {
                 head: Head::Request(_),
                 ..
@@ -257,7 +259,7 @@ impl Http1Session {
     fn response_head(
         &mut self,
         head: super::parser::ResponseHead,
-        start: Timestamp,
+        (start, end): (Timestamp, Timestamp),
         wire: u64,
         out: &mut dyn ExchangeSink,
     ) {
@@ -303,7 +305,7 @@ impl Http1Session {
             trailers: Vec::new(),
             interim: std::mem::take(&mut self.interim),
             ts: start,
-            end: start,
+            end,
             wire,
             notes,
         };
@@ -312,12 +314,12 @@ impl Http1Session {
             Ok(ResponseKind::Final(f)) => self.server.set_framing(f),
             Ok(ResponseKind::Interim) => {}
             Ok(ResponseKind::Switch) => {
-                self.response_done(start, wire, Vec::new(), out);
+                self.response_done(end, wire, Vec::new(), out);
                 self.stop(out);
             }
             Err(_) => {
                 self.server.resync_after_head();
-                self.response_done(start, wire, Vec::new(), out);
+                self.response_done(end, wire, Vec::new(), out);
             }
         }
     }

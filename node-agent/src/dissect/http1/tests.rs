@@ -446,11 +446,22 @@ fn upgrade_101_ends_http() {
     let resp: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello";
     let r = run_all_splits(
         &Http1Dissector::default(),
-        &[C(req), S(resp), C(b"\x81\x85abcdefghi"), S(b"\x81\x02hi")],
+        &[
+            C(req),
+            S(&resp[..20]),
+            S(&resp[20..]),
+            C(b"\x81\x85abcdefghi"),
+            S(b"\x81\x02hi"),
+        ],
     );
     assert!(r.done);
     assert_eq!(outline(&r.exchanges), o(&[("GET /chat", Some("101"))]));
     assert_eq!(r.exchanges[0].response_size, (resp.len() - 7) as u64);
+    assert_eq!(
+        r.exchanges[0].end_ts,
+        Some(ts(2)),
+        "time of the head's last byte"
+    );
 }
 
 #[test]
@@ -996,19 +1007,32 @@ Content-Length: 58\r\n\r\n{\"id\":12345,\"name\":\"widget\",\"price\":9.99,\"tag
 
 #[test]
 fn overlong_chunk_lines_and_trailers_fail_at_the_same_byte_in_any_pieces() {
-    let d = Http1Dissector::with_limits(Limits { max_head: 300, ..Limits::default() });
+    let d = Http1Dissector::with_limits(Limits {
+        max_head: 300,
+        ..Limits::default()
+    });
     let mut long_ext = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;".to_vec();
     long_ext.resize(long_ext.len() + super::chunked::MAX_SIZE_LINE + 50, b'x');
     long_ext.extend_from_slice(b"\r\nHTTP/1.1 204 No Content\r\n\r\n");
-    let mut long_trailer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: ".to_vec();
+    let mut long_trailer =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: ".to_vec();
     long_trailer.resize(long_trailer.len() + 400, b'y');
     long_trailer.extend_from_slice(b"\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n");
     for (resp, error) in [
-        (&long_ext, "response body: chunk size line longer than 4096 bytes"),
-        (&long_trailer, "response body: trailer section longer than 300 bytes"),
+        (
+            &long_ext,
+            "response body: chunk size line longer than 4096 bytes",
+        ),
+        (
+            &long_trailer,
+            "response body: trailer section longer than 300 bytes",
+        ),
     ] {
         let r = run_all_splits(&d, &[C(GET2), C(GET2), S(resp)]);
-        assert_eq!(outline(&r.exchanges), o(&[("GET /other", Some("200")), ("GET /other", Some("204"))]));
+        assert_eq!(
+            outline(&r.exchanges),
+            o(&[("GET /other", Some("200")), ("GET /other", Some("204"))])
+        );
         assert_eq!(r.exchanges[0].notes, [error]);
         assert_eq!(r.exchanges[1].notes.len(), 1, "{:?}", r.exchanges[1].notes);
         assert!(r.exchanges[1].notes[0].ends_with("bytes skipped to find this response's start"));
