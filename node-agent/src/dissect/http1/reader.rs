@@ -9,7 +9,7 @@ use super::parser::{
     RequestHead, ResponseHead,
 };
 use super::resync::{Resync, ResyncOutcome};
-use super::scan::HeadScanner;
+use super::scan::{find_byte, HeadScanner};
 use super::Role;
 use crate::time::Timestamp;
 use thiserror::Error;
@@ -312,10 +312,12 @@ impl Reader {
                         let skipped = self.resync.skipped();
                         self.resync.seed(&[]);
                         self.begin_message(ts);
-                        self.wire = prefix.len() as u64;
-                        self.scanner.scan(&prefix);
-                        // The prefix's first line was verified by the search.
-                        self.first_line_checked = self.scanner.first_line_end().is_some();
+                        // A carried prefix holds at most the message's first line, which the
+                        // search verified when it is complete.
+                        if prefix.contains(&b'\n') {
+                            self.scanner.scan(&prefix);
+                            self.first_line_checked = true;
+                        }
                         self.head_buf = prefix;
                         if skipped > 0 {
                             return (pos, Step::Resynced { skipped });
@@ -326,60 +328,41 @@ impl Reader {
         }
     }
 
-    /// Head state: returns the bytes consumed and a step, or None to go on in a new state.
+    /// Head state: returns the bytes consumed and a step, or None to go on (in the same or a new
+    /// state) with the rest of the input.
     ///
-    /// Whatever the segmentation, a head is judged the same way: first its start (the first line
-    /// once complete, else its first bytes), then its size, then the parse of the complete head.
+    /// Whatever the segmentation, a head is judged the same way: its first line (or, until that
+    /// is complete, its first bytes) before anything after it is read, then its size, then the
+    /// parse of the complete head. A head whose first line fails is searched again from its
+    /// second byte; one that fails to parse is dropped whole.
     fn read_head<'a>(&mut self, rest: &[u8], ts: Timestamp) -> (usize, Option<Step<'a>>) {
         if rest.is_empty() {
             return (0, Some(Step::NeedMore));
         }
         self.last = ts;
+        if !self.first_line_checked {
+            return self.read_first_line(rest);
+        }
         let before = self.head_buf.len();
         let end = self.scanner.scan(rest);
         let take = end.unwrap_or(rest.len());
+        if before + take > self.max_head {
+            return self.too_large(before);
+        }
         if before > 0 {
             self.head_buf.extend_from_slice(&rest[..take]);
         }
-        let head: &[u8] = if before == 0 {
-            &rest[..take]
-        } else {
-            &self.head_buf
-        };
-        let what = self.what();
-        let start = check_start(
-            self.role,
-            head,
-            self.scanner.first_line_end(),
-            &mut self.first_line_checked,
-            self.max_head,
-        );
-        if let Err(e) = start {
-            // The bytes after this head's first one may still hold a message start.
-            let seed = head.get(1..).unwrap_or_default().to_vec();
-            self.enter_resync(&seed);
-            return (take, Some(Step::Garbage(e.into())));
-        }
-        if head.len() > self.max_head {
-            let allowed = self.max_head.saturating_sub(before);
-            self.enter_resync(&[]);
-            return (
-                allowed,
-                Some(Step::Garbage(
-                    HeadError::TooLarge {
-                        what,
-                        limit: self.max_head,
-                    }
-                    .into(),
-                )),
-            );
-        }
-        if end.is_none() {
+        let Some(n) = end else {
             if before == 0 {
                 self.head_buf.extend_from_slice(rest);
             }
             return (take, Some(Step::NeedMore));
-        }
+        };
+        let head: &[u8] = if before == 0 {
+            &rest[..n]
+        } else {
+            &self.head_buf
+        };
         let parsed = match self.role {
             Role::Request => parser::parse_request_head(head).map(Head::Request),
             Role::Response => parser::parse_response_head(head).map(Head::Response),
@@ -390,22 +373,91 @@ impl Reader {
                 self.reset_head();
                 self.wire = wire;
                 self.state = State::AwaitFraming;
-                (
-                    take,
-                    Some(Step::Head {
-                        head,
-                        start: self.start,
-                        end: self.last,
-                        wire,
-                    }),
-                )
+                let step = Step::Head {
+                    head,
+                    start: self.start,
+                    end: self.last,
+                    wire,
+                };
+                (n, Some(step))
             }
             Err(e) => {
-                let seed = head.get(1..).unwrap_or_default().to_vec();
-                self.enter_resync(&seed);
-                (take, Some(Step::Garbage(e.into())))
+                self.enter_resync(&[]);
+                (n, Some(Step::Garbage(e.into())))
             }
         }
+    }
+
+    /// The head's first line is not judged yet: read up to its end, and judge it (or judge the
+    /// first bytes while it is incomplete).
+    fn read_first_line<'a>(&mut self, rest: &[u8]) -> (usize, Option<Step<'a>>) {
+        let before = self.head_buf.len();
+        let nl = find_byte(rest, b'\n');
+        let take = nl.map_or(rest.len(), |i| i + 1);
+        let what = self.what();
+        let not_http = || Some(Step::Garbage(HeadError::NotHttp { what }.into()));
+        // The first bytes, then the size, then the complete line: the order a head split
+        // anywhere is judged in too.
+        let prefix_ok = if before >= PREFIX_CHECK {
+            true
+        } else if before == 0 {
+            prefix_ok(self.role, &rest[..take])
+        } else {
+            let mut first = self.head_buf.clone();
+            first.extend_from_slice(&rest[..take.min(PREFIX_CHECK)]);
+            prefix_ok(self.role, &first)
+        };
+        if !prefix_ok {
+            let mut seed = self.head_buf.get(1..).unwrap_or_default().to_vec();
+            seed.extend_from_slice(if before == 0 {
+                rest.get(1..take).unwrap_or_default()
+            } else {
+                &rest[..take]
+            });
+            self.enter_resync(&seed);
+            return (take, not_http());
+        }
+        if before + take > self.max_head {
+            return self.too_large(before);
+        }
+        let Some(i) = nl else {
+            self.head_buf.extend_from_slice(rest);
+            return (rest.len(), Some(Step::NeedMore));
+        };
+        let line_ok = |line: &[u8]| match self.role {
+            Role::Request => is_request_line(line),
+            Role::Response => is_status_line(line),
+        };
+        if before == 0 {
+            // The common case: the whole line is here. Judge it in place and let the head be
+            // read (and parsed) from the input without a copy.
+            if !line_ok(&rest[..i]) {
+                self.enter_resync(&rest[1..take]);
+                return (take, not_http());
+            }
+            self.first_line_checked = true;
+            return (0, None);
+        }
+        self.head_buf.extend_from_slice(&rest[..take]);
+        let line_len = self.head_buf.len() - 1;
+        if !line_ok(&self.head_buf[..line_len]) {
+            let seed = self.head_buf[1..].to_vec();
+            self.enter_resync(&seed);
+            return (take, not_http());
+        }
+        self.first_line_checked = true;
+        self.scanner.scan(&self.head_buf);
+        (take, None)
+    }
+
+    /// The head grew past the limit: the bytes up to the limit are dropped, the search for the
+    /// next message starts after them.
+    fn too_large<'a>(&mut self, before: usize) -> (usize, Option<Step<'a>>) {
+        let (what, limit) = (self.what(), self.max_head);
+        let seed = self.head_buf.get(limit..).unwrap_or_default().to_vec();
+        self.enter_resync(&seed);
+        let step = Step::Garbage(HeadError::TooLarge { what, limit }.into());
+        (limit.saturating_sub(before), Some(step))
     }
 
     /// `len` bytes of this direction were not captured.
@@ -471,37 +523,11 @@ impl Reader {
     }
 }
 
-/// Judges the start of a head: its first line once complete (within the head limit), else its
-/// first [`PREFIX_CHECK`] bytes. Monotone: bytes that fail never pass with more bytes.
-fn check_start(
-    role: Role,
-    head: &[u8],
-    first_line_end: Option<usize>,
-    checked: &mut bool,
-    max_head: usize,
-) -> Result<(), HeadError> {
-    if *checked {
-        return Ok(());
-    }
-    let what = match role {
-        Role::Request => "request",
-        Role::Response => "response",
-    };
-    if let Some(end) = first_line_end.filter(|&e| e <= max_head) {
-        *checked = true;
-        let line = head.get(..end.saturating_sub(1)).unwrap_or(head);
-        let ok = match role {
-            Role::Request => is_request_line(line),
-            Role::Response => is_status_line(line),
-        };
-        return if ok {
-            Ok(())
-        } else {
-            Err(HeadError::NotHttp { what })
-        };
-    }
+/// Whether the first bytes of a head (up to [`PREFIX_CHECK`]) can start a message. Monotone:
+/// bytes that fail never pass with more bytes, and a valid first line always passes.
+fn prefix_ok(role: Role, head: &[u8]) -> bool {
     let prefix = head.get(..PREFIX_CHECK).unwrap_or(head);
-    let ok = match role {
+    match role {
         Role::Request => match prefix.iter().position(|&b| b == b' ') {
             Some(sp) => sp > 0 && prefix[..sp].iter().all(|&b| is_tchar(b)),
             None => prefix.len() < PREFIX_CHECK && prefix.iter().all(|&b| is_tchar(b)),
@@ -510,10 +536,5 @@ fn check_start(
             let n = prefix.len().min(7);
             prefix[..n] == b"HTTP/1."[..n]
         }
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(HeadError::NotHttp { what })
     }
 }

@@ -40,10 +40,6 @@ pub(crate) struct HeadScanner {
     line_is_cr: bool,
     /// Complete lines seen.
     lines: usize,
-    /// Offset just past the first line's `\n`, once seen.
-    first_line_end: Option<usize>,
-    /// Bytes fed so far.
-    fed: usize,
 }
 
 impl HeadScanner {
@@ -68,13 +64,9 @@ impl HeadScanner {
             };
             pos += i + 1;
             if empty && self.lines > 0 {
-                self.fed += pos;
                 return Some(pos);
             }
             self.lines += 1;
-            if self.first_line_end.is_none() {
-                self.first_line_end = Some(self.fed + pos);
-            }
             self.line_len = 0;
             self.line_is_cr = false;
         }
@@ -83,13 +75,7 @@ impl HeadScanner {
             self.line_is_cr = self.line_len == 0 && rest == b"\r";
             self.line_len += rest.len();
         }
-        self.fed += data.len();
         None
-    }
-
-    /// Offset (from the head's first byte) just past the first line, once it is complete.
-    pub(crate) fn first_line_end(&self) -> Option<usize> {
-        self.first_line_end
     }
 }
 
@@ -152,15 +138,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn first_line_end_is_reported_across_pieces() {
-        let mut s = HeadScanner::default();
-        assert_eq!(s.scan(b"GET / HT"), None);
-        assert_eq!(s.first_line_end(), None);
-        assert_eq!(s.scan(b"TP/1.1\r\nHo"), None);
-        assert_eq!(s.first_line_end(), Some(16));
     }
 
     #[test]

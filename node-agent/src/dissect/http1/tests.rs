@@ -732,22 +732,46 @@ fn tls_and_http2_on_the_stream_produce_nothing() {
 
 #[test]
 fn malformed_head_is_dropped_and_the_next_request_found() {
-    let bad: &[u8] = b"GET / HTTP/1.1\r\nBad\0Header: x\r\n\r\n";
+    let bad: &[u8] = b"GET / HTTP/1.1\r\nBad\0Header: x\r\nX: GET /no HTTP/1.1\r\n\r\n";
     let xs = run(&[C(&[bad, b"GET /next HTTP/1.1\r\n\r\n"].concat()), S(RESP2)]);
     assert_eq!(outline(&xs), o(&[("GET /next", Some("404"))]));
-    assert_eq!(xs[0].notes.len(), 2);
+    // Dropped whole: the request line inside it is not taken for a message.
+    assert_eq!(xs[0].notes.len(), 1);
     assert!(
         xs[0].notes[0].starts_with("request data dropped: malformed request head"),
         "{:?}",
         xs[0].notes
     );
-    // The search for the next request starts after the bad head's first byte.
+}
+
+#[test]
+fn a_bad_first_line_is_searched_from_its_second_byte() {
+    // Found by fuzzing: the request start inside a rejected first line must be found the same
+    // way whether the head arrives whole or in pieces.
+    let xs = run(&[
+        C(b"0\x03GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n"),
+        S(RESP2),
+        S(RESP2),
+    ]);
     assert_eq!(
-        xs[0].notes[1],
-        format!(
-            "{} bytes skipped to find this request's start",
-            bad.len() - 1
-        )
+        outline(&xs),
+        o(&[("GET /1", Some("404")), ("GET /2", Some("404"))])
+    );
+    assert_eq!(
+        xs[0].notes,
+        [
+            "request data dropped: request does not start like an HTTP/1 message",
+            "1 bytes skipped to find this request's start"
+        ]
+    );
+    let ys = run(&[S(b"HTTP/1.1 20x HTTP/1.1 204 No Content\r\n\r\n")]);
+    assert_eq!(outline(&ys), o(&[("(request not captured)", Some("204"))]));
+    assert_eq!(
+        ys[0].notes,
+        [
+            "response data dropped: response does not start like an HTTP/1 message",
+            "12 bytes skipped to find this response's start"
+        ]
     );
 }
 
