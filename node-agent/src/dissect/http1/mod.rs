@@ -6,8 +6,9 @@
 //! - `chunked`: the chunked transfer coding, incrementally;
 //! - `resync`: finding the next message start after a gap or garbage;
 //! - `reader`: one direction as a sequence of messages (framing first, each head parsed once);
-//! - `session`: request/response pairing per connection;
-//! - [`body`]: bounded capture and content-coding decoding; `json`: the entry JSON.
+//! - `session`: request/response pairing per connection, into `message`s;
+//! - [`body`]: bounded capture and content-coding decoding; `json`: the entry JSON (its shape is
+//!   documented there).
 
 pub mod body;
 mod chunked;
