@@ -1,0 +1,539 @@
+//! The per-connection HTTP/1 state: two message readers (one per direction) and the pairing of
+//! responses with requests, in order (FIFO), pipelining included.
+//!
+//! Pairing rules:
+//! - a final response answers the oldest request that has none, unless it started before that
+//!   request did (then that request was not captured);
+//! - 1xx responses (but 101) are interim: kept and attached to the next final response;
+//! - 101, or a 2xx to CONNECT, ends HTTP on the connection ([`StreamSession::is_done`]);
+//! - a response may arrive before its request's body is complete: it waits for the request;
+//! - a response-direction gap makes the pending requests unpairable: they are reported without
+//!   a response;
+//! - at most `max_pending` requests wait for a response; older ones are reported without one.
+
+use super::body::BodyCapture;
+use super::json;
+use super::message::{Interim, RequestMsg, ResponseMsg};
+use super::parser::{request_framing, response_kind, Framing, Header, ResponseKind};
+use super::reader::{FinishOutcome, GapOutcome, Head, Reader, Step};
+use super::{Limits, Role};
+use crate::dissect::{Direction, ExchangeSink, StreamSession};
+use crate::time::Timestamp;
+use std::collections::VecDeque;
+
+/// Notes kept per direction for the next message; later ones are dropped.
+const MAX_PENDING_NOTES: usize = 8;
+/// Interim responses kept for one final response.
+const MAX_INTERIM: usize = 16;
+
+/// A request waiting for its response (or for the rest of its body).
+#[derive(Debug)]
+struct Slot {
+    id: u64,
+    req: RequestMsg,
+    complete: bool,
+    /// A response that came before the request's body was complete.
+    answer: Option<ResponseMsg>,
+}
+
+/// The response being read and the request it answers (None: not captured).
+#[derive(Debug)]
+struct InFlight {
+    msg: ResponseMsg,
+    answers: Option<u64>,
+}
+
+pub struct Http1Session {
+    limits: Limits,
+    client: Reader,
+    server: Reader,
+    queue: VecDeque<Slot>,
+    next_id: u64,
+    response: Option<InFlight>,
+    /// The current server message is an interim (1xx) response.
+    in_interim: bool,
+    interim: Vec<Interim>,
+    /// Notes for the next message of each direction.
+    notes: [Vec<String>; 2],
+    /// Requests dropped from a full queue whose responses have not started yet.
+    owed: u64,
+    done: bool,
+}
+
+fn push_note(notes: &mut Vec<String>, note: String) {
+    if notes.len() < MAX_PENDING_NOTES {
+        notes.push(note);
+    }
+}
+
+impl Http1Session {
+    pub(crate) fn new(limits: Limits) -> Self {
+        Http1Session {
+            limits,
+            client: Reader::new(Role::Request, limits.max_head),
+            server: Reader::new(Role::Response, limits.max_head),
+            queue: VecDeque::new(),
+            next_id: 0,
+            response: None,
+            in_interim: false,
+            interim: Vec::new(),
+            notes: [Vec::new(), Vec::new()],
+            owed: 0,
+            done: false,
+        }
+    }
+
+    fn reader(&mut self, dir: Direction) -> &mut Reader {
+        match dir {
+            Direction::ClientToServer => &mut self.client,
+            Direction::ServerToClient => &mut self.server,
+        }
+    }
+
+    /// The request whose body is being read.
+    fn reading_request(&mut self) -> Option<&mut Slot> {
+        self.queue.back_mut().filter(|s| !s.complete)
+    }
+
+    fn on_client_step(&mut self, step: Step<'_>, out: &mut dyn ExchangeSink) {
+        match step {
+            Step::NeedMore => {}
+            Step::Head {
+                head: Head::Request(head),
+                start,
+                end,
+                wire,
+            } => {
+                let framing = request_framing(&head);
+                let mut notes = std::mem::take(&mut self.notes[0]);
+                if let Err(e) = &framing {
+                    notes.push(format!("request body: {e}"));
+                }
+                let req = RequestMsg {
+                    head,
+                    body: BodyCapture::new(self.limits.body_limit),
+                    trailers: Vec::new(),
+                    ts: start,
+                    end,
+                    wire,
+                    notes,
+                };
+                self.make_room(out);
+                self.queue.push_back(Slot {
+                    id: self.next_id,
+                    req,
+                    complete: false,
+                    answer: None,
+                });
+                self.next_id += 1;
+                match framing {
+                    Ok(f) => self.client.set_framing(f),
+                    Err(_) => {
+                        self.client.resync_after_head();
+                        self.request_done(end, wire, Vec::new(), out);
+                    }
+                }
+            }
+            Step::Head {
+                head: Head::Response(_),
+                ..
+            } => {}
+            Step::Body(data) => {
+                if let Some(slot) = self.reading_request() {
+                    slot.req.body.push(data);
+                }
+            }
+            Step::End {
+                end,
+                wire,
+                trailers,
+            } => self.request_done(end, wire, trailers, out),
+            Step::BodyError { error, end, wire } => {
+                if let Some(slot) = self.reading_request() {
+                    slot.req.notes.push(error.to_string());
+                }
+                self.request_done(end, wire, Vec::new(), out);
+            }
+            Step::Garbage(e) => push_note(&mut self.notes[0], format!("request data dropped: {e}")),
+            Step::Resynced { skipped } => push_note(
+                &mut self.notes[0],
+                format!("{skipped} bytes skipped to find this request's start"),
+            ),
+        }
+    }
+
+    /// Keeps the queue under its limit: the oldest request is reported without a response.
+    fn make_room(&mut self, out: &mut dyn ExchangeSink) {
+        while self.queue.len() >= self.limits.max_pending {
+            let Some(mut slot) = self.queue.pop_front() else {
+                break;
+            };
+            let answered_now = self
+                .response
+                .as_ref()
+                .is_some_and(|r| r.answers == Some(slot.id));
+            if !answered_now && slot.answer.is_none() {
+                self.owed += 1;
+            }
+            slot.req.notes.push(format!(
+                "response not paired: more than {} requests were waiting for responses",
+                self.limits.max_pending
+            ));
+            out.emit(json::exchange(Some(slot.req), slot.answer));
+        }
+    }
+
+    fn request_done(
+        &mut self,
+        end: Timestamp,
+        wire: u64,
+        trailers: Vec<Header>,
+        out: &mut dyn ExchangeSink,
+    ) {
+        if let Some(slot) = self.reading_request() {
+            slot.complete = true;
+            slot.req.end = end;
+            slot.req.wire = wire;
+            slot.req.trailers = trailers;
+        }
+        self.flush_answered(out);
+    }
+
+    /// Emits the oldest requests that are complete and answered.
+    fn flush_answered(&mut self, out: &mut dyn ExchangeSink) {
+        while self
+            .queue
+            .front()
+            .is_some_and(|s| s.complete && s.answer.is_some())
+        {
+            if let Some(slot) = self.queue.pop_front() {
+                out.emit(json::exchange(Some(slot.req), slot.answer));
+            }
+        }
+    }
+
+    fn on_server_step(&mut self, step: Step<'_>, out: &mut dyn ExchangeSink) {
+        match step {
+            Step::NeedMore => {}
+            Step::Head {
+                head: Head::Response(head),
+                start,
+                end,
+                wire,
+            } => self.response_head(head, (start, end), wire, out),
+            Step::Head {
+                head: Head::Request(_),
+                ..
+            } => {}
+            Step::Body(data) => {
+                if let Some(r) = &mut self.response {
+                    r.msg.body.push(data);
+                }
+            }
+            Step::End {
+                end,
+                wire,
+                trailers,
+            } => {
+                if std::mem::take(&mut self.in_interim) {
+                    return;
+                }
+                self.response_done(end, wire, trailers, out);
+            }
+            Step::BodyError { error, end, wire } => {
+                if let Some(r) = &mut self.response {
+                    r.msg.notes.push(error.to_string());
+                }
+                self.response_done(end, wire, Vec::new(), out);
+            }
+            Step::Garbage(e) => {
+                push_note(&mut self.notes[1], format!("response data dropped: {e}"))
+            }
+            Step::Resynced { skipped } => push_note(
+                &mut self.notes[1],
+                format!("{skipped} bytes skipped to find this response's start"),
+            ),
+        }
+    }
+
+    fn response_head(
+        &mut self,
+        head: super::parser::ResponseHead,
+        (start, end): (Timestamp, Timestamp),
+        wire: u64,
+        out: &mut dyn ExchangeSink,
+    ) {
+        let mut notes = std::mem::take(&mut self.notes[1]);
+        let answers = if self.owed > 0 {
+            self.owed -= 1;
+            notes.push(
+                "its request was reported earlier without a response (too many pending)".to_owned(),
+            );
+            None
+        } else {
+            match self.queue.front() {
+                Some(s) if s.answer.is_none() && start >= s.req.ts => Some(s.id),
+                Some(s) if s.answer.is_none() => {
+                    notes.push("response started before the oldest pending request: its request was not captured".into());
+                    None
+                }
+                _ => None,
+            }
+        };
+        let method = answers
+            .and(self.queue.front())
+            .map(|s| s.req.head.method.as_str());
+        let kind = response_kind(&head, method);
+        if let Err(e) = &kind {
+            notes.push(format!("response body: {e}"));
+        }
+        if kind == Ok(ResponseKind::Interim) {
+            if self.interim.len() < MAX_INTERIM {
+                self.interim.push(Interim {
+                    status: head.status,
+                    reason: head.reason,
+                    wire,
+                });
+            }
+            self.in_interim = true;
+            self.server.set_framing(Framing::Empty);
+            return;
+        }
+        let msg = ResponseMsg {
+            head,
+            body: BodyCapture::new(self.limits.body_limit),
+            trailers: Vec::new(),
+            interim: std::mem::take(&mut self.interim),
+            ts: start,
+            end,
+            wire,
+            notes,
+        };
+        self.response = Some(InFlight { msg, answers });
+        match kind {
+            Ok(ResponseKind::Final(f)) => self.server.set_framing(f),
+            Ok(ResponseKind::Interim) => {}
+            Ok(ResponseKind::Switch) => {
+                self.response_done(end, wire, Vec::new(), out);
+                self.stop(out);
+            }
+            Err(_) => {
+                self.server.resync_after_head();
+                self.response_done(end, wire, Vec::new(), out);
+            }
+        }
+    }
+
+    fn response_done(
+        &mut self,
+        end: Timestamp,
+        wire: u64,
+        trailers: Vec<Header>,
+        out: &mut dyn ExchangeSink,
+    ) {
+        let Some(InFlight { mut msg, answers }) = self.response.take() else {
+            return;
+        };
+        msg.end = end;
+        msg.wire = wire;
+        msg.trailers = trailers;
+        match self.queue.front_mut() {
+            Some(slot) if Some(slot.id) == answers => {
+                slot.answer = Some(msg);
+                self.flush_answered(out);
+            }
+            _ => out.emit(json::exchange(None, Some(msg))),
+        }
+    }
+
+    /// Reports every request still waiting (with its early answer, if any), oldest first.
+    fn drain_queue(&mut self, note: Option<&str>, keep_reading: bool, out: &mut dyn ExchangeSink) {
+        let keep = if keep_reading {
+            self.queue.back().filter(|s| !s.complete).map(|s| s.id)
+        } else {
+            None
+        };
+        let mut kept = None;
+        while let Some(mut slot) = self.queue.pop_front() {
+            if Some(slot.id) == keep {
+                kept = Some(slot);
+                continue;
+            }
+            if slot.answer.is_none() {
+                if let Some(n) = note {
+                    slot.req.notes.push(n.to_owned());
+                }
+                if !self.interim.is_empty() {
+                    let seen: Vec<String> = self
+                        .interim
+                        .drain(..)
+                        .map(|i| format!("{} {}", i.status, i.reason))
+                        .collect();
+                    slot.req
+                        .notes
+                        .push(format!("only interim responses seen: {}", seen.join(", ")));
+                }
+            }
+            out.emit(json::exchange(Some(slot.req), slot.answer));
+        }
+        self.queue.extend(kept);
+    }
+
+    /// HTTP is over on this connection (Upgrade or CONNECT).
+    fn stop(&mut self, out: &mut dyn ExchangeSink) {
+        self.done = true;
+        self.client.stop();
+        self.server.stop();
+        self.drain_queue(None, false, out);
+        self.interim.clear();
+        self.notes = [Vec::new(), Vec::new()];
+    }
+
+    fn finish_direction(&mut self, dir: Direction, out: &mut dyn ExchangeSink) {
+        let outcome = self.reader(dir).finish();
+        let what = match dir {
+            Direction::ClientToServer => "request",
+            Direction::ServerToClient => "response",
+        };
+        let (end, wire, cut) = match outcome {
+            FinishOutcome::Nothing | FinishOutcome::PartialHead { .. } => return,
+            FinishOutcome::End { end, wire } => (end, wire, false),
+            FinishOutcome::Cut { end, wire } => (end, wire, true),
+        };
+        let note = cut.then(|| format!("{what} body incomplete: the connection ended first"));
+        match dir {
+            Direction::ClientToServer => {
+                if let (Some(slot), Some(n)) = (self.reading_request(), note) {
+                    slot.req.notes.push(n);
+                }
+                self.request_done(end, wire, Vec::new(), out);
+            }
+            Direction::ServerToClient => {
+                if self.in_interim {
+                    self.in_interim = false;
+                    return;
+                }
+                if let (Some(r), Some(n)) = (&mut self.response, note) {
+                    r.msg.notes.push(n);
+                }
+                self.response_done(end, wire, Vec::new(), out);
+            }
+        }
+    }
+}
+
+impl StreamSession for Http1Session {
+    fn on_data(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
+        let mut pos = 0;
+        while !self.done {
+            let (n, step) = self.reader(dir).next(&data[pos..], ts);
+            pos += n;
+            if matches!(step, Step::NeedMore) {
+                break;
+            }
+            match dir {
+                Direction::ClientToServer => self.on_client_step(step, out),
+                Direction::ServerToClient => self.on_server_step(step, out),
+            }
+        }
+    }
+
+    fn on_gap(&mut self, dir: Direction, len: u64, out: &mut dyn ExchangeSink) {
+        if self.done {
+            return;
+        }
+        let outcome = self.reader(dir).gap(len);
+        match dir {
+            Direction::ClientToServer => match outcome {
+                GapOutcome::BodySkipped => {
+                    if let Some(slot) = self.reading_request() {
+                        slot.req.body.lose(len);
+                        push_note(
+                            &mut slot.req.notes,
+                            format!("request body: {len} bytes lost to a capture gap"),
+                        );
+                    }
+                }
+                GapOutcome::MessageCut { end, wire } => {
+                    if let Some(slot) = self.reading_request() {
+                        slot.req.body.lose(0);
+                        slot.req
+                            .notes
+                            .push("request body cut by a capture gap".into());
+                    }
+                    self.request_done(end, wire, Vec::new(), out);
+                }
+                GapOutcome::Resyncing => push_note(
+                    &mut self.notes[0],
+                    format!("{len} bytes of requests lost to a capture gap before this one"),
+                ),
+            },
+            Direction::ServerToClient => {
+                match outcome {
+                    GapOutcome::BodySkipped => {
+                        if let Some(r) = &mut self.response {
+                            r.msg.body.lose(len);
+                            push_note(
+                                &mut r.msg.notes,
+                                format!("response body: {len} bytes lost to a capture gap"),
+                            );
+                        }
+                        return;
+                    }
+                    GapOutcome::MessageCut { end, wire } => {
+                        if self.in_interim {
+                            self.in_interim = false;
+                        } else {
+                            if let Some(r) = &mut self.response {
+                                r.msg.body.lose(0);
+                                r.msg
+                                    .notes
+                                    .push("response body cut by a capture gap".into());
+                            }
+                            self.response_done(end, wire, Vec::new(), out);
+                        }
+                    }
+                    GapOutcome::Resyncing => {}
+                }
+                // Which response answers which request can no longer be told.
+                self.interim.clear();
+                self.owed = 0;
+                self.drain_queue(Some("response lost to a capture gap"), true, out);
+            }
+        }
+    }
+
+    fn on_end(&mut self, dir: Direction, _ts: Timestamp, out: &mut dyn ExchangeSink) {
+        if !self.done {
+            self.finish_direction(dir, out);
+        }
+    }
+
+    fn on_close(&mut self, _ts: Timestamp, out: &mut dyn ExchangeSink) {
+        if self.done {
+            return;
+        }
+        self.finish_direction(Direction::ClientToServer, out);
+        self.finish_direction(Direction::ServerToClient, out);
+        if let Some(r) = self.response.take() {
+            out.emit(json::exchange(None, Some(r.msg)));
+        }
+        self.drain_queue(None, false, out);
+        self.interim.clear();
+        self.notes = [Vec::new(), Vec::new()];
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn buffered_bytes(&self) -> usize {
+        let queued: usize = self
+            .queue
+            .iter()
+            .map(|s| s.req.body.buffered() + s.answer.as_ref().map_or(0, |a| a.body.buffered()))
+            .sum();
+        let response = self.response.as_ref().map_or(0, |r| r.msg.body.buffered());
+        self.client.buffered() + self.server.buffered() + queued + response
+    }
+}
