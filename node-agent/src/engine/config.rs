@@ -8,6 +8,9 @@ pub struct EngineConfig {
     pub source_id: String,
     /// A TCP connection with no packet for this long is closed (its pending requests are reported).
     pub tcp_idle_timeout_nanos: u64,
+    /// A connection whose FINs or RST were seen is closed after this long without packets, even if
+    /// holes kept the reassembler from reaching its end.
+    pub tcp_closing_timeout_nanos: u64,
     /// A UDP flow with no packet for this long and nothing pending is forgotten.
     pub udp_idle_timeout_nanos: u64,
     /// How often (in capture time) idle flows and request timeouts are checked.
@@ -31,6 +34,7 @@ impl Default for EngineConfig {
         EngineConfig {
             source_id: "e".to_string(),
             tcp_idle_timeout_nanos: 120 * 1_000_000_000,
+            tcp_closing_timeout_nanos: 1_000_000_000,
             udp_idle_timeout_nanos: 30 * 1_000_000_000,
             sweep_interval_nanos: 1_000_000_000,
             max_flows: 262_144,

@@ -2,6 +2,7 @@
 //! reassemble TCP, pick a dissector by content, and turn the dissectors' exchanges into [`Entry`]s.
 //! Nothing here knows any protocol: dissectors come from [`crate::dissect::registry`].
 
+mod ack_order;
 mod config;
 mod entries;
 mod flow_key;
@@ -208,11 +209,14 @@ impl Engine {
 
     fn sweep(&mut self, now: Timestamp, out: &mut dyn FnMut(Entry)) {
         self.last_sweep = now;
-        let tcp_idle = self.config.tcp_idle_timeout_nanos;
+        let (tcp_idle, tcp_closing) = (self.config.tcp_idle_timeout_nanos, self.config.tcp_closing_timeout_nanos);
         let idle_tcp: Vec<FlowKey> = self
             .tcp
             .iter()
-            .filter(|(_, f)| now.as_nanos().saturating_sub(f.last_seen().as_nanos()) >= tcp_idle)
+            .filter(|(_, f)| {
+                let quiet = now.as_nanos().saturating_sub(f.last_seen().as_nanos());
+                quiet >= tcp_idle || (f.is_closing() && quiet >= tcp_closing)
+            })
             .map(|(k, _)| *k)
             .collect();
         for key in idle_tcp {

@@ -22,5 +22,7 @@ pub struct EngineStats {
     /// Bytes of out-of-order data held right now.
     pub memory_buffered: u64,
     pub entries: u64,
+    /// TCP segments held back because they answered data of the other direction not yet delivered.
+    pub segments_held_for_ack_order: u64,
     pub reassembly: ReassemblyStats,
 }

@@ -1,5 +1,6 @@
 //! One TCP connection: its reassembler, who is client and server, and the dissection state.
 
+use super::ack_order::{acknowledges_undelivered, AckOrder};
 use super::config::EngineConfig;
 use super::entries::{EntryFactory, FlowSink};
 use super::probing::{StreamProbe, Verdict};
@@ -31,6 +32,8 @@ pub struct TcpFlow {
     /// FINs (per wire direction) and RST seen, to know when an ignored connection ends.
     fin_seen: [bool; 2],
     rst_seen: bool,
+    /// Segments held back until the data they acknowledge has been delivered.
+    ack_order: AckOrder,
     first_seen: Timestamp,
     last_seen: Timestamp,
 }
@@ -65,6 +68,7 @@ impl TcpFlow {
             dissection: Dissection::Probing(Box::default()),
             fin_seen: [false; 2],
             rst_seen: false,
+            ack_order: AckOrder::default(),
             first_seen: d.ts,
             last_seen: d.ts,
         }
@@ -83,6 +87,11 @@ impl TcpFlow {
             Dissection::Ignored => self.rst_seen || self.fin_seen == [true, true],
             _ => self.reassembler.is_finished(),
         }
+    }
+
+    /// Both FINs or a RST were seen, but holes may still hold back the end of the stream.
+    pub fn is_closing(&self) -> bool {
+        self.rst_seen || self.fin_seen == [true, true] || self.reassembler.is_closing()
     }
 
     /// A SYN that starts a different connection on the same ports (not a retransmitted SYN).
@@ -119,10 +128,21 @@ impl TcpFlow {
             return;
         }
         let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, entries, stats, out };
-        let TcpFlow { reassembler, dissection, .. } = self;
-        reassembler.on_segment(wire_dir, tcp, d.payload, d.ts, budget, &mut |ev| events.handle(dissection, ev));
-        let new_flipped = events.flow_state.flipped;
-        self.flipped = new_flipped;
+        let TcpFlow { reassembler, dissection, ack_order, .. } = self;
+        ack_order.tick();
+        let carries_data = !d.payload.is_empty() || tcp.fin;
+        let must_wait =
+            carries_data && acknowledges_undelivered(tcp, reassembler.next_seq(wire_dir.reverse()));
+        if !(must_wait && ack_order.hold(wire_dir, tcp, d.payload, d.ts)) {
+            reassembler.on_segment(wire_dir, tcp, d.payload, d.ts, budget, &mut |ev| events.handle(dissection, ev));
+        }
+        // Whatever was waiting for the data just delivered may go now.
+        while let Some(h) = ack_order
+            .release_one(|h| !acknowledges_undelivered(&h.tcp, reassembler.next_seq(h.dir.reverse())))
+        {
+            reassembler.on_segment(h.dir, &h.tcp, &h.payload, h.ts, budget, &mut |ev| events.handle(dissection, ev));
+        }
+        self.flipped = events.flow_state.flipped;
     }
 
     pub fn close(
@@ -136,7 +156,11 @@ impl TcpFlow {
     ) {
         // Data that only now becomes deliverable (after holes) is not probed any more.
         let mut events = EventHandler { flow_state: FlowState::of(self), dissectors: &[], config, entries, stats, out };
-        let TcpFlow { reassembler, dissection, .. } = self;
+        let TcpFlow { reassembler, dissection, ack_order, .. } = self;
+        events.stats.segments_held_for_ack_order += ack_order.reordered;
+        for h in ack_order.drain() {
+            reassembler.on_segment(h.dir, &h.tcp, &h.payload, h.ts, budget, &mut |ev| events.handle(dissection, ev));
+        }
         reassembler.flush(budget, &mut |ev| events.handle(dissection, ev));
         events.stats.reassembly += reassembler.stats();
         if let Dissection::Active(session) = dissection {
