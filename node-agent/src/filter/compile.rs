@@ -93,7 +93,8 @@ impl Compiler {
             Op::EndsWith => (Test::EndsWith(string_operand(c.op, lit)?.into()), false),
             Op::In => match &lit.kind {
                 LitKind::Str(s) if Net::parse(s).is_some() => {
-                    (Test::In(Box::new([Member::Net(Net::parse(s).expect("just parsed"))])), false)
+                    let net = Net::parse(s).expect("just parsed");
+                    (Test::In(Box::new([Member::Net(net, Lit::string(s))])), false)
                 }
                 other => {
                     return Err(FilterError::new(
@@ -176,7 +177,7 @@ fn string_operand(op: Op, lit: &Literal) -> Result<&str, FilterError> {
 fn member(path: &Path, field: &Field, lit: &Literal) -> Result<Member, FilterError> {
     if let LitKind::Str(s) = &lit.kind {
         if let Some(net) = s.contains('/').then(|| Net::parse(s)).flatten() {
-            return Ok(Member::Net(net));
+            return Ok(Member::Net(net, Lit::string(s)));
         }
     }
     Ok(Member::Value(typed(path, field, lit)?))
@@ -202,7 +203,9 @@ fn typed(path: &Path, field: &Field, lit: &Literal) -> Result<Lit, FilterError> 
             "'{path}' is an IP address, but found {} (for a network write: {path} in \"10.0.0.0/8\")",
             lit.kind.describe()
         )),
-        (Kind::Time, Lit::Str { time: Some(_), .. }) | (Kind::Time, Lit::Num(_)) => None,
+        (Kind::Time, Lit::Str { time: Some(_), .. }) => None,
+        // Nanoseconds since the epoch; a duration (microseconds) would silently mean something else.
+        (Kind::Time, Lit::Num(_)) if !matches!(lit.kind, LitKind::Duration(_)) => None,
         (Kind::Time, _) => Some(format!(
             "'{path}' is a time: write it as RFC 3339 UTC, e.g. \"2026-11-21T05:31:02Z\", but found {}",
             lit.kind.describe()

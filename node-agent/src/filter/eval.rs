@@ -49,11 +49,12 @@ pub(crate) enum OrderOp {
     Ge,
 }
 
-/// One element of an `in [...]` list.
+/// One element of an `in [...]` list (or the network of `in "10.0.0.0/8"`).
 #[derive(Debug)]
 pub(crate) enum Member {
     Value(Lit),
-    Net(Net),
+    /// Matches addresses in the network, and also the text itself (`request.path in ["/a/b"]`).
+    Net(Net, Lit),
 }
 
 impl Node {
@@ -89,11 +90,14 @@ impl Test {
             Test::EndsWith(suffix) => with_text(v, |s| s.ends_with(&**suffix)),
             Test::In(members) => members.iter().any(|m| match m {
                 Member::Value(lit) => equals(v, lit),
-                Member::Net(net) => match v {
-                    Val::Ip(ip) => net.contains(*ip),
-                    Val::Str(s) => s.parse().is_ok_and(|ip| net.contains(ip)),
-                    _ => false,
-                },
+                Member::Net(net, text) => {
+                    let inside = match v {
+                        Val::Ip(ip) => net.contains(*ip),
+                        Val::Str(s) => s.parse().is_ok_and(|ip| net.contains(ip)),
+                        _ => false,
+                    };
+                    inside || equals(v, text)
+                }
             }),
         }
     }

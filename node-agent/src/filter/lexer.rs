@@ -240,21 +240,22 @@ impl Lexer {
             .iter()
             .map(|&(_, c)| c)
             .collect();
-        let micros_per_unit =
-            match unit.as_str() {
-                "ns" => 0.001,
-                "us" | "µs" | "μs" => 1.0,
-                "ms" => 1e3,
-                "s" => 1e6,
-                "m" => 60e6,
-                "h" => 3600e6,
-                _ => return Err(FilterError::new(
+        let micros_per_unit = match unit.as_str() {
+            "ns" => 0.001,
+            "us" | "µs" | "μs" => 1.0,
+            "ms" => 1e3,
+            "s" => 1e6,
+            "m" => 60e6,
+            "h" => 3600e6,
+            _ => {
+                return Err(FilterError::new(
                     unit_start + 1,
                     format!(
                         "unknown unit '{unit}' after a number (durations use ns, us, ms, s, m, h)"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let micros = match num {
             Num::Int(i) if micros_per_unit >= 1.0 => {
                 let factor = micros_per_unit as i128;

@@ -440,6 +440,11 @@ fn timestamps_compare_as_times() {
         ["dns_ok"]
     );
     assert_eq!(matching(r#"ts contains "05:31:06""#), ["dns_unanswered"]);
+    // A number is nanoseconds since the epoch: 2026-11-21T05:31:05Z is 1_795_239_065 s.
+    assert_eq!(
+        matching("ts > 1795239064999999999 and ts < 1795239065000000001"),
+        ["http_post_503"]
+    );
 }
 
 #[test]
@@ -460,6 +465,39 @@ fn networks_and_lists() {
     );
     assert_eq!(matching("response in [null]"), ["dns_unanswered"]);
     assert_eq!(matching("src.port in []"), Vec::<&str>::new());
+}
+
+#[test]
+fn more_examples_of_the_docs() {
+    assert_eq!(
+        matching(r#"request.method in ["POST", "PUT"] and status != 201"#),
+        ["http_post_503"]
+    );
+    assert_eq!(
+        matching(r#"response.headers contains "gzip""#),
+        ["http_get"]
+    );
+    assert_eq!(
+        matching("response.interim.status == 100"),
+        ["http_post_503"]
+    );
+    assert_eq!(
+        matching(r#"request.path.startsWith("/api/items")"#),
+        ["http_get"]
+    );
+    assert_eq!(
+        matching(r#"ts startsWith "2026-11-21T05:31:0" and dns and response"#),
+        ["dns_ok", "dns_nxdomain"]
+    );
+    // A list element with a '/' that is not a network is plain text; one that is matches both ways.
+    assert_eq!(
+        matching(r#"request.path in ["/api/orders", "/x/y"]"#),
+        ["http_post_503"]
+    );
+    assert_eq!(
+        matching(r#"request.path in ["1.2.3.4/32"] or src.ip in ["10.0.0.1/32"]"#),
+        ["dns_ok"]
+    );
 }
 
 #[test]
@@ -607,6 +645,10 @@ fn errors_name_the_column() {
     assert_eq!(
         err(r#"ts > "yesterday""#),
         r#"column 6: 'ts' is a time: write it as RFC 3339 UTC, e.g. "2026-11-21T05:31:02Z", but found string "yesterday""#
+    );
+    assert_eq!(
+        err("ts > 5s"),
+        r#"column 6: 'ts' is a time: write it as RFC 3339 UTC, e.g. "2026-11-21T05:31:02Z", but found duration (5000000us)"#
     );
     assert_eq!(
         err(r#"src.port == "http""#),
