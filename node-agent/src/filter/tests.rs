@@ -227,6 +227,12 @@ fn status_compares_as_a_number_or_as_text() {
     assert_eq!(matching("response.status == 200"), ["http_get"]);
     assert_eq!(matching(r#"response.status == "200""#), ["http_get"]);
     assert_eq!(matching("status >= 500"), ["http_post_503"]);
+    // Quoted numbers order numerically too, and only against numeric text.
+    assert_eq!(matching(r#"status > "499""#), ["http_post_503"]);
+    assert_eq!(
+        matching(r#"status < "NXDOMAIO" and status > "NOERROR""#),
+        ["dns_nxdomain"]
+    );
     assert_eq!(matching(r#"status == "NXDOMAIN""#), ["dns_nxdomain"]);
     assert_eq!(
         matching(r#"response.status startsWith "5""#),

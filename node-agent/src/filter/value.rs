@@ -116,18 +116,20 @@ pub(crate) fn equals(v: &Val, lit: &Lit) -> bool {
 }
 
 /// How `value` orders against `literal`, or `None` when they do not compare (then `<`, `>`, ... are
-/// false). Strings order numerically when both are numbers, else by bytes.
+/// false). Text orders by bytes, but against numeric text only numeric text orders, numerically.
 pub(crate) fn order(v: &Val, lit: &Lit) -> Option<Ordering> {
     match (v, lit) {
         (Val::Num(a), Lit::Num(b)) => num_cmp(*a, *b),
         (Val::Num(a), Lit::Str { num: Some(b), .. }) => num_cmp(*a, *b),
         (Val::Str(s), Lit::Num(b)) => num_cmp(numeric_str(s)?, *b),
-        (Val::Str(s), Lit::Str { text, num, .. }) => {
-            match num.and_then(|b| Some((numeric_str(s)?, b))) {
-                Some((a, b)) => num_cmp(a, b),
-                None => Some(s.cmp(&&**text)),
-            }
-        }
+        // A numeric literal orders only numeric text (so `status > "499"` skips "NXDOMAIN").
+        (Val::Str(s), Lit::Str { num: Some(b), .. }) => num_cmp(numeric_str(s)?, *b),
+        (
+            Val::Str(s),
+            Lit::Str {
+                text, num: None, ..
+            },
+        ) => Some(s.cmp(&&**text)),
         (Val::Ip(a), Lit::Str { ip: Some(b), .. }) if a.is_ipv4() == b.is_ipv4() => Some(a.cmp(b)),
         (Val::Time(a), Lit::Str { time: Some(b), .. }) => Some(a.cmp(b)),
         (Val::Time(a), Lit::Num(b)) => num_cmp(Num::Int((*a).into()), *b),
@@ -206,6 +208,8 @@ mod tests {
         // Numeric strings order as numbers, other strings by bytes.
         assert_eq!(order(&Val::Str("1000"), &s("999")), Some(Ordering::Greater));
         assert_eq!(order(&Val::Str("abc"), &s("abd")), Some(Ordering::Less));
+        assert_eq!(order(&Val::Str("NXDOMAIN"), &s("499")), None);
+        assert_eq!(order(&Val::Str("NXDOMAIN"), &Lit::Num(Num::Int(499))), None);
         assert_eq!(
             order(&Val::Num(Num::Float(1.5)), &Lit::Num(Num::Int(1))),
             Some(Ordering::Greater)
