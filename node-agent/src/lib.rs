@@ -6,6 +6,7 @@ pub mod dedup;
 pub mod dissect;
 pub mod engine;
 pub mod entry;
+pub mod filter;
 pub mod packet;
 pub mod pipeline;
 pub mod reassembly;
