@@ -30,20 +30,14 @@ impl Drop for Guard {
 
 fn require_tools() {
     for tool in ["tshark", "tcpdump", "nginx", "curl"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output();
+        let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output();
         assert!(
             found.is_ok_and(|o| o.status.success()),
             "{tool} is required by this test (apt-get install tshark tcpdump nginx curl)"
         );
     }
     let uid = Command::new("id").arg("-u").output().expect("run id -u");
-    assert_eq!(
-        String::from_utf8_lossy(&uid.stdout).trim(),
-        "0",
-        "capturing on lo needs root"
-    );
+    assert_eq!(String::from_utf8_lossy(&uid.stdout).trim(), "0", "capturing on lo needs root");
 }
 
 fn free_port() -> u16 {
@@ -52,9 +46,7 @@ fn free_port() -> u16 {
 }
 
 fn signal(child: &Child, sig: &str) {
-    let _ = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status();
+    let _ = Command::new("kill").args([sig, &child.id().to_string()]).status();
 }
 
 fn start_nginx(dir: &Path, port: u16) -> Child {
@@ -101,10 +93,7 @@ http {{
         .expect("start nginx");
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not listen on {port}: see {p}/error.log"
-        );
+        assert!(Instant::now() < deadline, "nginx did not listen on {port}: see {p}/error.log");
         std::thread::sleep(Duration::from_millis(50));
     }
     child
@@ -129,19 +118,12 @@ fn start_tcpdump(pcap: &Path, port: u16) -> Child {
         }
     });
     let line = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
-    assert!(
-        line.contains("listening on"),
-        "tcpdump did not start: {line:?}"
-    );
+    assert!(line.contains("listening on"), "tcpdump did not start: {line:?}");
     child
 }
 
 fn curl(args: &[&str]) {
-    let st = Command::new("curl")
-        .args(["-s", "-S", "--max-time", "20"])
-        .args(args)
-        .status()
-        .expect("run curl");
+    let st = Command::new("curl").args(["-s", "-S", "--max-time", "20"]).args(args).status().expect("run curl");
     assert!(st.success(), "curl {args:?} failed");
 }
 
@@ -154,45 +136,25 @@ fn pipelined(port: u16) {
     .expect("send two requests");
     let mut all = Vec::new();
     s.read_to_end(&mut all).expect("read both responses");
-    assert!(
-        all.windows(12)
-            .filter(|w| w.starts_with(b"HTTP/1.1 "))
-            .count()
-            >= 2
-    );
+    assert!(all.windows(12).filter(|w| w.starts_with(b"HTTP/1.1 ")).count() >= 2);
 }
 
 fn tshark(pcap: &Path, port: u16, args: &[&str]) -> Vec<Vec<String>> {
     let out = Command::new("tshark")
         .arg("-r")
         .arg(pcap)
-        .args([
-            "-d",
-            &format!("tcp.port=={port},http"),
-            "-T",
-            "fields",
-            "-E",
-            "separator=/t",
-            "-E",
-            "aggregator=|",
-        ])
+        .args(["-d", &format!("tcp.port=={port},http"), "-T", "fields", "-E", "separator=/t", "-E", "aggregator=|"])
         .args(args)
         .stderr(Stdio::null())
         .output()
         .expect("run tshark");
     assert!(out.status.success(), "tshark {args:?} failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect()
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| l.split('\t').map(str::to_owned).collect()).collect()
 }
 
 fn hex(s: &str) -> Vec<u8> {
     let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
-    digits
-        .chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap_or("0"), 16).unwrap_or(0))
-        .collect()
+    digits.chunks(2).map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap_or("0"), 16).unwrap_or(0)).collect()
 }
 
 fn epoch(s: &str) -> Timestamp {
@@ -228,30 +190,19 @@ fn replay(pcap: &Path, port: u16) -> Replayed {
         ],
     );
     let d = Http1Dissector::default();
-    let flow = FlowInfo {
-        server_port: port,
-        client_port: 0,
-        saw_handshake: true,
-    };
+    let flow = FlowInfo { server_port: port, client_port: 0, saw_handshake: true };
     let mut sessions = BTreeMap::new();
     let mut exchanges: BTreeMap<u32, Vec<Exchange>> = BTreeMap::new();
     let mut bytes: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
     let mut last = Timestamp::ZERO;
     for row in rows {
-        let [stream, src, time, fin, payload] = &row[..] else {
-            panic!("unexpected tshark row {row:?}")
-        };
+        let [stream, src, time, fin, payload] = &row[..] else { panic!("unexpected tshark row {row:?}") };
         let stream: u32 = stream.parse().expect("stream number");
-        let dir = if src.parse::<u16>().ok() == Some(port) {
-            Direction::ServerToClient
-        } else {
-            Direction::ClientToServer
-        };
+        let dir =
+            if src.parse::<u16>().ok() == Some(port) { Direction::ServerToClient } else { Direction::ClientToServer };
         let ts = epoch(time);
         last = last.max(ts);
-        let s = sessions
-            .entry(stream)
-            .or_insert_with(|| d.new_session(&flow));
+        let s = sessions.entry(stream).or_insert_with(|| d.new_session(&flow));
         let out = exchanges.entry(stream).or_default();
         let data = hex(payload);
         let counts = bytes.entry(stream).or_default();
@@ -277,39 +228,16 @@ fn tshark_exchanges(pcap: &Path, port: u16) -> BTreeMap<u32, Vec<(String, String
     let reqs = tshark(
         pcap,
         port,
-        &[
-            "-Y",
-            "http.request",
-            "-e",
-            "tcp.stream",
-            "-e",
-            "http.request.method",
-            "-e",
-            "http.request.uri",
-        ],
+        &["-Y", "http.request", "-e", "tcp.stream", "-e", "http.request.method", "-e", "http.request.uri"],
     );
-    let resps = tshark(
-        pcap,
-        port,
-        &[
-            "-Y",
-            "http.response",
-            "-e",
-            "tcp.stream",
-            "-e",
-            "http.response.code",
-        ],
-    );
+    let resps = tshark(pcap, port, &["-Y", "http.response", "-e", "tcp.stream", "-e", "http.response.code"]);
     // Several messages in one frame come as one row, their values joined by '|'.
     let mut codes: BTreeMap<u32, Vec<u16>> = BTreeMap::new();
     for r in resps {
         for code in r[1].split('|') {
             let code: u16 = code.parse().expect("status code");
             if !(100..200).contains(&code) || code == 101 {
-                codes
-                    .entry(r[0].parse().expect("stream"))
-                    .or_default()
-                    .push(code);
+                codes.entry(r[0].parse().expect("stream")).or_default().push(code);
             }
         }
     }
@@ -329,11 +257,7 @@ fn outline(xs: &[Exchange]) -> Vec<(String, String, Option<u16>)> {
     xs.iter()
         .map(|x| {
             let s = |v: &Value| v.as_str().unwrap_or("?").to_owned();
-            let status = x
-                .response
-                .as_ref()
-                .and_then(|r| r["status"].as_u64())
-                .and_then(|c| u16::try_from(c).ok());
+            let status = x.response.as_ref().and_then(|r| r["status"].as_u64()).and_then(|c| u16::try_from(c).ok());
             (s(&x.request["method"]), s(&x.request["path"]), status)
         })
         .collect()
@@ -346,9 +270,7 @@ fn http1_matches_tshark_on_real_traffic() {
     let www = dir.path().join("www");
     std::fs::create_dir(&www).expect("mkdir www");
     let index = "<html><body>hello kubectl-shark</body></html>\n".to_string();
-    let big: String = (0..3000)
-        .map(|i| format!("line {i} of a big text file that compresses well\n"))
-        .collect();
+    let big: String = (0..3000).map(|i| format!("line {i} of a big text file that compresses well\n")).collect();
     std::fs::write(www.join("index.html"), &index).expect("write index.html");
     std::fs::write(www.join("big.txt"), &big).expect("write big.txt");
 
@@ -364,56 +286,17 @@ fn http1_matches_tshark_on_real_traffic() {
     let post_data = format!("@{posted}");
     let null = "/dev/null";
     // Keep-alive: three exchanges on one connection.
-    curl(&[
-        "-o",
-        null,
-        "-o",
-        null,
-        "-o",
-        null,
-        &index_url,
-        &missing_url,
-        &index_url,
-    ]);
+    curl(&["-o", null, "-o", null, "-o", null, &index_url, &missing_url, &index_url]);
     // gzip, chunked (nginx drops the length when compressing).
     curl(&["-o", null, "-H", "Accept-Encoding: gzip", &big_url]);
     curl(&["-o", null, "-I", &index_url]);
-    curl(&[
-        "-o",
-        null,
-        "-z",
-        "Fri, 01 Jan 2100 00:00:00 GMT",
-        &index_url,
-    ]);
+    curl(&["-o", null, "-z", "Fri, 01 Jan 2100 00:00:00 GMT", &index_url]);
     curl(&["-o", null, &u("/nocontent")]);
     curl(&["-o", null, "--data-binary", &post_data, &u("/post")]);
-    curl(&[
-        "-o",
-        null,
-        "-H",
-        "Transfer-Encoding: chunked",
-        "--data-binary",
-        &post_data,
-        &u("/post"),
-    ]);
-    curl(&[
-        "-o",
-        null,
-        "-H",
-        "Expect: 100-continue",
-        "--data-binary",
-        &post_data,
-        &u("/post"),
-    ]);
+    curl(&["-o", null, "-H", "Transfer-Encoding: chunked", "--data-binary", &post_data, &u("/post")]);
+    curl(&["-o", null, "-H", "Expect: 100-continue", "--data-binary", &post_data, &u("/post")]);
     // HTTP/1.0 + gzip: no length, no chunking: the body ends when the server closes.
-    curl(&[
-        "-o",
-        null,
-        "--http1.0",
-        "-H",
-        "Accept-Encoding: gzip",
-        &big_url,
-    ]);
+    curl(&["-o", null, "--http1.0", "-H", "Accept-Encoding: gzip", &big_url]);
     pipelined(port);
 
     std::thread::sleep(Duration::from_millis(500));
@@ -424,21 +307,11 @@ fn http1_matches_tshark_on_real_traffic() {
         let _ = c.wait();
     }
 
-    eprintln!(
-        "capture: {} bytes",
-        std::fs::metadata(&pcap).map(|m| m.len()).unwrap_or(0)
-    );
+    eprintln!("capture: {} bytes", std::fs::metadata(&pcap).map(|m| m.len()).unwrap_or(0));
     let ours = replay(&pcap, port);
     let theirs = tshark_exchanges(&pcap, port);
-    let our_outline: BTreeMap<u32, _> = ours
-        .exchanges
-        .iter()
-        .map(|(s, xs)| (*s, outline(xs)))
-        .collect();
-    assert_eq!(
-        our_outline, theirs,
-        "ours (left) and tshark's (right) exchanges per TCP stream"
-    );
+    let our_outline: BTreeMap<u32, _> = ours.exchanges.iter().map(|(s, xs)| (*s, outline(xs))).collect();
+    assert_eq!(our_outline, theirs, "ours (left) and tshark's (right) exchanges per TCP stream");
     let all: Vec<&Exchange> = ours.exchanges.values().flatten().collect();
     assert_eq!(all.len(), 13, "every exchange made above");
 
@@ -448,13 +321,8 @@ fn http1_matches_tshark_on_real_traffic() {
     }
     // Every byte on the wire belongs to exactly one message.
     for (stream, xs) in &ours.exchanges {
-        let sizes = xs
-            .iter()
-            .fold((0, 0), |a, x| (a.0 + x.request_size, a.1 + x.response_size));
-        assert_eq!(
-            sizes, ours.bytes[stream],
-            "stream {stream}: message sizes vs payload bytes"
-        );
+        let sizes = xs.iter().fold((0, 0), |a, x| (a.0 + x.request_size, a.1 + x.response_size));
+        assert_eq!(sizes, ours.bytes[stream], "stream {stream}: message sizes vs payload bytes");
     }
 
     let body = |v: &Value| v["body"].clone();
@@ -478,49 +346,22 @@ fn http1_matches_tshark_on_real_traffic() {
     assert_eq!(big_gets.len(), 2);
     for x in &big_gets {
         let r = x.response.as_ref().expect("response");
-        assert_eq!(
-            (text(r), r["body"]["encoding"].as_str()),
-            (Some(big.clone()), Some("gzip")),
-            "{}",
-            x.summary
-        );
-        assert!(r["body"]["size"]
-            .as_u64()
-            .is_some_and(|n| n > 0 && (n as usize) < big.len()));
+        assert_eq!((text(r), r["body"]["encoding"].as_str()), (Some(big.clone()), Some("gzip")), "{}", x.summary);
+        assert!(r["body"]["size"].as_u64().is_some_and(|n| n > 0 && (n as usize) < big.len()));
     }
     assert_eq!(big_gets[1].request["version"], "HTTP/1.0");
     let chunked = big_gets[0].response.as_ref().expect("response");
-    assert!(chunked["headers"]
-        .as_array()
-        .is_some_and(|h| h.contains(&json!(["Transfer-Encoding", "chunked"]))));
+    assert!(chunked["headers"].as_array().is_some_and(|h| h.contains(&json!(["Transfer-Encoding", "chunked"]))));
 
     let head = by("HEAD", "/index.html", 200);
     assert_eq!(head.len(), 1);
-    assert_eq!(
-        head[0]
-            .response
-            .as_ref()
-            .map(body)
-            .map(|b| b["size"].clone()),
-        Some(json!(0))
-    );
+    assert_eq!(head[0].response.as_ref().map(body).map(|b| b["size"].clone()), Some(json!(0)));
     let posts = by("POST", "/post", 201);
     assert_eq!(posts.len(), 3);
     for x in &posts {
-        assert_eq!(
-            text(&x.request),
-            Some(index.clone()),
-            "{:?}",
-            x.request["headers"]
-        );
-        assert_eq!(
-            x.response.as_ref().and_then(text).as_deref(),
-            Some("created\n")
-        );
+        assert_eq!(text(&x.request), Some(index.clone()), "{:?}", x.request["headers"]);
+        assert_eq!(x.response.as_ref().and_then(text).as_deref(), Some("created\n"));
     }
-    let interim: Vec<Value> = posts
-        .iter()
-        .filter_map(|x| x.response.as_ref()?.get("interim").cloned())
-        .collect();
+    let interim: Vec<Value> = posts.iter().filter_map(|x| x.response.as_ref()?.get("interim").cloned()).collect();
     assert_eq!(interim, [json!([{"status": 100, "reason": "Continue"}])]);
 }

@@ -205,39 +205,10 @@ class LiveShark:
 
 
 def parse_counters(stderr: str) -> dict:
-    """Best-effort reading of the capture counters `local` prints on stderr (format not fixed by the
-    spec): a JSON object line, or `name: N` / `name=N` / `N name` pairs. Keys are normalised to
-    packets, bytes, drops, entries when recognisable."""
+    """The counters line `view` and `local` print on stderr at the end (README: "Counters"):
+    `kubectl-shark: counters: packets=N bytes=N drops=N entries=N ...`. Returns {} without one."""
     found = {}
     for line in stderr.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                obj = None
-            if isinstance(obj, dict):
-                stack = [obj]
-                while stack:
-                    o = stack.pop()
-                    for k, v in o.items():
-                        if isinstance(v, dict):
-                            stack.append(v)
-                        elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                            found[k.lower()] = v
-                continue
-        for k, v in re.findall(r"([A-Za-z][A-Za-z _-]*?)\s*[:=]\s*(\d+)", line):
-            found[k.strip().lower()] = int(v)
-        for v, k in re.findall(r"(\d+)\s+([A-Za-z][A-Za-z_-]*(?: [a-z]+)?)", line):
-            found.setdefault(k.strip().lower(), int(v))
-    norm = {}
-    for k, v in found.items():
-        if "drop" in k:
-            norm.setdefault("drops", v)
-        elif "entr" in k:
-            norm.setdefault("entries", v)
-        elif "byte" in k:
-            norm.setdefault("bytes", v)
-        elif "packet" in k or k in ("pkts", "frames"):
-            norm.setdefault("packets", v)
-    return {**found, **norm}
+        if line.startswith("kubectl-shark: counters: "):
+            found = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+    return found

@@ -56,17 +56,22 @@ pub fn run(args: LocalArgs) -> Result<(), CliError> {
     let written = sink.output.finish();
     let summary = result?;
     if !args.quiet {
-        let c = &summary.capture;
-        let e = &summary.engine;
-        eprintln!(
-            "kubectl-shark: captured {} packets ({} bytes), kernel drops {}, entries {}; {} duplicate packets across interfaces; \
-             {} TCP / {} UDP flows; {} gaps ({} bytes)",
-            c.packets, c.bytes, c.kernel_drops, e.entries, e.duplicate_packets, e.tcp_flows_total, e.udp_flows_total,
-            e.reassembly.gaps, e.reassembly.gap_bytes
-        );
+        let (c, e) = (&summary.capture, &summary.engine);
+        let mut counters = vec![
+            ("packets", c.packets),
+            ("bytes", c.bytes),
+            ("drops", c.kernel_drops),
+            ("entries", e.entries),
+            ("duplicates", e.duplicate_packets),
+            ("tcp_flows", e.tcp_flows_total),
+            ("udp_flows", e.udp_flows_total),
+            ("gaps", e.reassembly.gaps),
+            ("gap_bytes", e.reassembly.gap_bytes),
+        ];
         if let Some(s) = &summary.storage {
-            eprintln!("kubectl-shark: stored {} packets, {} bytes on disk", s.packets_written, s.bytes_on_disk);
+            counters.extend([("stored_packets", s.packets_written), ("stored_bytes", s.bytes_on_disk)]);
         }
+        eprintln!("{}", crate::output::counters_line(&counters));
     }
     match written {
         Err(e) if !is_broken_pipe(&e) => Err(CliError::Output(e)),

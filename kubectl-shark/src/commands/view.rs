@@ -33,20 +33,21 @@ pub fn run(args: ViewArgs) -> Result<(), CliError> {
 
 fn print_summary(s: &OfflineSummary, written: Option<u64>) {
     let e = &s.engine;
-    eprintln!(
-        "kubectl-shark: {} packets ({} bytes), {} entries{}; {} TCP and {} UDP flows ({} TCP unrecognised); \
-         {} malformed, {} ignored, {} duplicate packets; {} gaps ({} bytes lost to capture)",
-        s.source.packets,
-        s.source.bytes,
-        e.entries,
-        written.map(|w| if w == e.entries { String::new() } else { format!(" ({w} written)") }).unwrap_or_default(),
-        e.tcp_flows_total,
-        e.udp_flows_total,
-        e.tcp_flows_unrecognised,
-        e.malformed_packets,
-        e.ignored_packets,
-        e.duplicate_packets,
-        e.reassembly.gaps,
-        e.reassembly.gap_bytes,
-    );
+    let mut counters = vec![
+        ("packets", s.source.packets),
+        ("bytes", s.source.bytes),
+        ("entries", e.entries),
+        ("tcp_flows", e.tcp_flows_total),
+        ("udp_flows", e.udp_flows_total),
+        ("unrecognised_tcp_flows", e.tcp_flows_unrecognised),
+        ("malformed", e.malformed_packets),
+        ("ignored", e.ignored_packets),
+        ("duplicates", e.duplicate_packets),
+        ("gaps", e.reassembly.gaps),
+        ("gap_bytes", e.reassembly.gap_bytes),
+    ];
+    if let Some(w) = written {
+        counters.push(("written", w));
+    }
+    eprintln!("{}", crate::output::counters_line(&counters));
 }

@@ -105,3 +105,10 @@ impl EntryOutput {
 pub fn is_broken_pipe(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe
 }
+
+/// The counters line printed on stderr at the end of `view` and `local`:
+/// `kubectl-shark: counters: packets=N bytes=N ...` (documented in README.md).
+pub fn counters_line(counters: &[(&str, u64)]) -> String {
+    let pairs: Vec<String> = counters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("kubectl-shark: counters: {}", pairs.join(" "))
+}

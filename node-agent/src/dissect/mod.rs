@@ -95,7 +95,11 @@ pub trait StreamDissector: Send + Sync {
     fn new_session(&self, flow: &FlowInfo) -> Box<dyn StreamSession>;
 }
 
-/// The per-connection state of a TCP protocol. Receives each direction's bytes in order.
+/// The per-connection state of a TCP protocol. Receives each direction's bytes in order, and the
+/// two directions in causal order: a segment is delivered only after the data of the other
+/// direction that it acknowledges (within bounds; see `engine::ack_order`). So a response never
+/// arrives before the request it answers, even when the capture shows them the other way round;
+/// sessions pair by arrival order and must not compare timestamps across directions.
 pub trait StreamSession: Send {
     /// `data` continues what this direction sent before (unless a gap was reported in between).
     /// `ts` is the capture time of the segment that carried these bytes.

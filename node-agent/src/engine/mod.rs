@@ -150,11 +150,15 @@ impl Engine {
     fn on_tcp(&mut self, d: &packet::Decoded<'_>, tcp: &packet::TcpHeader, out: &mut dyn FnMut(Entry)) {
         let key = FlowKey::new(d.src_ip, d.src_port, d.dst_ip, d.dst_port);
         let fresh_syn = tcp.syn && !tcp.ack_flag;
-        if let Some(flow) = self.tcp.get(&key) {
-            if fresh_syn && flow.is_new_connection_syn(tcp.seq) {
-                // The old connection ended without us seeing it (or the port was reused): close it first.
-                if let Some(mut old) = self.tcp.remove(&key) {
-                    self.close_tcp_flow(&mut old, d.ts, out);
+        if let Some(flow) = self.tcp.get_mut(&key) {
+            if fresh_syn {
+                if flow.is_new_connection_syn(d, tcp.seq) {
+                    // The old connection ended without us seeing it (or the port was reused): close it first.
+                    if let Some(mut old) = self.tcp.remove(&key) {
+                        self.close_tcp_flow(&mut old, d.ts, out);
+                    }
+                } else {
+                    flow.adopt_late_syn(tcp.seq);
                 }
             }
         }
@@ -204,11 +208,30 @@ impl Engine {
     }
 
     fn close_tcp_flow(&mut self, flow: &mut TcpFlow, now: Timestamp, out: &mut dyn FnMut(Entry)) {
-        flow.close(now, &self.config, &mut self.budget, &mut self.entries, &mut self.stats, out);
+        flow.close(
+            now,
+            &self.stream_dissectors,
+            &self.config,
+            &mut self.budget,
+            &mut self.entries,
+            &mut self.stats,
+            out,
+        );
     }
 
     fn sweep(&mut self, now: Timestamp, out: &mut dyn FnMut(Entry)) {
         self.last_sweep = now;
+        for flow in self.tcp.values_mut() {
+            flow.release_stale(
+                now,
+                &self.stream_dissectors,
+                &self.config,
+                &mut self.budget,
+                &mut self.entries,
+                &mut self.stats,
+                out,
+            );
+        }
         let (tcp_idle, tcp_closing) = (self.config.tcp_idle_timeout_nanos, self.config.tcp_closing_timeout_nanos);
         let idle_tcp: Vec<FlowKey> = self
             .tcp

@@ -32,6 +32,8 @@ pub struct TcpFlow {
     /// FINs (per wire direction) and RST seen, to know when an ignored connection ends.
     fin_seen: [bool; 2],
     rst_seen: bool,
+    /// A SYN (or SYN-ACK) was seen from this wire direction.
+    syn_seen: [bool; 2],
     /// Segments held back until the data they acknowledge has been delivered.
     ack_order: AckOrder,
     first_seen: Timestamp,
@@ -68,6 +70,7 @@ impl TcpFlow {
             dissection: Dissection::Probing(Box::default()),
             fin_seen: [false; 2],
             rst_seen: false,
+            syn_seen: [false; 2],
             ack_order: AckOrder::default(),
             first_seen: d.ts,
             last_seen: d.ts,
@@ -94,9 +97,36 @@ impl TcpFlow {
         self.rst_seen || self.fin_seen == [true, true] || self.reassembler.is_closing()
     }
 
-    /// A SYN that starts a different connection on the same ports (not a retransmitted SYN).
-    pub fn is_new_connection_syn(&self, seq: u32) -> bool {
-        self.client_isn != Some(seq)
+    /// A SYN that starts a different connection on the same ports: not a retransmitted SYN, and
+    /// not this connection's own SYN captured late (reordered behind the first data), whose
+    /// sequence number lies just before the data already seen from its sender.
+    pub fn is_new_connection_syn(&self, d: &Decoded<'_>, seq: u32) -> bool {
+        if let Some(isn) = self.client_isn {
+            return isn != seq;
+        }
+        if self.is_closing() {
+            return true;
+        }
+        let dir = self.wire_dir_of(d);
+        match self.reassembler.next_seq(dir) {
+            // Up to 1 GiB before the next byte: the SYN of the data already seen.
+            Some(next) => next.wrapping_sub(seq.wrapping_add(1)) >= 1 << 30,
+            None => false,
+        }
+    }
+
+    /// Records a late SYN that belongs to this connection (see [`Self::is_new_connection_syn`]).
+    pub fn adopt_late_syn(&mut self, seq: u32) {
+        self.client_isn = Some(seq);
+        self.saw_handshake = true;
+    }
+
+    fn wire_dir_of(&self, d: &Decoded<'_>) -> Direction {
+        if (d.src_ip, d.src_port) == self.wire_client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -112,11 +142,7 @@ impl TcpFlow {
         out: &mut dyn FnMut(Entry),
     ) {
         self.last_seen = self.last_seen.max(d.ts);
-        let wire_dir = if (d.src_ip, d.src_port) == self.wire_client {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
+        let wire_dir = self.wire_dir_of(d);
         self.fin_seen[wire_dir.index()] |= tcp.fin;
         self.rst_seen |= tcp.rst;
         if matches!(self.dissection, Dissection::Ignored) {
@@ -128,34 +154,72 @@ impl TcpFlow {
             return;
         }
         let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, entries, stats, out };
-        let TcpFlow { reassembler, dissection, ack_order, .. } = self;
+        self.syn_seen[wire_dir.index()] |= tcp.syn;
+        let TcpFlow { reassembler, dissection, ack_order, syn_seen, .. } = self;
         ack_order.tick();
         let carries_data = !d.payload.is_empty() || tcp.fin;
-        let must_wait =
-            carries_data && acknowledges_undelivered(tcp, reassembler.next_seq(wire_dir.reverse()));
+        let anchored = |dir: Direction, r: &TcpReassembler| syn_seen[dir.index()] || r.is_open(dir);
+        let must_wait = carries_data
+            && (!anchored(wire_dir, reassembler)
+                || acknowledges_undelivered(tcp, reassembler.next_seq(wire_dir.reverse())));
         if !(must_wait && ack_order.hold(wire_dir, tcp, d.payload, d.ts)) {
             reassembler.on_segment(wire_dir, tcp, d.payload, d.ts, budget, &mut |ev| events.handle(dissection, ev));
         }
-        // Whatever was waiting for the data just delivered may go now.
-        while let Some(h) = ack_order
-            .release_one(|h| !acknowledges_undelivered(&h.tcp, reassembler.next_seq(h.dir.reverse())))
-        {
-            reassembler.on_segment(h.dir, &h.tcp, &h.payload, h.ts, budget, &mut |ev| events.handle(dissection, ev));
+        // Whatever was waiting for what just arrived may go now; what waited too long goes anyway.
+        loop {
+            let ready = |h: &super::ack_order::HeldSegment| {
+                anchored(h.dir, reassembler) && !acknowledges_undelivered(&h.tcp, reassembler.next_seq(h.dir.reverse()))
+            };
+            if let Some(h) = ack_order.release_ready(ready) {
+                reassembler
+                    .on_segment(h.dir, &h.tcp, &h.payload, h.ts, budget, &mut |ev| events.handle(dissection, ev));
+            } else if ack_order.timed_out(d.ts) {
+                for h in ack_order.drain() {
+                    reassembler
+                        .on_segment(h.dir, &h.tcp, &h.payload, h.ts, budget, &mut |ev| events.handle(dissection, ev));
+                }
+            } else {
+                break;
+            }
         }
         self.flipped = events.flow_state.flipped;
     }
 
-    pub fn close(
+    /// Releases segments that have been held too long while the connection was quiet.
+    #[allow(clippy::too_many_arguments)]
+    pub fn release_stale(
         &mut self,
         now: Timestamp,
+        dissectors: &[Box<dyn StreamDissector>],
         config: &EngineConfig,
         budget: &mut MemoryBudget,
         entries: &mut EntryFactory,
         stats: &mut EngineStats,
         out: &mut dyn FnMut(Entry),
     ) {
-        // Data that only now becomes deliverable (after holes) is not probed any more.
-        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors: &[], config, entries, stats, out };
+        if !self.ack_order.timed_out(now) {
+            return;
+        }
+        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, entries, stats, out };
+        let TcpFlow { reassembler, dissection, ack_order, .. } = self;
+        for h in ack_order.drain() {
+            reassembler.on_segment(h.dir, &h.tcp, &h.payload, h.ts, budget, &mut |ev| events.handle(dissection, ev));
+        }
+        self.flipped = events.flow_state.flipped;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn close(
+        &mut self,
+        now: Timestamp,
+        dissectors: &[Box<dyn StreamDissector>],
+        config: &EngineConfig,
+        budget: &mut MemoryBudget,
+        entries: &mut EntryFactory,
+        stats: &mut EngineStats,
+        out: &mut dyn FnMut(Entry),
+    ) {
+        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, entries, stats, out };
         let TcpFlow { reassembler, dissection, ack_order, .. } = self;
         events.stats.segments_held_for_ack_order += ack_order.reordered;
         for h in ack_order.drain() {

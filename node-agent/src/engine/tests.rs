@@ -235,3 +235,40 @@ fn malformed_frames_are_counted_not_fatal() {
     assert_eq!(entries.len(), 1);
     assert_eq!(stats.malformed_packets, 1);
 }
+
+#[test]
+fn request_tail_captured_before_the_syn_and_its_head() {
+    // Capture order: the request's second half, the SYN, the SYN-ACK, the first half, the response.
+    let syn = Flags { syn: true, ack: false, fin: false, rst: false };
+    let frames = vec![
+        (1, tcp_frame(true, 104, DATA, b" a\n")),
+        (2, tcp_frame(true, 100, syn, b"")),
+        (3, tcp_frame(false, 500, Flags { syn: true, ..DATA }, b"")),
+        (4, tcp_frame(true, 101, DATA, b"REQ")),
+        (5, tcp_frame(false, 501, DATA, b"RES 1\n")),
+    ];
+    let (entries, stats) = run(&frames);
+    let got: Vec<_> = entries.iter().map(|e| (e.summary.as_str(), e.status.as_deref())).collect();
+    assert_eq!(got, vec![("REQ a", Some("RES 1"))]);
+    assert_eq!(stats.tcp_flows_total, 1, "the late SYN belongs to the same connection");
+    assert_eq!(stats.reassembly.gaps, 0);
+}
+
+#[test]
+fn response_captured_before_its_request_is_paired_with_it() {
+    // The server's answer (acknowledging the request) is captured before the request.
+    let syn = Flags { syn: true, ack: false, fin: false, rst: false };
+    let mut response = tcp_frame(false, 501, DATA, b"RES 1\n");
+    // Acknowledge the 6 request bytes: ack = 101 + 6 (TCP header at 14 + 20, ack field at +8).
+    response[42..46].copy_from_slice(&107u32.to_be_bytes());
+    let frames = vec![
+        (1, tcp_frame(true, 100, syn, b"")),
+        (2, tcp_frame(false, 500, Flags { syn: true, ..DATA }, b"")),
+        (3, response),
+        (4, tcp_frame(true, 101, DATA, b"REQ a\n")),
+    ];
+    let (entries, stats) = run(&frames);
+    let got: Vec<_> = entries.iter().map(|e| (e.summary.as_str(), e.status.as_deref())).collect();
+    assert_eq!(got, vec![("REQ a", Some("RES 1"))]);
+    assert_eq!(stats.segments_held_for_ack_order, 1);
+}

@@ -141,9 +141,7 @@ impl fmt::Display for Path {
 
 fn is_plain_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -215,18 +213,9 @@ mod tests {
             col: 1,
             root: "request".into(),
             segs: vec![
-                Seg {
-                    col: 8,
-                    kind: SegKind::Key("headers".into()),
-                },
-                Seg {
-                    col: 16,
-                    kind: SegKind::Key("content-type".into()),
-                },
-                Seg {
-                    col: 30,
-                    kind: SegKind::Index(0),
-                },
+                Seg { col: 8, kind: SegKind::Key("headers".into()) },
+                Seg { col: 16, kind: SegKind::Key("content-type".into()) },
+                Seg { col: 30, kind: SegKind::Index(0) },
             ],
         };
         assert_eq!(p.to_string(), r#"request.headers["content-type"][0]"#);

@@ -59,10 +59,7 @@ impl Compiler {
         let lit = match &c.rhs {
             Rhs::Value(lit) => lit,
             Rhs::List(items) => {
-                let members = items
-                    .iter()
-                    .map(|item| member(&c.path, &field, item))
-                    .collect::<Result<_, _>>()?;
+                let members = items.iter().map(|item| member(&c.path, &field, item)).collect::<Result<_, _>>()?;
                 return Ok(check(field, Test::In(members)));
             }
         };
@@ -108,20 +105,13 @@ impl Compiler {
             },
         };
         let node = check(field, test);
-        Ok(if negate {
-            Node::Not(Box::new(node))
-        } else {
-            node
-        })
+        Ok(if negate { Node::Not(Box::new(node)) } else { node })
     }
 
     fn regex(&mut self, pattern: &str, col: usize) -> Result<regex::Regex, FilterError> {
         self.regexes += 1;
         if self.regexes > MAX_REGEXES {
-            return Err(FilterError::new(
-                col,
-                format!("too many regexes (the limit is {MAX_REGEXES} per filter)"),
-            ));
+            return Err(FilterError::new(col, format!("too many regexes (the limit is {MAX_REGEXES} per filter)")));
         }
         RegexBuilder::new(pattern)
             .size_limit(REGEX_SIZE_LIMIT)
@@ -143,9 +133,7 @@ fn bare(path: &Path) -> Result<Node, FilterError> {
     }
     let name = &path.root;
     let lowercase = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !lowercase {
         return Err(FilterError::new(
             path.col,
@@ -161,14 +149,9 @@ fn bare(path: &Path) -> Result<Node, FilterError> {
 fn string_operand(op: Op, lit: &Literal) -> Result<&str, FilterError> {
     match &lit.kind {
         LitKind::Str(s) => Ok(s),
-        other => Err(FilterError::new(
-            lit.col,
-            format!(
-                "'{}' takes a string, but found {}",
-                op.symbol(),
-                other.describe()
-            ),
-        )),
+        other => {
+            Err(FilterError::new(lit.col, format!("'{}' takes a string, but found {}", op.symbol(), other.describe())))
+        }
     }
 }
 
@@ -222,10 +205,7 @@ fn regex_reason(e: &regex::Error) -> String {
     match e {
         regex::Error::Syntax(text) => {
             let reason = text.lines().rev().find_map(|l| l.strip_prefix("error: "));
-            reason
-                .unwrap_or_else(|| text.lines().last().unwrap_or("syntax error"))
-                .trim()
-                .to_string()
+            reason.unwrap_or_else(|| text.lines().last().unwrap_or("syntax error")).trim().to_string()
         }
         regex::Error::CompiledTooBig(limit) => {
             format!("too big once compiled (the limit is {limit} bytes)")

@@ -13,10 +13,7 @@ pub struct FilterError {
 
 impl FilterError {
     pub(crate) fn new(column: usize, message: impl Into<String>) -> Self {
-        FilterError {
-            column,
-            message: message.into(),
-        }
+        FilterError { column, message: message.into() }
     }
 }
 
@@ -25,11 +22,7 @@ impl FilterError {
 pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let mut best: Option<(usize, &'a str)> = None;
     for &c in candidates {
-        let d = if c.eq_ignore_ascii_case(word) {
-            0
-        } else {
-            distance(word, c)
-        };
+        let d = if c.eq_ignore_ascii_case(word) { 0 } else { distance(word, c) };
         let allowed = if word.chars().count() > 4 { 2 } else { 1 };
         if d <= allowed && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
@@ -56,9 +49,7 @@ fn distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
+            let mut d = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 d = d.min(rows[i - 2][j - 2] + 1);
             }

@@ -64,9 +64,7 @@ impl Node {
             Node::And(items) => items.iter().all(|n| n.eval(entry)),
             Node::Or(items) => items.iter().any(|n| n.eval(entry)),
             Node::Not(inner) => !inner.eval(entry),
-            Node::Protocol(name) => {
-                entry.protocol == **name || transport_name(entry.transport) == &**name
-            }
+            Node::Protocol(name) => entry.protocol == **name || transport_name(entry.transport) == &**name,
             Node::Present(field) => any_value(field, entry, &mut |v| v.is_truthy()),
             Node::Check(c) => any_value(&c.field, entry, &mut |v| c.test.holds(&v)),
         }

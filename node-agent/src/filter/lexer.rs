@@ -38,19 +38,10 @@ pub(crate) struct Token {
 }
 
 /// Operator spellings people reach for that we do not accept, with what they probably meant.
-const OPERATOR_TYPOS: &[(&str, &str)] = &[
-    ("===", "=="),
-    ("!==", "!="),
-    ("=>", ">="),
-    ("=<", "<="),
-    ("<>", "!="),
-    ("~=", "=~"),
-    ("=!", "!="),
-];
+const OPERATOR_TYPOS: &[(&str, &str)] =
+    &[("===", "=="), ("!==", "!="), ("=>", ">="), ("=<", "<="), ("<>", "!="), ("~=", "=~"), ("=!", "!=")];
 
-const OPERATORS: &[&str] = &[
-    "==", "!=", "<=", ">=", "=~", "!~", "&&", "||", "<", ">", "!",
-];
+const OPERATORS: &[&str] = &["==", "!=", "<=", ">=", "=~", "!~", "&&", "||", "<", ">", "!"];
 
 fn is_operator_char(c: char) -> bool {
     matches!(c, '=' | '!' | '<' | '>' | '~' | '&' | '|')
@@ -66,11 +57,7 @@ fn is_ident_char(c: char) -> bool {
 
 /// Splits `text` into tokens, ending with [`Tok::Eof`] (whose column is one past the last character).
 pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, FilterError> {
-    let mut lexer = Lexer {
-        chars: text.char_indices().collect(),
-        pos: 0,
-        len: text.len(),
-    };
+    let mut lexer = Lexer { chars: text.char_indices().collect(), pos: 0, len: text.len() };
     let mut out = Vec::new();
     loop {
         let token = lexer.next_token()?;
@@ -99,11 +86,7 @@ impl Lexer {
     }
 
     fn token(&self, tok: Tok, start: usize) -> Token {
-        Token {
-            tok,
-            col: start + 1,
-            span: self.byte_at(start)..self.byte_at(self.pos),
-        }
+        Token { tok, col: start + 1, span: self.byte_at(start)..self.byte_at(self.pos) }
     }
 
     fn next_token(&mut self) -> Result<Token, FilterError> {
@@ -134,10 +117,7 @@ impl Lexer {
             while self.peek(0).is_some_and(is_ident_char) {
                 self.pos += 1;
             }
-            let name = self.chars[start..self.pos]
-                .iter()
-                .map(|&(_, c)| c)
-                .collect();
+            let name = self.chars[start..self.pos].iter().map(|&(_, c)| c).collect();
             return Ok(self.token(Tok::Ident(name), start));
         }
         if c.is_ascii_digit() || (c == '-' && self.peek(1).is_some_and(|d| d.is_ascii_digit())) {
@@ -149,22 +129,14 @@ impl Lexer {
         if is_operator_char(c) {
             return self.operator();
         }
-        Err(FilterError::new(
-            start + 1,
-            format!("unexpected character {c:?}"),
-        ))
+        Err(FilterError::new(start + 1, format!("unexpected character {c:?}")))
     }
 
     fn operator(&mut self) -> Result<Token, FilterError> {
         let start = self.pos;
         // Operators are at most three characters; look no further (a run of 100 000 `!` stays linear).
         let mut end = start;
-        while end < start + 3
-            && self
-                .chars
-                .get(end)
-                .is_some_and(|&(_, c)| is_operator_char(c))
-        {
+        while end < start + 3 && self.chars.get(end).is_some_and(|&(_, c)| is_operator_char(c)) {
             end += 1;
         }
         let run: String = self.chars[start..end].iter().map(|&(_, c)| c).collect();
@@ -184,10 +156,7 @@ impl Lexer {
                 Some('|') => " (did you mean '||' or 'or'?)",
                 _ => "",
             };
-            return Err(FilterError::new(
-                start + 1,
-                format!("unknown operator '{run}'{hint}"),
-            ));
+            return Err(FilterError::new(start + 1, format!("unknown operator '{run}'{hint}")));
         };
         self.pos += op.chars().count();
         let tok = match *op {
@@ -210,36 +179,22 @@ impl Lexer {
             self.skip_digits();
         }
         if matches!(self.peek(0), Some('e' | 'E')) {
-            let digit_at = if matches!(self.peek(1), Some('+' | '-')) {
-                2
-            } else {
-                1
-            };
+            let digit_at = if matches!(self.peek(1), Some('+' | '-')) { 2 } else { 1 };
             if self.peek(digit_at).is_some_and(|c| c.is_ascii_digit()) {
                 self.pos += digit_at;
                 self.skip_digits();
             }
         }
-        let text: String = self.chars[start..self.pos]
-            .iter()
-            .map(|&(_, c)| c)
-            .collect();
-        let num = Num::parse(&text)
-            .ok_or_else(|| FilterError::new(start + 1, format!("invalid number '{text}'")))?;
+        let text: String = self.chars[start..self.pos].iter().map(|&(_, c)| c).collect();
+        let num = Num::parse(&text).ok_or_else(|| FilterError::new(start + 1, format!("invalid number '{text}'")))?;
         let unit_start = self.pos;
-        while self
-            .peek(0)
-            .is_some_and(|c| is_ident_char(c) || c == 'µ' || c == 'μ')
-        {
+        while self.peek(0).is_some_and(|c| is_ident_char(c) || c == 'µ' || c == 'μ') {
             self.pos += 1;
         }
         if unit_start == self.pos {
             return Ok(self.token(Tok::Num(num), start));
         }
-        let unit: String = self.chars[unit_start..self.pos]
-            .iter()
-            .map(|&(_, c)| c)
-            .collect();
+        let unit: String = self.chars[unit_start..self.pos].iter().map(|&(_, c)| c).collect();
         let micros_per_unit = match unit.as_str() {
             "ns" => 0.001,
             "us" | "µs" | "μs" => 1.0,
@@ -250,17 +205,14 @@ impl Lexer {
             _ => {
                 return Err(FilterError::new(
                     unit_start + 1,
-                    format!(
-                        "unknown unit '{unit}' after a number (durations use ns, us, ms, s, m, h)"
-                    ),
+                    format!("unknown unit '{unit}' after a number (durations use ns, us, ms, s, m, h)"),
                 ))
             }
         };
         let micros = match num {
             Num::Int(i) if micros_per_unit >= 1.0 => {
                 let factor = micros_per_unit as i128;
-                i.checked_mul(factor)
-                    .map_or(Num::Float(num.as_f64() * micros_per_unit), Num::Int)
+                i.checked_mul(factor).map_or(Num::Float(num.as_f64() * micros_per_unit), Num::Int)
             }
             _ => Num::normalized(num.as_f64() * micros_per_unit),
         };
@@ -279,10 +231,7 @@ impl Lexer {
         let mut value = String::new();
         loop {
             let Some(c) = self.peek(0) else {
-                return Err(FilterError::new(
-                    start + 1,
-                    format!("unterminated string (no closing {quote})"),
-                ));
+                return Err(FilterError::new(start + 1, format!("unterminated string (no closing {quote})")));
             };
             self.pos += 1;
             if c == quote {
@@ -321,12 +270,7 @@ impl Lexer {
 
     /// After `\u`: either `{1-6 hex}` or exactly 4 hex digits.
     fn unicode_escape(&mut self, escape_col: usize) -> Result<char, FilterError> {
-        let bad = || {
-            FilterError::new(
-                escape_col,
-                "invalid unicode escape (write \\u{1F600} or \\u00e9)",
-            )
-        };
+        let bad = || FilterError::new(escape_col, "invalid unicode escape (write \\u{1F600} or \\u00e9)");
         let braced = self.peek(0) == Some('{');
         if braced {
             self.pos += 1;
@@ -362,10 +306,7 @@ impl Lexer {
             self.pos += 1;
         }
         if self.peek(0) != Some('"') {
-            return Err(FilterError::new(
-                start + 1,
-                "expected '\"' to start a raw string r\"...\"",
-            ));
+            return Err(FilterError::new(start + 1, "expected '\"' to start a raw string r\"...\""));
         }
         self.pos += 1;
         let body_start = self.pos;
@@ -374,17 +315,11 @@ impl Lexer {
                 None => {
                     return Err(FilterError::new(
                         start + 1,
-                        format!(
-                            "unterminated raw string (no closing \"{})",
-                            "#".repeat(hashes)
-                        ),
+                        format!("unterminated raw string (no closing \"{})", "#".repeat(hashes)),
                     ))
                 }
                 Some('"') if (1..=hashes).all(|k| self.peek(k) == Some('#')) => {
-                    let value = self.chars[body_start..self.pos]
-                        .iter()
-                        .map(|&(_, c)| c)
-                        .collect();
+                    let value = self.chars[body_start..self.pos].iter().map(|&(_, c)| c).collect();
                     self.pos += 1 + hashes;
                     return Ok(self.token(Tok::Str(value), start));
                 }
@@ -443,18 +378,9 @@ mod tests {
                 Tok::Eof
             ]
         );
-        assert_eq!(
-            toks("!!x"),
-            vec![Tok::Bang, Tok::Bang, ident("x"), Tok::Eof]
-        );
-        assert_eq!(
-            toks("a!~b"),
-            vec![ident("a"), Tok::Cmp("!~"), ident("b"), Tok::Eof]
-        );
-        assert_eq!(
-            toks("a&&!b"),
-            vec![ident("a"), Tok::AndAnd, Tok::Bang, ident("b"), Tok::Eof]
-        );
+        assert_eq!(toks("!!x"), vec![Tok::Bang, Tok::Bang, ident("x"), Tok::Eof]);
+        assert_eq!(toks("a!~b"), vec![ident("a"), Tok::Cmp("!~"), ident("b"), Tok::Eof]);
+        assert_eq!(toks("a&&!b"), vec![ident("a"), Tok::AndAnd, Tok::Bang, ident("b"), Tok::Eof]);
     }
 
     #[test]
@@ -479,91 +405,43 @@ mod tests {
         assert_eq!(toks("2000ns")[0], Tok::Duration(Num::Int(2)));
         assert_eq!(toks("100ns")[0], Tok::Duration(Num::Float(0.1)));
         // "1.x": the dot is not part of the number.
-        assert_eq!(
-            toks("1.x"),
-            vec![Tok::Num(Num::Int(1)), Tok::Dot, ident("x"), Tok::Eof]
-        );
-        assert_eq!(
-            err("5kb"),
-            "column 2: unknown unit 'kb' after a number (durations use ns, us, ms, s, m, h)"
-        );
+        assert_eq!(toks("1.x"), vec![Tok::Num(Num::Int(1)), Tok::Dot, ident("x"), Tok::Eof]);
+        assert_eq!(err("5kb"), "column 2: unknown unit 'kb' after a number (durations use ns, us, ms, s, m, h)");
     }
 
     #[test]
     fn strings_with_escapes_and_raw_strings() {
-        assert_eq!(
-            toks(r#""a\"b\\c\n\u00e9\u{1F600}""#)[0],
-            Tok::Str("a\"b\\c\né😀".into())
-        );
+        assert_eq!(toks(r#""a\"b\\c\n\u00e9\u{1F600}""#)[0], Tok::Str("a\"b\\c\né😀".into()));
         assert_eq!(toks(r#"'it''s'"#)[0], Tok::Str("it".into()));
         assert_eq!(toks(r#"'say "hi"'"#)[0], Tok::Str("say \"hi\"".into()));
         assert_eq!(toks(r#"r"^\d+\.\w$""#)[0], Tok::Str(r"^\d+\.\w$".into()));
-        assert_eq!(
-            toks(r###"r#"a "quoted" \d"#"###)[0],
-            Tok::Str(r#"a "quoted" \d"#.into())
-        );
+        assert_eq!(toks(r###"r#"a "quoted" \d"#"###)[0], Tok::Str(r#"a "quoted" \d"#.into()));
         // `r` alone is still an identifier.
         assert_eq!(toks("r == 1")[0], ident("r"));
     }
 
     #[test]
     fn string_errors_point_at_the_problem() {
-        assert_eq!(
-            err(r#"x == "abc"#),
-            "column 6: unterminated string (no closing \")"
-        );
+        assert_eq!(err(r#"x == "abc"#), "column 6: unterminated string (no closing \")");
         assert_eq!(
             err(r#"x =~ "^\d+""#),
             r#"column 8: unknown escape '\d' in a string (write '\\d', or use a raw string r"..." for regexes)"#
         );
-        assert_eq!(
-            err(r#""\u{110000}""#),
-            "column 2: invalid unicode escape (write \\u{1F600} or \\u00e9)"
-        );
-        assert_eq!(
-            err(r#""\u12""#),
-            "column 2: invalid unicode escape (write \\u{1F600} or \\u00e9)"
-        );
-        assert_eq!(
-            err(r##"r#"abc""##),
-            "column 1: unterminated raw string (no closing \"#)"
-        );
+        assert_eq!(err(r#""\u{110000}""#), "column 2: invalid unicode escape (write \\u{1F600} or \\u00e9)");
+        assert_eq!(err(r#""\u12""#), "column 2: invalid unicode escape (write \\u{1F600} or \\u00e9)");
+        assert_eq!(err(r##"r#"abc""##), "column 1: unterminated raw string (no closing \"#)");
     }
 
     #[test]
     fn unknown_operators_suggest_the_right_one() {
-        assert_eq!(
-            err("a => 1"),
-            "column 3: unknown operator '=>' (did you mean '>='?)"
-        );
-        assert_eq!(
-            err("abc =< 1"),
-            "column 5: unknown operator '=<' (did you mean '<='?)"
-        );
-        assert_eq!(
-            err("a <> 1"),
-            "column 3: unknown operator '<>' (did you mean '!='?)"
-        );
-        assert_eq!(
-            err("a === 1"),
-            "column 3: unknown operator '===' (did you mean '=='?)"
-        );
-        assert_eq!(
-            err("a ~= 1"),
-            "column 3: unknown operator '~=' (did you mean '=~'?)"
-        );
-        assert_eq!(
-            err("a = 1"),
-            "column 3: unknown operator '=' (did you mean '=='?)"
-        );
-        assert_eq!(
-            err("a & b"),
-            "column 3: unknown operator '&' (did you mean '&&' or 'and'?)"
-        );
-        assert_eq!(
-            err("a | b"),
-            "column 3: unknown operator '|' (did you mean '||' or 'or'?)"
-        );
+        assert_eq!(err("a => 1"), "column 3: unknown operator '=>' (did you mean '>='?)");
+        assert_eq!(err("abc =< 1"), "column 5: unknown operator '=<' (did you mean '<='?)");
+        assert_eq!(err("a <> 1"), "column 3: unknown operator '<>' (did you mean '!='?)");
+        assert_eq!(err("a === 1"), "column 3: unknown operator '===' (did you mean '=='?)");
+        assert_eq!(err("a ~= 1"), "column 3: unknown operator '~=' (did you mean '=~'?)");
+        assert_eq!(err("a = 1"), "column 3: unknown operator '=' (did you mean '=='?)");
+        assert_eq!(err("a & b"), "column 3: unknown operator '&' (did you mean '&&' or 'and'?)");
+        assert_eq!(err("a | b"), "column 3: unknown operator '|' (did you mean '||' or 'or'?)");
         assert_eq!(err("a $ b"), "column 3: unexpected character '$'");
         assert_eq!(err("é"), "column 1: unexpected character 'é'");
     }

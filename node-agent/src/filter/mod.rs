@@ -49,25 +49,15 @@ impl Filter {
     /// Compiles filter text. The empty (or all-whitespace) filter matches everything.
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
         if text.len() > MAX_FILTER_LEN {
-            let column = text
-                .char_indices()
-                .take_while(|&(i, c)| i + c.len_utf8() <= MAX_FILTER_LEN)
-                .count()
-                + 1;
+            let column = text.char_indices().take_while(|&(i, c)| i + c.len_utf8() <= MAX_FILTER_LEN).count() + 1;
             return Err(FilterError::new(
                 column,
-                format!(
-                    "filter is too long ({} bytes; the limit is {MAX_FILTER_LEN})",
-                    text.len()
-                ),
+                format!("filter is too long ({} bytes; the limit is {MAX_FILTER_LEN})", text.len()),
             ));
         }
         let expr = parser::parse(text)?;
         let program = compile::compile(&expr)?;
-        Ok(Filter {
-            source: text.into(),
-            program: Arc::new(program),
-        })
+        Ok(Filter { source: text.into(), program: Arc::new(program) })
     }
 
     /// Whether `entry` passes the filter.
@@ -89,10 +79,7 @@ impl Filter {
 impl Default for Filter {
     /// The empty filter: matches everything.
     fn default() -> Self {
-        Filter {
-            source: "".into(),
-            program: Arc::new(eval::Node::Const(true)),
-        }
+        Filter { source: "".into(), program: Arc::new(eval::Node::Const(true)) }
     }
 }
 

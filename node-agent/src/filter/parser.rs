@@ -8,39 +8,15 @@ use super::lexer::{tokenize, Tok, Token};
 use super::MAX_DEPTH;
 
 /// Words that are never field or protocol names at the start of a condition.
-const KEYWORDS: &[&str] = &[
-    "and",
-    "or",
-    "not",
-    "true",
-    "false",
-    "null",
-    "contains",
-    "startsWith",
-    "endsWith",
-    "in",
-];
+const KEYWORDS: &[&str] = &["and", "or", "not", "true", "false", "null", "contains", "startsWith", "endsWith", "in"];
 
 /// What may follow a complete condition, for "did you mean" hints.
-const CONNECTORS: &[&str] = &[
-    "and",
-    "or",
-    "not",
-    "contains",
-    "startsWith",
-    "endsWith",
-    "in",
-];
+const CONNECTORS: &[&str] = &["and", "or", "not", "contains", "startsWith", "endsWith", "in"];
 
 /// Parses filter text. Empty (or all-whitespace) text is `Expr::Const(true)`.
 pub(crate) fn parse(text: &str) -> Result<Expr, FilterError> {
     let tokens = tokenize(text)?;
-    let mut p = Parser {
-        text,
-        tokens,
-        pos: 0,
-        depth: 0,
-    };
+    let mut p = Parser { text, tokens, pos: 0, depth: 0 };
     if p.peek().tok == Tok::Eof {
         return Ok(Expr::Const(true));
     }
@@ -92,10 +68,7 @@ impl Parser<'_> {
             Some(prev) => format!(" after {}", self.quote(prev)),
             None => String::new(),
         };
-        FilterError::new(
-            found.col,
-            format!("expected {what}{after} but found {}", self.quote(found)),
-        )
+        FilterError::new(found.col, format!("expected {what}{after} but found {}", self.quote(found)))
     }
 
     /// A complete condition was followed by something that does not continue it.
@@ -113,10 +86,7 @@ impl Parser<'_> {
     fn enter(&mut self, col: usize) -> Result<(), FilterError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(FilterError::new(
-                col,
-                format!("filter nests deeper than {MAX_DEPTH} levels of '(' and 'not'"),
-            ));
+            return Err(FilterError::new(col, format!("filter nests deeper than {MAX_DEPTH} levels of '(' and 'not'")));
         }
         Ok(())
     }
@@ -127,11 +97,7 @@ impl Parser<'_> {
             self.advance();
             items.push(self.and()?);
         }
-        Ok(if items.len() == 1 {
-            items.pop().expect("one item")
-        } else {
-            Expr::Or(items)
-        })
+        Ok(if items.len() == 1 { items.pop().expect("one item") } else { Expr::Or(items) })
     }
 
     fn and(&mut self) -> Result<Expr, FilterError> {
@@ -140,11 +106,7 @@ impl Parser<'_> {
             self.advance();
             items.push(self.unary()?);
         }
-        Ok(if items.len() == 1 {
-            items.pop().expect("one item")
-        } else {
-            Expr::And(items)
-        })
+        Ok(if items.len() == 1 { items.pop().expect("one item") } else { Expr::And(items) })
     }
 
     fn unary(&mut self) -> Result<Expr, FilterError> {
@@ -171,9 +133,7 @@ impl Parser<'_> {
                         self.advance();
                         Ok(inner)
                     }
-                    Tok::Eof => {
-                        Err(self.expected(&format!("')' to close the '(' at column {}", t.col)))
-                    }
+                    Tok::Eof => Err(self.expected(&format!("')' to close the '(' at column {}", t.col))),
                     _ => Err(self.unexpected_after_condition("')'")),
                 }
             }
@@ -216,25 +176,16 @@ impl Parser<'_> {
             _ => return Ok(Expr::Bare(path)),
         };
         self.advance();
-        let rhs = if op == Op::In && self.peek().tok == Tok::LBracket {
-            self.list()?
-        } else {
-            Rhs::Value(self.value(op)?)
-        };
+        let rhs =
+            if op == Op::In && self.peek().tok == Tok::LBracket { self.list()? } else { Rhs::Value(self.value(op)?) };
         Ok(Expr::Compare(Box::new(Compare { path, op, rhs })))
     }
 
     /// A field path; also returns the method when it ends in `.startsWith(` and the like.
     fn path(&mut self) -> Result<(Path, Option<Op>), FilterError> {
         let root = self.advance();
-        let Tok::Ident(name) = root.tok else {
-            unreachable!("condition() starts at an identifier")
-        };
-        let mut path = Path {
-            col: root.col,
-            root: name,
-            segs: Vec::new(),
-        };
+        let Tok::Ident(name) = root.tok else { unreachable!("condition() starts at an identifier") };
+        let mut path = Path { col: root.col, root: name, segs: Vec::new() };
         loop {
             match self.peek().tok {
                 Tok::Dot => {
@@ -243,8 +194,7 @@ impl Parser<'_> {
                     let Tok::Ident(key) = t.tok else {
                         let mut err = self.expected("a field name");
                         if matches!(t.tok, Tok::Num(_)) {
-                            err.message
-                                .push_str(" (index lists with [N], e.g. questions[0])");
+                            err.message.push_str(" (index lists with [N], e.g. questions[0])");
                         }
                         return Err(err);
                     };
@@ -254,19 +204,14 @@ impl Parser<'_> {
                         self.advance();
                         return Ok((path, Some(op)));
                     }
-                    path.segs.push(Seg {
-                        col: t.col,
-                        kind: SegKind::Key(key),
-                    });
+                    path.segs.push(Seg { col: t.col, kind: SegKind::Key(key) });
                 }
                 Tok::LBracket => {
                     self.advance();
                     let t = self.peek().clone();
                     let kind = match t.tok {
                         Tok::Str(key) => SegKind::Key(key),
-                        Tok::Num(super::ast::Num::Int(i)) if i64::try_from(i).is_ok() => {
-                            SegKind::Index(i as i64)
-                        }
+                        Tok::Num(super::ast::Num::Int(i)) if i64::try_from(i).is_ok() => SegKind::Index(i as i64),
                         _ => return Err(self.expected("a quoted key or an integer index")),
                     };
                     self.advance();
@@ -426,26 +371,14 @@ mod tests {
         ] {
             assert_eq!(p(&format!("a.b {op} \"v\"")), format!("a.b {shown} \"v\""));
         }
-        assert_eq!(
-            p(r#"request.path.startsWith("/api")"#),
-            r#"request.path startsWith "/api""#
-        );
-        assert_eq!(
-            p(r#"a.endsWith("x") and a.contains("y")"#),
-            r#"and(a endsWith "x", a contains "y")"#
-        );
+        assert_eq!(p(r#"request.path.startsWith("/api")"#), r#"request.path startsWith "/api""#);
+        assert_eq!(p(r#"a.endsWith("x") and a.contains("y")"#), r#"and(a endsWith "x", a contains "y")"#);
     }
 
     #[test]
     fn paths_with_keys_and_indexes() {
-        assert_eq!(
-            p(r#"request.headers["content-type"] == "x""#),
-            r#"request.headers["content-type"] == "x""#
-        );
-        assert_eq!(
-            p("request.questions[0].name == 1"),
-            "request.questions[0].name == Int(1)"
-        );
+        assert_eq!(p(r#"request.headers["content-type"] == "x""#), r#"request.headers["content-type"] == "x""#);
+        assert_eq!(p("request.questions[0].name == 1"), "request.questions[0].name == Int(1)");
         assert_eq!(p("a[-1]"), "a[-1]");
         // Operator words are plain keys after a dot unless called.
         assert_eq!(p("request.contains == 1"), "request.contains == Int(1)");
@@ -458,20 +391,17 @@ mod tests {
             err("http and response.status >="),
             "column 28: expected a value after '>=' but found end of filter"
         );
-        assert_eq!(err("http and"), "column 9: expected a condition (a field, a protocol, 'not' or '(') after 'and' but found end of filter");
-        assert_eq!(err("(http or dns"), "column 13: expected ')' to close the '(' at column 1 after 'dns' but found end of filter");
         assert_eq!(
-            err("http dns"),
-            "column 6: expected 'and', 'or' or end of filter after 'http' but found 'dns'"
+            err("http and"),
+            "column 9: expected a condition (a field, a protocol, 'not' or '(') after 'and' but found end of filter"
         );
         assert_eq!(
-            err("(http dns)"),
-            "column 7: expected 'and', 'or' or ')' after 'http' but found 'dns'"
+            err("(http or dns"),
+            "column 13: expected ')' to close the '(' at column 1 after 'dns' but found end of filter"
         );
-        assert_eq!(
-            err("http)"),
-            "column 5: expected 'and', 'or' or end of filter after 'http' but found ')'"
-        );
+        assert_eq!(err("http dns"), "column 6: expected 'and', 'or' or end of filter after 'http' but found 'dns'");
+        assert_eq!(err("(http dns)"), "column 7: expected 'and', 'or' or ')' after 'http' but found 'dns'");
+        assert_eq!(err("http)"), "column 5: expected 'and', 'or' or end of filter after 'http' but found ')'");
         assert_eq!(
             err(r#"request.path startswith "/api""#),
             "column 14: expected 'and', 'or' or end of filter after 'path' but found 'startswith' (did you mean 'startsWith'?)"
@@ -484,52 +414,30 @@ mod tests {
             err(r#""abc""#),
             "column 1: expected a condition (a field, a protocol, 'not' or '(') but found \"abc\""
         );
-        assert_eq!(err("a.0"), "column 3: expected a field name after '.' but found '0' (index lists with [N], e.g. questions[0])");
         assert_eq!(
-            err("a[x]"),
-            "column 3: expected a quoted key or an integer index after '[' but found 'x'"
+            err("a.0"),
+            "column 3: expected a field name after '.' but found '0' (index lists with [N], e.g. questions[0])"
         );
-        assert_eq!(
-            err("a[0"),
-            "column 4: expected ']' after '0' but found end of filter"
-        );
-        assert_eq!(
-            err("a in 5 6"),
-            "column 8: expected 'and', 'or' or end of filter after '5' but found '6'"
-        );
-        assert_eq!(
-            err("a in [1 2]"),
-            "column 9: expected ',' or ']' after '1' but found '2'"
-        );
-        assert_eq!(
-            err("a in )"),
-            "column 6: expected a list [...] or an IP network string after 'in' but found ')'"
-        );
+        assert_eq!(err("a[x]"), "column 3: expected a quoted key or an integer index after '[' but found 'x'");
+        assert_eq!(err("a[0"), "column 4: expected ']' after '0' but found end of filter");
+        assert_eq!(err("a in 5 6"), "column 8: expected 'and', 'or' or end of filter after '5' but found '6'");
+        assert_eq!(err("a in [1 2]"), "column 9: expected ',' or ']' after '1' but found '2'");
+        assert_eq!(err("a in )"), "column 6: expected a list [...] or an IP network string after 'in' but found ')'");
         assert_eq!(
             err(r#"a.startsWith("x""#),
             "column 17: expected ')' to close 'startsWith(' after \"x\" but found end of filter"
         );
-        assert_eq!(
-            err("and"),
-            "column 1: expected a condition (a field, a protocol, 'not' or '(') but found 'and'"
-        );
+        assert_eq!(err("and"), "column 1: expected a condition (a field, a protocol, 'not' or '(') but found 'and'");
     }
 
     #[test]
     fn nesting_is_limited() {
         let ok = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
         assert_eq!(p(&ok), "a");
-        let deep = format!(
-            "{}a{}",
-            "(".repeat(MAX_DEPTH + 1),
-            ")".repeat(MAX_DEPTH + 1)
-        );
+        let deep = format!("{}a{}", "(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
         assert_eq!(
             err(&deep),
-            format!(
-                "column {}: filter nests deeper than {MAX_DEPTH} levels of '(' and 'not'",
-                MAX_DEPTH + 1
-            )
+            format!("column {}: filter nests deeper than {MAX_DEPTH} levels of '(' and 'not'", MAX_DEPTH + 1)
         );
         let nots = format!("{}a", "not ".repeat(MAX_DEPTH + 1));
         assert!(err(&nots).contains("nests deeper"));

@@ -110,10 +110,7 @@ pub(crate) fn resolve(path: &ast::Path) -> Result<Field, FilterError> {
     let segs = &path.segs[..];
     let scalar = |field: Field| match segs.first() {
         None => Ok(field),
-        Some(seg) => Err(FilterError::new(
-            seg.col,
-            format!("'{}' has no fields", path.root),
-        )),
+        Some(seg) => Err(FilterError::new(seg.col, format!("'{}' has no fields", path.root))),
     };
     match path.root.as_str() {
         "protocol" => scalar(Field::Protocol),
@@ -129,14 +126,8 @@ pub(crate) fn resolve(path: &ast::Path) -> Result<Field, FilterError> {
         "dst" => endpoint(path, Side::Dst),
         "notes" => match segs {
             [] => Ok(Field::Notes(None)),
-            [ast::Seg {
-                kind: SegKind::Index(i),
-                ..
-            }] => Ok(Field::Notes(Some(*i))),
-            [seg, ..] => Err(FilterError::new(
-                seg.col,
-                "'notes' is a list of strings: use notes or notes[N]",
-            )),
+            [ast::Seg { kind: SegKind::Index(i), .. }] => Ok(Field::Notes(Some(*i))),
+            [seg, ..] => Err(FilterError::new(seg.col, "'notes' is a list of strings: use notes or notes[N]")),
         },
         "request" => Ok(Field::Request(steps(segs))),
         "response" => Ok(Field::Response(steps(segs))),
@@ -147,24 +138,16 @@ pub(crate) fn resolve(path: &ast::Path) -> Result<Field, FilterError> {
                           response_size, src.*, dst.*, notes, request.*, response.*)"
                     .to_string(),
             };
-            Err(FilterError::new(
-                path.col,
-                format!("unknown field '{other}'{hint}"),
-            ))
+            Err(FilterError::new(path.col, format!("unknown field '{other}'{hint}")))
         }
     }
 }
 
 fn endpoint(path: &ast::Path, side: Side) -> Result<Field, FilterError> {
     let name = &path.root;
-    let usage = format!(
-        "use {name}.ip, {name}.port, {name}.pod, {name}.namespace, {name}.service or {name}.node"
-    );
+    let usage = format!("use {name}.ip, {name}.port, {name}.pod, {name}.namespace, {name}.service or {name}.node");
     let Some(first) = path.segs.first() else {
-        return Err(FilterError::new(
-            path.col,
-            format!("'{name}' is an endpoint: {usage}"),
-        ));
+        return Err(FilterError::new(path.col, format!("'{name}' is an endpoint: {usage}")));
     };
     let field = match &first.kind {
         SegKind::Key(k) => match k.as_str() {
@@ -175,26 +158,14 @@ fn endpoint(path: &ast::Path, side: Side) -> Result<Field, FilterError> {
             "service" => EndpointField::Service,
             "node" => EndpointField::Node,
             other => {
-                let hint = suggest(other, ENDPOINT_FIELDS)
-                    .map_or(String::new(), |s| format!(" (did you mean '{s}'?)"));
-                return Err(FilterError::new(
-                    first.col,
-                    format!("'{name}' has no field '{other}'{hint}: {usage}"),
-                ));
+                let hint = suggest(other, ENDPOINT_FIELDS).map_or(String::new(), |s| format!(" (did you mean '{s}'?)"));
+                return Err(FilterError::new(first.col, format!("'{name}' has no field '{other}'{hint}: {usage}")));
             }
         },
-        SegKind::Index(_) => {
-            return Err(FilterError::new(
-                first.col,
-                format!("'{name}' is not a list: {usage}"),
-            ))
-        }
+        SegKind::Index(_) => return Err(FilterError::new(first.col, format!("'{name}' is not a list: {usage}"))),
     };
     if let Some(extra) = path.segs.get(1) {
-        return Err(FilterError::new(
-            extra.col,
-            format!("'{name}.{}' has no fields", ENDPOINT_FIELDS[field as usize]),
-        ));
+        return Err(FilterError::new(extra.col, format!("'{name}.{}' has no fields", ENDPOINT_FIELDS[field as usize])));
     }
     Ok(Field::Endpoint(side, field))
 }
@@ -217,11 +188,7 @@ pub(crate) fn transport_name(t: Transport) -> &'static str {
 
 /// Calls `f` on each value `field` reaches in `entry` until `f` returns true; returns whether it did.
 /// A missing field reaches one null.
-pub(crate) fn any_value<'e>(
-    field: &Field,
-    entry: &'e Entry,
-    f: &mut impl FnMut(Val<'e>) -> bool,
-) -> bool {
+pub(crate) fn any_value<'e>(field: &Field, entry: &'e Entry, f: &mut impl FnMut(Val<'e>) -> bool) -> bool {
     let opt = |s: &'e Option<String>| s.as_deref().map_or(Val::Null, Val::Str);
     let uint = |u: u64| Val::Num(Num::Int(u.into()));
     match field {
@@ -258,12 +225,7 @@ pub(crate) fn any_value<'e>(
     }
 }
 
-fn walk<'e>(
-    v: &'e Value,
-    steps: &[Step],
-    depth: usize,
-    f: &mut impl FnMut(Val<'e>) -> bool,
-) -> bool {
+fn walk<'e>(v: &'e Value, steps: &[Step], depth: usize, f: &mut impl FnMut(Val<'e>) -> bool) -> bool {
     if depth > MAX_WALK_DEPTH {
         return false;
     }
@@ -273,9 +235,7 @@ fn walk<'e>(
     let next = match (step, v) {
         (Step::Key(k), Value::Object(map)) => map.get(&**k),
         (Step::Key(k), Value::Array(items)) if is_pair_list(items) => pair_value(items, k),
-        (Step::Key(_), Value::Array(items)) => {
-            return items.iter().any(|x| walk(x, steps, depth + 1, f))
-        }
+        (Step::Key(_), Value::Array(items)) => return items.iter().any(|x| walk(x, steps, depth + 1, f)),
         (Step::Index(i), Value::Array(items)) => index(items, *i),
         _ => None,
     };
@@ -288,9 +248,7 @@ fn walk<'e>(
 /// The values at the end of a path: a list's elements (recursively), anything else itself.
 fn emit<'e>(v: &'e Value, depth: usize, f: &mut impl FnMut(Val<'e>) -> bool) -> bool {
     match v {
-        Value::Array(items) if depth < MAX_WALK_DEPTH => {
-            items.iter().any(|x| emit(x, depth + 1, f))
-        }
+        Value::Array(items) if depth < MAX_WALK_DEPTH => items.iter().any(|x| emit(x, depth + 1, f)),
         Value::Array(_) => false,
         other => f(Val::from_json(other)),
     }
@@ -303,12 +261,10 @@ fn is_pair_list(items: &[Value]) -> bool {
 
 /// The value of the first pair whose name equals `name` ignoring ASCII case.
 fn pair_value<'e>(items: &'e [Value], name: &str) -> Option<&'e Value> {
-    items
-        .iter()
-        .find_map(|item| match item.as_array()?.as_slice() {
-            [Value::String(n), v] if n.eq_ignore_ascii_case(name) => Some(v),
-            _ => None,
-        })
+    items.iter().find_map(|item| match item.as_array()?.as_slice() {
+        [Value::String(n), v] if n.eq_ignore_ascii_case(name) => Some(v),
+        _ => None,
+    })
 }
 
 /// `items[i]`, counting from the end when `i` is negative.
@@ -316,9 +272,7 @@ fn index<T>(items: &[T], i: i64) -> Option<&T> {
     let at = if i >= 0 {
         usize::try_from(i).ok()?
     } else {
-        items
-            .len()
-            .checked_sub(usize::try_from(i.unsigned_abs()).ok()?)?
+        items.len().checked_sub(usize::try_from(i.unsigned_abs()).ok()?)?
     };
     items.get(at)
 }
@@ -344,31 +298,19 @@ mod tests {
     #[test]
     fn pair_lists_are_looked_up_by_name_ignoring_case_first_match() {
         let h = json!({"headers": [["Host", "a"], ["Content-Type", "text/html"], ["content-type", "second"]]});
-        assert_eq!(
-            collect(&h, &[key("headers"), key("content-type")]),
-            [r#"Str("text/html")"#]
-        );
+        assert_eq!(collect(&h, &[key("headers"), key("content-type")]), [r#"Str("text/html")"#]);
         assert_eq!(collect(&h, &[key("headers"), key("HOST")]), [r#"Str("a")"#]);
         assert_eq!(collect(&h, &[key("headers"), key("accept")]), ["Null"]);
         // Without a name, a pair list yields every name and value.
         assert_eq!(collect(&h, &[key("headers")]).len(), 6);
-        assert_eq!(
-            collect(&h, &[key("headers"), Step::Index(1), Step::Index(0)]),
-            [r#"Str("Content-Type")"#]
-        );
+        assert_eq!(collect(&h, &[key("headers"), Step::Index(1), Step::Index(0)]), [r#"Str("Content-Type")"#]);
     }
 
     #[test]
     fn lists_fan_out_without_an_index() {
         let r = json!({"answers": [{"data": "1.2.3.4"}, {"data": "5.6.7.8"}, {"ttl": 5}]});
-        assert_eq!(
-            collect(&r, &[key("answers"), key("data")]),
-            [r#"Str("1.2.3.4")"#, r#"Str("5.6.7.8")"#, "Null"]
-        );
-        assert_eq!(
-            collect(&r, &[key("answers"), Step::Index(-1), key("ttl")]),
-            ["Num(Int(5))"]
-        );
+        assert_eq!(collect(&r, &[key("answers"), key("data")]), [r#"Str("1.2.3.4")"#, r#"Str("5.6.7.8")"#, "Null"]);
+        assert_eq!(collect(&r, &[key("answers"), Step::Index(-1), key("ttl")]), ["Num(Int(5))"]);
         assert_eq!(collect(&r, &[key("answers"), Step::Index(3)]), ["Null"]);
         assert_eq!(collect(&r, &[key("answers"), Step::Index(-4)]), ["Null"]);
         assert!(collect(&json!({"answers": []}), &[key("answers"), key("data")]).is_empty());
@@ -393,44 +335,27 @@ mod tests {
         let path = |root: &str, segs: Vec<SegKind>| ast::Path {
             col: 3,
             root: root.into(),
-            segs: segs
-                .into_iter()
-                .enumerate()
-                .map(|(i, kind)| ast::Seg { col: 10 + i, kind })
-                .collect(),
+            segs: segs.into_iter().enumerate().map(|(i, kind)| ast::Seg { col: 10 + i, kind }).collect(),
         };
         let err = |p: ast::Path| resolve(&p).unwrap_err().to_string();
         assert_eq!(
             err(path("reqest", vec![SegKind::Key("path".into())])),
             "column 3: unknown field 'reqest' (did you mean 'request'?)"
         );
-        assert_eq!(
-            err(path("protocol", vec![SegKind::Key("x".into())])),
-            "column 10: 'protocol' has no fields"
-        );
+        assert_eq!(err(path("protocol", vec![SegKind::Key("x".into())])), "column 10: 'protocol' has no fields");
         assert_eq!(
             err(path("src", vec![SegKind::Key("pdo".into())])),
             "column 10: 'src' has no field 'pdo' (did you mean 'pod'?): use src.ip, src.port, src.pod, src.namespace, src.service or src.node"
         );
         assert_eq!(
-            err(path(
-                "dst",
-                vec![SegKind::Key("ip".into()), SegKind::Key("x".into())]
-            )),
+            err(path("dst", vec![SegKind::Key("ip".into()), SegKind::Key("x".into())])),
             "column 11: 'dst.ip' has no fields"
         );
         assert!(err(path("dst", vec![])).starts_with("column 3: 'dst' is an endpoint: use dst.ip,"));
         assert_eq!(resolve(&path("elapsed", vec![])).unwrap(), Field::Elapsed);
+        assert_eq!(resolve(&path("notes", vec![SegKind::Index(0)])).unwrap(), Field::Notes(Some(0)));
         assert_eq!(
-            resolve(&path("notes", vec![SegKind::Index(0)])).unwrap(),
-            Field::Notes(Some(0))
-        );
-        assert_eq!(
-            resolve(&path(
-                "request",
-                vec![SegKind::Key("a".into()), SegKind::Index(2)]
-            ))
-            .unwrap(),
+            resolve(&path("request", vec![SegKind::Key("a".into()), SegKind::Index(2)])).unwrap(),
             Field::Request(vec![key("a"), Step::Index(2)].into())
         );
     }

@@ -86,10 +86,7 @@ pub(crate) fn numeric_str(s: &str) -> Option<Num> {
     if b.is_empty() || b.len() > 64 || !b.iter().any(u8::is_ascii_digit) {
         return None;
     }
-    if !b
-        .iter()
-        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
-    {
+    if !b.iter().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-')) {
         return None;
     }
     Num::parse(s)
@@ -124,12 +121,7 @@ pub(crate) fn order(v: &Val, lit: &Lit) -> Option<Ordering> {
         (Val::Str(s), Lit::Num(b)) => num_cmp(numeric_str(s)?, *b),
         // A numeric literal orders only numeric text (so `status > "499"` skips "NXDOMAIN").
         (Val::Str(s), Lit::Str { num: Some(b), .. }) => num_cmp(numeric_str(s)?, *b),
-        (
-            Val::Str(s),
-            Lit::Str {
-                text, num: None, ..
-            },
-        ) => Some(s.cmp(&&**text)),
+        (Val::Str(s), Lit::Str { text, num: None, .. }) => Some(s.cmp(&&**text)),
         (Val::Ip(a), Lit::Str { ip: Some(b), .. }) if a.is_ipv4() == b.is_ipv4() => Some(a.cmp(b)),
         (Val::Time(a), Lit::Str { time: Some(b), .. }) => Some(a.cmp(b)),
         (Val::Time(a), Lit::Num(b)) => num_cmp(Num::Int((*a).into()), *b),
@@ -164,10 +156,7 @@ struct StackStr {
 
 impl StackStr {
     fn new() -> Self {
-        StackStr {
-            buf: [0; 64],
-            len: 0,
-        }
+        StackStr { buf: [0; 64], len: 0 }
     }
 
     fn as_str(&self) -> &str {
@@ -210,10 +199,7 @@ mod tests {
         assert_eq!(order(&Val::Str("abc"), &s("abd")), Some(Ordering::Less));
         assert_eq!(order(&Val::Str("NXDOMAIN"), &s("499")), None);
         assert_eq!(order(&Val::Str("NXDOMAIN"), &Lit::Num(Num::Int(499))), None);
-        assert_eq!(
-            order(&Val::Num(Num::Float(1.5)), &Lit::Num(Num::Int(1))),
-            Some(Ordering::Greater)
-        );
+        assert_eq!(order(&Val::Num(Num::Float(1.5)), &Lit::Num(Num::Int(1))), Some(Ordering::Greater));
     }
 
     #[test]
@@ -234,16 +220,9 @@ mod tests {
         let v6 = Val::Ip("fd00::1".parse().unwrap());
         assert!(equals(&v6, &s("fd00:0:0::1")));
         assert_eq!(order(&ip, &s("fd00::1")), None);
-        let t = Val::Time(
-            Timestamp::parse_rfc3339("2026-11-21T05:31:02.5Z")
-                .unwrap()
-                .as_nanos(),
-        );
+        let t = Val::Time(Timestamp::parse_rfc3339("2026-11-21T05:31:02.5Z").unwrap().as_nanos());
         assert!(equals(&t, &s("2026-11-21T05:31:02.500Z")));
-        assert_eq!(
-            order(&t, &s("2026-11-21T05:31:02Z")),
-            Some(Ordering::Greater)
-        );
+        assert_eq!(order(&t, &s("2026-11-21T05:31:02Z")), Some(Ordering::Greater));
         assert_eq!(order(&t, &s("2026-11-21T05:31:03Z")), Some(Ordering::Less));
     }
 
@@ -262,10 +241,7 @@ mod tests {
         assert_eq!(text(Val::Num(Num::Float(1e300))), "1e300");
         assert_eq!(text(Val::Bool(true)), "true");
         assert_eq!(text(Val::Ip("::1".parse().unwrap())), "::1");
-        assert_eq!(
-            text(Val::Time(1_000_000_001)),
-            "1970-01-01T00:00:01.000000001Z"
-        );
+        assert_eq!(text(Val::Time(1_000_000_001)), "1970-01-01T00:00:01.000000001Z");
         assert_eq!(text(Val::Object), "");
     }
 

@@ -23,13 +23,7 @@ pub(crate) struct BodyCapture {
 
 impl BodyCapture {
     pub(crate) fn new(limit: usize) -> Self {
-        BodyCapture {
-            size: 0,
-            kept: Vec::new(),
-            limit,
-            over_limit: false,
-            gap: false,
-        }
+        BodyCapture { size: 0, kept: Vec::new(), limit, over_limit: false, gap: false }
     }
 
     pub(crate) fn push(&mut self, data: &[u8]) {
@@ -73,15 +67,8 @@ pub enum DecodeError {
 
 /// The body object of the entry JSON; notes about it go to `notes` (`what` is "request" or
 /// "response").
-pub(crate) fn body_json(
-    body: BodyCapture,
-    headers: &[Header],
-    what: &str,
-    notes: &mut Vec<String>,
-) -> Value {
-    let encoding = header(headers, "content-encoding")
-        .map(str::trim)
-        .filter(|e| !e.is_empty());
+pub(crate) fn body_json(body: BodyCapture, headers: &[Header], what: &str, notes: &mut Vec<String>) -> Value {
+    let encoding = header(headers, "content-encoding").map(str::trim).filter(|e| !e.is_empty());
     let mime = header(headers, "content-type").and_then(mime_of);
     let limit = body.limit;
     let mut truncated = body.over_limit || body.gap;
@@ -90,23 +77,19 @@ pub(crate) fn body_json(
     }
     let complete = !truncated;
     let bytes = match encoding {
-        Some(codings) if !body.kept.is_empty() => {
-            match decode(&body.kept, codings, limit, complete) {
-                Ok(Decoded { bytes, cut }) => {
-                    if cut && !body.over_limit {
-                        truncated = true;
-                        notes.push(format!(
-                            "{what} body truncated at {limit} bytes after decoding"
-                        ));
-                    }
-                    bytes
+        Some(codings) if !body.kept.is_empty() => match decode(&body.kept, codings, limit, complete) {
+            Ok(Decoded { bytes, cut }) => {
+                if cut && !body.over_limit {
+                    truncated = true;
+                    notes.push(format!("{what} body truncated at {limit} bytes after decoding"));
                 }
-                Err(e) => {
-                    notes.push(format!("{what} body shown as sent: {e}"));
-                    body.kept
-                }
+                bytes
             }
-        }
+            Err(e) => {
+                notes.push(format!("{what} body shown as sent: {e}"));
+                body.kept
+            }
+        },
         _ => body.kept,
     };
     // Descending key order: see `json`.
@@ -144,12 +127,7 @@ pub(crate) struct Decoded {
 /// Undoes the content codings listed in `codings` (applied in order by the sender, so undone in
 /// reverse). `complete` says whether `data` is the whole body: a stream that ends early is then an
 /// error, otherwise the part decoded so far is the answer.
-pub(crate) fn decode(
-    data: &[u8],
-    codings: &str,
-    limit: usize,
-    complete: bool,
-) -> Result<Decoded, DecodeError> {
+pub(crate) fn decode(data: &[u8], codings: &str, limit: usize, complete: bool) -> Result<Decoded, DecodeError> {
     let mut current: Option<Vec<u8>> = None;
     let mut cut = false;
     for coding in codings.rsplit(',').map(str::trim).filter(|c| !c.is_empty()) {
@@ -157,40 +135,17 @@ pub(crate) fn decode(
         let input = current.as_deref().unwrap_or(data);
         let (out, c) = match coding.as_str() {
             "identity" => continue,
-            "gzip" | "x-gzip" => bounded(
-                flate2::read::MultiGzDecoder::new(input),
-                limit,
-                &coding,
-                complete,
-            )?,
-            "deflate" if is_zlib(input) => bounded(
-                flate2::read::ZlibDecoder::new(input),
-                limit,
-                &coding,
-                complete,
-            )?,
-            "deflate" => bounded(
-                flate2::read::DeflateDecoder::new(input),
-                limit,
-                &coding,
-                complete,
-            )?,
-            "br" => bounded(
-                brotli_decompressor::Decompressor::new(input, 4096),
-                limit,
-                &coding,
-                complete,
-            )?,
+            "gzip" | "x-gzip" => bounded(flate2::read::MultiGzDecoder::new(input), limit, &coding, complete)?,
+            "deflate" if is_zlib(input) => bounded(flate2::read::ZlibDecoder::new(input), limit, &coding, complete)?,
+            "deflate" => bounded(flate2::read::DeflateDecoder::new(input), limit, &coding, complete)?,
+            "br" => bounded(brotli_decompressor::Decompressor::new(input, 4096), limit, &coding, complete)?,
             _ => return Err(DecodeError::Unsupported(coding)),
         };
         cut |= c;
         // Once an outer layer was cut, the inner ones see a partial stream.
         current = Some(out);
     }
-    Ok(Decoded {
-        bytes: current.unwrap_or_else(|| data.to_vec()),
-        cut,
-    })
+    Ok(Decoded { bytes: current.unwrap_or_else(|| data.to_vec()), cut })
 }
 
 /// A zlib stream header (RFC 1950): deflate method and a valid check value.
@@ -202,12 +157,7 @@ fn is_zlib(data: &[u8]) -> bool {
 }
 
 /// Reads at most `limit` bytes of decoded output.
-fn bounded(
-    reader: impl Read,
-    limit: usize,
-    coding: &str,
-    complete: bool,
-) -> Result<(Vec<u8>, bool), DecodeError> {
+fn bounded(reader: impl Read, limit: usize, coding: &str, complete: bool) -> Result<(Vec<u8>, bool), DecodeError> {
     let mut out = Vec::new();
     let res = reader.take(limit as u64 + 1).read_to_end(&mut out);
     let cut = out.len() > limit;
@@ -216,10 +166,7 @@ fn bounded(
         Ok(_) => Ok((out, cut)),
         // A body cut short (capture limit, gap) ends its stream early: show what decoded.
         Err(_) if !complete && !out.is_empty() => Ok((out, true)),
-        Err(e) => Err(DecodeError::Corrupt {
-            coding: coding.to_owned(),
-            detail: e.to_string(),
-        }),
+        Err(e) => Err(DecodeError::Corrupt { coding: coding.to_owned(), detail: e.to_string() }),
     }
 }
 
@@ -260,10 +207,7 @@ mod tests {
     use super::*;
 
     fn hs(pairs: &[(&str, &str)]) -> Vec<Header> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
     }
 
     fn capture(data: &[u8], limit: usize) -> BodyCapture {
@@ -275,46 +219,25 @@ mod tests {
     #[test]
     fn decodes_each_coding_and_chains() {
         let text = b"The quick brown fox jumps over the lazy dog. ".repeat(20);
-        for (name, enc) in [
-            ("gzip", gzip(&text)),
-            ("deflate", zlib(&text)),
-            ("deflate", raw_deflate(&text)),
-        ] {
+        for (name, enc) in [("gzip", gzip(&text)), ("deflate", zlib(&text)), ("deflate", raw_deflate(&text))] {
             let d = decode(&enc, name, 1 << 20, true).expect(name);
-            assert_eq!(
-                (d.bytes.as_slice(), d.cut),
-                (text.as_slice(), false),
-                "{name}"
-            );
+            assert_eq!((d.bytes.as_slice(), d.cut), (text.as_slice(), false), "{name}");
         }
         let d = decode(BR_HELLO, "br", 1 << 20, true).expect("br");
         assert_eq!(d.bytes, BR_HELLO_TEXT.as_bytes());
         // Sender applied deflate then gzip: undo gzip first.
         let d = decode(&gzip(&zlib(&text)), "deflate, GZIP", 1 << 20, true).expect("chain");
         assert_eq!(d.bytes, text);
-        assert_eq!(
-            decode(b"abc", "identity", 10, true).map(|d| d.bytes),
-            Ok(b"abc".to_vec())
-        );
-        assert_eq!(
-            decode(b"abc", "zstd", 10, true).err(),
-            Some(DecodeError::Unsupported("zstd".into()))
-        );
-        assert!(matches!(
-            decode(b"not gzip", "gzip", 10, true),
-            Err(DecodeError::Corrupt { .. })
-        ));
+        assert_eq!(decode(b"abc", "identity", 10, true).map(|d| d.bytes), Ok(b"abc".to_vec()));
+        assert_eq!(decode(b"abc", "zstd", 10, true).err(), Some(DecodeError::Unsupported("zstd".into())));
+        assert!(matches!(decode(b"not gzip", "gzip", 10, true), Err(DecodeError::Corrupt { .. })));
     }
 
     #[test]
     fn decompression_bomb_is_bounded() {
         let zeros = vec![0u8; 50 << 20];
         let bomb = gzip(&zeros);
-        assert!(
-            bomb.len() < 100_000,
-            "the bomb is small on the wire: {}",
-            bomb.len()
-        );
+        assert!(bomb.len() < 100_000, "the bomb is small on the wire: {}", bomb.len());
         let d = decode(&bomb, "gzip", 1000, true).expect("bomb decodes");
         assert_eq!((d.bytes.len(), d.cut), (1000, true));
     }
@@ -332,22 +255,13 @@ mod tests {
             v,
             serde_json::json!({"size": 7, "mime": "application/json", "encoding": null, "text": "{\"a\":1}", "truncated": false})
         );
-        let v = body_json(
-            capture(&[0xff, 0x00, 0x01], 100),
-            &[],
-            "response",
-            &mut notes,
-        );
+        let v = body_json(capture(&[0xff, 0x00, 0x01], 100), &[], "response", &mut notes);
         assert_eq!(
             v,
             serde_json::json!({"size": 3, "mime": null, "encoding": null, "base64": "/wAB", "truncated": false})
         );
-        let v = body_json(
-            capture(&gzip(b"hi there"), 100),
-            &hs(&[("Content-Encoding", "gzip")]),
-            "response",
-            &mut notes,
-        );
+        let v =
+            body_json(capture(&gzip(b"hi there"), 100), &hs(&[("Content-Encoding", "gzip")]), "response", &mut notes);
         assert_eq!(v["text"], "hi there");
         assert_eq!(v["encoding"], "gzip");
         assert_eq!(v["size"], gzip(b"hi there").len());
@@ -362,47 +276,23 @@ mod tests {
 
     #[test]
     fn truncated_compressed_body_shows_its_decoded_prefix() {
-        let text: Vec<u8> = (0..20_000u32)
-            .flat_map(|i| i.to_string().into_bytes())
-            .collect();
+        let text: Vec<u8> = (0..20_000u32).flat_map(|i| i.to_string().into_bytes()).collect();
         let enc = gzip(&text);
         let mut notes = Vec::new();
-        let v = body_json(
-            capture(&enc, enc.len() / 2),
-            &hs(&[("Content-Encoding", "gzip")]),
-            "response",
-            &mut notes,
-        );
+        let v = body_json(capture(&enc, enc.len() / 2), &hs(&[("Content-Encoding", "gzip")]), "response", &mut notes);
         let shown = v["text"].as_str().expect("text");
-        assert!(
-            !shown.is_empty() && text.starts_with(shown.as_bytes()),
-            "a prefix of the original"
-        );
+        assert!(!shown.is_empty() && text.starts_with(shown.as_bytes()), "a prefix of the original");
         assert_eq!(v["truncated"], true);
-        assert_eq!(
-            notes,
-            [format!(
-                "response body truncated at {} bytes",
-                enc.len() / 2
-            )]
-        );
+        assert_eq!(notes, [format!("response body truncated at {} bytes", enc.len() / 2)]);
     }
 
     #[test]
     fn corrupt_coding_is_shown_as_sent_with_a_note() {
         let mut notes = Vec::new();
-        let v = body_json(
-            capture(b"plain", 100),
-            &hs(&[("Content-Encoding", "br")]),
-            "response",
-            &mut notes,
-        );
+        let v = body_json(capture(b"plain", 100), &hs(&[("Content-Encoding", "br")]), "response", &mut notes);
         assert_eq!(v["text"], "plain");
         assert_eq!(notes.len(), 1);
-        assert!(
-            notes[0].starts_with("response body shown as sent: br data is corrupt"),
-            "{notes:?}"
-        );
+        assert!(notes[0].starts_with("response body shown as sent: br data is corrupt"), "{notes:?}");
     }
 
     #[test]
@@ -413,9 +303,6 @@ mod tests {
         b.push(b"cd");
         assert_eq!((b.size(), b.buffered()), (14, 2));
         let v = body_json(b, &[], "request", &mut Vec::new());
-        assert_eq!(
-            (v["text"].as_str(), v["truncated"].as_bool()),
-            (Some("ab"), Some(true))
-        );
+        assert_eq!((v["text"].as_str(), v["truncated"].as_bool()), (Some("ab"), Some(true)));
     }
 }

@@ -70,10 +70,7 @@ pub(crate) struct ChunkedDecoder {
 impl ChunkedDecoder {
     pub(crate) fn new(max_trailers: usize) -> Self {
         ChunkedDecoder {
-            state: State::Size {
-                value: 0,
-                digits: 0,
-            },
+            state: State::Size { value: 0, digits: 0 },
             line_len: 0,
             trailers: Vec::new(),
             trailer_scan: HeadScanner::for_trailers(),
@@ -112,9 +109,7 @@ impl ChunkedDecoder {
                     if rest.is_empty() {
                         return (pos, ChunkStep::NeedMore);
                     }
-                    let n = usize::try_from(*remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(rest.len());
+                    let n = usize::try_from(*remaining).unwrap_or(usize::MAX).min(rest.len());
                     *remaining -= n as u64;
                     if *remaining == 0 {
                         self.state = State::DataEnd { cr: false };
@@ -185,10 +180,7 @@ impl ChunkedDecoder {
                     match (b, *cr) {
                         (b'\r', false) => *cr = true,
                         (b'\n', _) => {
-                            self.state = State::Size {
-                                value: 0,
-                                digits: 0,
-                            };
+                            self.state = State::Size { value: 0, digits: 0 };
                             self.line_len = 0;
                         }
                         _ => return (pos, ChunkStep::Error(ChunkError::MissingCrlf(b))),
@@ -200,11 +192,7 @@ impl ChunkedDecoder {
 
     fn end_size_line(&mut self, value: u64) {
         self.line_len = 0;
-        self.state = if value == 0 {
-            State::Trailers
-        } else {
-            State::Data { remaining: value }
-        };
+        self.state = if value == 0 { State::Trailers } else { State::Data { remaining: value } };
     }
 }
 
@@ -249,35 +237,20 @@ mod tests {
     fn bare_lf_and_no_trailers() {
         let wire = b"3\nabc\n0\n\n";
         let (data, trailers, used) = decode(wire, 100).expect("valid");
-        assert_eq!(
-            (data.as_slice(), trailers.as_slice(), used),
-            (&b"abc"[..], &b"\n"[..], wire.len())
-        );
+        assert_eq!((data.as_slice(), trailers.as_slice(), used), (&b"abc"[..], &b"\n"[..], wire.len()));
     }
 
     #[test]
     fn errors() {
-        assert_eq!(
-            decode(b"zz\r\n", 100),
-            Err(Some(ChunkError::InvalidSize(b'z')))
-        );
-        assert_eq!(
-            decode(b"11111111111111111\r\n", 100),
-            Err(Some(ChunkError::SizeOverflow))
-        );
-        assert_eq!(
-            decode(b"3\r\nabcX", 100),
-            Err(Some(ChunkError::MissingCrlf(b'X')))
-        );
+        assert_eq!(decode(b"zz\r\n", 100), Err(Some(ChunkError::InvalidSize(b'z'))));
+        assert_eq!(decode(b"11111111111111111\r\n", 100), Err(Some(ChunkError::SizeOverflow)));
+        assert_eq!(decode(b"3\r\nabcX", 100), Err(Some(ChunkError::MissingCrlf(b'X'))));
         let mut long = b"3;".to_vec();
         long.resize(MAX_SIZE_LINE + 10, b'a');
         assert_eq!(decode(&long, 7), Err(Some(ChunkError::SizeLineTooLong)));
         let mut big = b"0\r\n".to_vec();
         big.resize(3000, b'a');
-        assert_eq!(
-            decode(&big, 100),
-            Err(Some(ChunkError::TrailersTooLarge(1024)))
-        );
+        assert_eq!(decode(&big, 100), Err(Some(ChunkError::TrailersTooLarge(1024))));
     }
 
     #[test]
@@ -287,13 +260,7 @@ mod tests {
         assert_eq!(d.feed(b"a\r\n01"), (5, ChunkStep::Data(b"01")));
         assert!(!d.skip_data(9), "only 8 bytes of the chunk are left");
         assert!(d.skip_data(8));
-        assert_eq!(
-            d.feed(b"\r\n0\r\n\r\n"),
-            (7, ChunkStep::Done(b"\r\n".to_vec()))
-        );
-        assert!(
-            decode(b"3\r\nab", 10).unwrap_err().is_none(),
-            "incomplete is not an error"
-        );
+        assert_eq!(d.feed(b"\r\n0\r\n\r\n"), (7, ChunkStep::Done(b"\r\n".to_vec())));
+        assert!(decode(b"3\r\nab", 10).unwrap_err().is_none(), "incomplete is not an error");
     }
 }

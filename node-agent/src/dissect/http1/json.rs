@@ -30,38 +30,17 @@ pub(crate) fn exchange(req: Option<RequestMsg>, resp: Option<ResponseMsg>) -> Ex
             let summary = summary(&r.head.method, &r.head.target);
             (r.ts, summary, r.wire, request_json(r, &mut notes))
         }
-        None => (
-            resp.as_ref().map(|r| r.ts).unwrap_or_default(),
-            ORPHAN_SUMMARY.to_owned(),
-            0,
-            Value::Null,
-        ),
+        None => (resp.as_ref().map(|r| r.ts).unwrap_or_default(), ORPHAN_SUMMARY.to_owned(), 0, Value::Null),
     };
     let (end_ts, status, response_size, response) = match resp {
         Some(mut r) => {
             notes.append(&mut r.notes);
             let size = r.wire + r.interim.iter().map(|i| i.wire).sum::<u64>();
-            (
-                Some(r.end),
-                Some(r.head.status.to_string()),
-                size,
-                Some(response_json(r, &mut notes)),
-            )
+            (Some(r.end), Some(r.head.status.to_string()), size, Some(response_json(r, &mut notes)))
         }
         None => (None, None, 0, None),
     };
-    Exchange {
-        protocol: "http",
-        ts,
-        end_ts,
-        summary,
-        status,
-        request_size,
-        response_size,
-        request,
-        response,
-        notes,
-    }
+    Exchange { protocol: "http", ts, end_ts, summary, status, request_size, response_size, request, response, notes }
 }
 
 /// "METHOD target", the target cut at [`SUMMARY_TARGET`] characters.
@@ -69,10 +48,7 @@ fn summary(method: &str, target: &str) -> String {
     let cut = if target.len() <= SUMMARY_TARGET {
         target
     } else {
-        target
-            .char_indices()
-            .nth(SUMMARY_TARGET)
-            .map_or(target, |(i, _)| &target[..i])
+        target.char_indices().nth(SUMMARY_TARGET).map_or(target, |(i, _)| &target[..i])
     };
     let mut s = String::with_capacity(method.len() + 1 + cut.len() + 3);
     s.push_str(method);
@@ -93,12 +69,7 @@ fn version(minor: u8) -> Value {
 }
 
 fn pairs_json(pairs: Vec<Header>) -> Value {
-    Value::Array(
-        pairs
-            .into_iter()
-            .map(|(n, v)| Value::Array(vec![Value::String(n), Value::String(v)]))
-            .collect(),
-    )
+    Value::Array(pairs.into_iter().map(|(n, v)| Value::Array(vec![Value::String(n), Value::String(v)])).collect())
 }
 
 // Keys are inserted in descending order: the map is a B-tree, and a key smaller than all the
@@ -197,10 +168,7 @@ mod tests {
     use super::*;
 
     fn p(pairs: &[(&str, &str)]) -> Vec<Header> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -209,14 +177,7 @@ mod tests {
         assert_eq!(query_pairs("/a?"), Some(vec![]));
         assert_eq!(
             query_pairs("/s?q=a+b%20c&x&empty=&pct=%zz%4&utf=%C3%A9&&k%3D=v#frag"),
-            Some(p(&[
-                ("q", "a b c"),
-                ("x", ""),
-                ("empty", ""),
-                ("pct", "%zz%4"),
-                ("utf", "é"),
-                ("k=", "v")
-            ]))
+            Some(p(&[("q", "a b c"), ("x", ""), ("empty", ""), ("pct", "%zz%4"), ("utf", "é"), ("k=", "v")]))
         );
         assert_eq!(query_pairs("/?bad=%ff"), Some(p(&[("bad", "\u{fffd}")])));
     }

@@ -59,11 +59,7 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            body_limit: 1 << 20,
-            max_head: 64 << 10,
-            max_pending: 32,
-        }
+        Limits { body_limit: 1 << 20, max_head: 64 << 10, max_pending: 32 }
     }
 }
 
@@ -76,21 +72,11 @@ pub struct Http1Dissector {
 impl Http1Dissector {
     /// Keeps at most `n` decoded bytes of each body (default 1 MiB).
     pub fn with_body_limit(n: usize) -> Self {
-        Http1Dissector {
-            limits: Limits {
-                body_limit: n,
-                ..Limits::default()
-            },
-        }
+        Http1Dissector { limits: Limits { body_limit: n, ..Limits::default() } }
     }
 
     pub fn with_limits(limits: Limits) -> Self {
-        Http1Dissector {
-            limits: Limits {
-                max_pending: limits.max_pending.max(1),
-                ..limits
-            },
-        }
+        Http1Dissector { limits: Limits { max_pending: limits.max_pending.max(1), ..limits } }
     }
 
     pub fn limits(&self) -> Limits {

@@ -222,10 +222,7 @@ fn config() -> httparse::ParserConfig {
 }
 
 fn malformed(what: &'static str, e: impl std::fmt::Display) -> HeadError {
-    HeadError::Malformed {
-        what,
-        detail: e.to_string(),
-    }
+    HeadError::Malformed { what, detail: e.to_string() }
 }
 
 fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<Header> {
@@ -284,23 +281,14 @@ fn parse_request_with<'b>(
 /// The slow path for request lines httparse refuses (e.g. raw non-UTF-8 bytes in the target):
 /// split the request line by hand, let httparse parse the headers behind a stand-in line.
 fn parse_request_lossy(head: &[u8]) -> Result<RequestHead, HeadError> {
-    let detail = |d: &str| HeadError::Malformed {
-        what: "request",
-        detail: d.to_owned(),
-    };
-    let line_end = head
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or_else(|| detail("no line end"))?;
+    let detail = |d: &str| HeadError::Malformed { what: "request", detail: d.to_owned() };
+    let line_end = head.iter().position(|&b| b == b'\n').ok_or_else(|| detail("no line end"))?;
     let line = &head[..line_end];
     if !is_request_line(line) {
         return Err(detail("invalid request line"));
     }
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let sp = line
-        .iter()
-        .position(|&b| b == b' ')
-        .ok_or_else(|| detail("no space"))?;
+    let sp = line.iter().position(|&b| b == b' ').ok_or_else(|| detail("no space"))?;
     let method = String::from_utf8_lossy(&line[..sp]).into_owned();
     let version_at = line.len() - 8;
     let target = line[sp..version_at].trim_ascii();
@@ -313,12 +301,7 @@ fn parse_request_lossy(head: &[u8]) -> Result<RequestHead, HeadError> {
     stand_in.extend_from_slice(&head[line_end + 1..]);
     let mut slots = heap_slots(line_count(&stand_in));
     let parsed = parse_request_with(&stand_in, &mut slots).map_err(|e| malformed("request", e))?;
-    Ok(RequestHead {
-        method,
-        target: String::from_utf8_lossy(target).into_owned(),
-        minor,
-        headers: parsed.headers,
-    })
+    Ok(RequestHead { method, target: String::from_utf8_lossy(target).into_owned(), minor, headers: parsed.headers })
 }
 
 /// Parses a complete response head.
@@ -352,9 +335,7 @@ fn parse_response_with<'b>(
 /// The reason phrase as on the wire, lossy when not UTF-8 (httparse returns "" for obs-text).
 fn reason_phrase(head: &[u8]) -> String {
     let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-    let line = head[..line_end]
-        .strip_suffix(b"\r")
-        .unwrap_or(&head[..line_end]);
+    let line = head[..line_end].strip_suffix(b"\r").unwrap_or(&head[..line_end]);
     // "HTTP/1.1" SP+ code SP+ reason
     let rest = line.get(8..).unwrap_or_default().trim_ascii_start();
     let rest = rest.get(3..).unwrap_or_default().trim_ascii();
@@ -376,10 +357,7 @@ pub fn parse_trailers(raw: &[u8]) -> Vec<Header> {
 
 /// The first value of header `name` (case-insensitive).
 pub fn header<'h>(headers: &'h [Header], name: &str) -> Option<&'h str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
 /// Body framing from the headers alone (RFC 9112 §6.3 rules 3 to 6).
@@ -392,12 +370,9 @@ fn framing_from_headers(headers: &[Header], default: Framing) -> Result<Framing,
         } else if name.eq_ignore_ascii_case("content-length") {
             for part in value.split(',') {
                 let part = part.trim();
-                let n = parse_length(part)
-                    .ok_or_else(|| FramingError::InvalidContentLength(value.clone()))?;
+                let n = parse_length(part).ok_or_else(|| FramingError::InvalidContentLength(value.clone()))?;
                 match length {
-                    Some(prev) if prev != n => {
-                        return Err(FramingError::ConflictingContentLength(prev, n))
-                    }
+                    Some(prev) if prev != n => return Err(FramingError::ConflictingContentLength(prev, n)),
                     _ => length = Some(n),
                 }
             }
@@ -405,11 +380,7 @@ fn framing_from_headers(headers: &[Header], default: Framing) -> Result<Framing,
     }
     if let Some(te) = te {
         let last = te.rsplit(',').next().unwrap_or_default().trim();
-        return Ok(if last.eq_ignore_ascii_case("chunked") {
-            Framing::Chunked
-        } else {
-            Framing::UntilClose
-        });
+        return Ok(if last.eq_ignore_ascii_case("chunked") { Framing::Chunked } else { Framing::UntilClose });
     }
     Ok(match length {
         Some(0) => Framing::Empty,
@@ -431,10 +402,7 @@ pub fn request_framing(head: &RequestHead) -> Result<Framing, FramingError> {
 }
 
 /// What a response means, given the method of the request it answers (None when unknown).
-pub fn response_kind(
-    head: &ResponseHead,
-    request_method: Option<&str>,
-) -> Result<ResponseKind, FramingError> {
+pub fn response_kind(head: &ResponseHead, request_method: Option<&str>) -> Result<ResponseKind, FramingError> {
     let status = head.status;
     let method = request_method.unwrap_or("");
     if status == 101 || (method == "CONNECT" && (200..300).contains(&status)) {
@@ -454,10 +422,7 @@ mod tests {
     use super::*;
 
     fn h(pairs: &[(&str, &str)]) -> Vec<Header> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -475,14 +440,8 @@ mod tests {
 
     #[test]
     fn status_start_matching() {
-        assert_eq!(
-            match_status_start(b"HTTP/1.1 200 OK"),
-            MethodMatch::Full(13)
-        );
-        assert_eq!(
-            match_status_start(b"HTTP/1.0 404\r\n"),
-            MethodMatch::Full(13)
-        );
+        assert_eq!(match_status_start(b"HTTP/1.1 200 OK"), MethodMatch::Full(13));
+        assert_eq!(match_status_start(b"HTTP/1.0 404\r\n"), MethodMatch::Full(13));
         assert_eq!(match_status_start(b"HTTP/1.1 20"), MethodMatch::Partial);
         assert_eq!(match_status_start(b"HTTP/2 200 "), MethodMatch::No);
         assert_eq!(match_status_start(b"HTTP/1.1 2000"), MethodMatch::No);
@@ -502,8 +461,7 @@ mod tests {
 
     #[test]
     fn parses_request_head_in_wire_order_and_case() {
-        let r =
-            parse_request_head(b"POST /a?b=c HTTP/1.0\r\nHost: x\r\nX-Two: 1\r\nx-two: 2\r\n\r\n");
+        let r = parse_request_head(b"POST /a?b=c HTTP/1.0\r\nHost: x\r\nX-Two: 1\r\nx-two: 2\r\n\r\n");
         assert_eq!(
             r,
             Ok(RequestHead {
@@ -517,8 +475,7 @@ mod tests {
 
     #[test]
     fn non_utf8_target_and_values_are_lossy() {
-        let r =
-            parse_request_head(b"GET /caf\xe9 HTTP/1.1\r\nX: a\xffb\r\n\r\n").expect("lossy parse");
+        let r = parse_request_head(b"GET /caf\xe9 HTTP/1.1\r\nX: a\xffb\r\n\r\n").expect("lossy parse");
         assert_eq!(r.target, "/caf\u{fffd}");
         assert_eq!(r.headers, h(&[("X", "a\u{fffd}b")]));
         let r = parse_response_head(b"HTTP/1.1 200 Tr\xe8s bien\r\n\r\n").expect("response");
@@ -548,34 +505,18 @@ mod tests {
     #[test]
     fn trailers() {
         assert_eq!(parse_trailers(b"\r\n"), Vec::<Header>::new());
-        assert_eq!(
-            parse_trailers(b"X-Sum: 1\r\nY: two\r\n\r\n"),
-            h(&[("X-Sum", "1"), ("Y", "two")])
-        );
+        assert_eq!(parse_trailers(b"X-Sum: 1\r\nY: two\r\n\r\n"), h(&[("X-Sum", "1"), ("Y", "two")]));
         assert_eq!(parse_trailers(b"\x01bad\r\n\r\n"), Vec::<Header>::new());
     }
 
     #[test]
     fn framing_rules() {
-        let req = |hs: &[(&str, &str)]| RequestHead {
-            method: "POST".into(),
-            target: "/".into(),
-            minor: 1,
-            headers: h(hs),
-        };
+        let req =
+            |hs: &[(&str, &str)]| RequestHead { method: "POST".into(), target: "/".into(), minor: 1, headers: h(hs) };
         assert_eq!(request_framing(&req(&[])), Ok(Framing::Empty));
-        assert_eq!(
-            request_framing(&req(&[("Content-Length", "5")])),
-            Ok(Framing::Length(5))
-        );
-        assert_eq!(
-            request_framing(&req(&[("content-length", "5, 5")])),
-            Ok(Framing::Length(5))
-        );
-        assert_eq!(
-            request_framing(&req(&[("Content-Length", "0")])),
-            Ok(Framing::Empty)
-        );
+        assert_eq!(request_framing(&req(&[("Content-Length", "5")])), Ok(Framing::Length(5)));
+        assert_eq!(request_framing(&req(&[("content-length", "5, 5")])), Ok(Framing::Length(5)));
+        assert_eq!(request_framing(&req(&[("Content-Length", "0")])), Ok(Framing::Empty));
         assert_eq!(
             request_framing(&req(&[("Content-Length", "5"), ("Content-Length", "6")])),
             Err(FramingError::ConflictingContentLength(5, 6))
@@ -585,56 +526,22 @@ mod tests {
             Err(FramingError::InvalidContentLength("-1".into()))
         );
         assert_eq!(
-            request_framing(&req(&[
-                ("Transfer-Encoding", "gzip, Chunked"),
-                ("Content-Length", "5")
-            ])),
+            request_framing(&req(&[("Transfer-Encoding", "gzip, Chunked"), ("Content-Length", "5")])),
             Ok(Framing::Chunked)
         );
 
-        let resp = |status, hs: &[(&str, &str)]| ResponseHead {
-            minor: 1,
-            status,
-            reason: String::new(),
-            headers: h(hs),
-        };
+        let resp =
+            |status, hs: &[(&str, &str)]| ResponseHead { minor: 1, status, reason: String::new(), headers: h(hs) };
         let cl = [("Content-Length", "10")];
-        assert_eq!(
-            response_kind(&resp(200, &cl), Some("GET")),
-            Ok(ResponseKind::Final(Framing::Length(10)))
-        );
-        assert_eq!(
-            response_kind(&resp(200, &cl), Some("HEAD")),
-            Ok(ResponseKind::Final(Framing::Empty))
-        );
-        assert_eq!(
-            response_kind(&resp(204, &cl), None),
-            Ok(ResponseKind::Final(Framing::Empty))
-        );
-        assert_eq!(
-            response_kind(&resp(304, &cl), None),
-            Ok(ResponseKind::Final(Framing::Empty))
-        );
-        assert_eq!(
-            response_kind(&resp(200, &[]), None),
-            Ok(ResponseKind::Final(Framing::UntilClose))
-        );
-        assert_eq!(
-            response_kind(&resp(100, &[]), Some("PUT")),
-            Ok(ResponseKind::Interim)
-        );
-        assert_eq!(
-            response_kind(&resp(101, &[]), Some("GET")),
-            Ok(ResponseKind::Switch)
-        );
-        assert_eq!(
-            response_kind(&resp(200, &[]), Some("CONNECT")),
-            Ok(ResponseKind::Switch)
-        );
-        assert_eq!(
-            response_kind(&resp(407, &cl), Some("CONNECT")),
-            Ok(ResponseKind::Final(Framing::Length(10)))
-        );
+        assert_eq!(response_kind(&resp(200, &cl), Some("GET")), Ok(ResponseKind::Final(Framing::Length(10))));
+        assert_eq!(response_kind(&resp(200, &cl), Some("HEAD")), Ok(ResponseKind::Final(Framing::Empty)));
+        assert_eq!(response_kind(&resp(204, &cl), None), Ok(ResponseKind::Final(Framing::Empty)));
+        assert_eq!(response_kind(&resp(304, &cl), None), Ok(ResponseKind::Final(Framing::Empty)));
+        assert_eq!(response_kind(&resp(200, &[]), None), Ok(ResponseKind::Final(Framing::UntilClose)));
+        assert_eq!(response_kind(&resp(100, &[]), Some("PUT")), Ok(ResponseKind::Interim));
+        assert_eq!(response_kind(&resp(101, &[]), Some("GET")), Ok(ResponseKind::Switch));
+        assert_eq!(response_kind(&resp(200, &[]), Some("CONNECT")), Ok(ResponseKind::Switch));
+        assert_eq!(response_kind(&resp(407, &cl), Some("CONNECT")), Ok(ResponseKind::Final(Framing::Length(10))));
         assert_eq!(
             response_kind(&resp(200, &[("Transfer-Encoding", "gzip")]), None),
             Ok(ResponseKind::Final(Framing::UntilClose))

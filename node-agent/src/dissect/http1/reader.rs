@@ -5,8 +5,8 @@
 
 use super::chunked::{ChunkError, ChunkStep, ChunkedDecoder};
 use super::parser::{
-    self, is_request_line, is_status_line, is_tchar, parse_trailers, Framing, HeadError, Header,
-    RequestHead, ResponseHead,
+    self, is_request_line, is_status_line, is_tchar, parse_trailers, Framing, HeadError, Header, RequestHead,
+    ResponseHead,
 };
 use super::resync::{Resync, ResyncOutcome};
 use super::scan::{find_byte, HeadScanner};
@@ -26,10 +26,7 @@ pub enum ReadError {
     #[error(transparent)]
     Head(#[from] HeadError),
     #[error("{what} body: {source}")]
-    Chunk {
-        what: &'static str,
-        source: ChunkError,
-    },
+    Chunk { what: &'static str, source: ChunkError },
 }
 
 #[derive(Debug)]
@@ -45,26 +42,13 @@ pub(crate) enum Step<'a> {
     NeedMore,
     /// A head (its first and last bytes' times); the reader waits for [`Reader::set_framing`]
     /// before anything else.
-    Head {
-        head: Head,
-        start: Timestamp,
-        end: Timestamp,
-        wire: u64,
-    },
+    Head { head: Head, start: Timestamp, end: Timestamp, wire: u64 },
     /// Body bytes (de-chunked).
     Body(&'a [u8]),
     /// The message ended: its last byte's time, its bytes on the wire, its trailers.
-    End {
-        end: Timestamp,
-        wire: u64,
-        trailers: Vec<Header>,
-    },
+    End { end: Timestamp, wire: u64, trailers: Vec<Header> },
     /// The body's framing broke: the message ends here, the reader resynchronises.
-    BodyError {
-        error: ReadError,
-        end: Timestamp,
-        wire: u64,
-    },
+    BodyError { error: ReadError, end: Timestamp, wire: u64 },
     /// A head could not be parsed and was dropped; the reader resynchronises.
     Garbage(ReadError),
     /// A message start was found again after `skipped` bytes.
@@ -220,10 +204,7 @@ impl Reader {
             match &mut self.state {
                 State::Stopped => return (input.len(), Step::NeedMore),
                 State::Idle => {
-                    let skip = rest
-                        .iter()
-                        .take_while(|&&b| b == b'\r' || b == b'\n')
-                        .count();
+                    let skip = rest.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
                     pos += skip;
                     let Some(&first) = rest.get(skip) else {
                         return (pos, Step::NeedMore);
@@ -244,22 +225,13 @@ impl Reader {
                 },
                 State::AwaitFraming | State::Length(0) => {
                     self.state = State::Idle;
-                    return (
-                        pos,
-                        Step::End {
-                            end: self.last,
-                            wire: self.wire,
-                            trailers: Vec::new(),
-                        },
-                    );
+                    return (pos, Step::End { end: self.last, wire: self.wire, trailers: Vec::new() });
                 }
                 State::Length(remaining) => {
                     if rest.is_empty() {
                         return (pos, Step::NeedMore);
                     }
-                    let n = usize::try_from(*remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(rest.len());
+                    let n = usize::try_from(*remaining).unwrap_or(usize::MAX).min(rest.len());
                     *remaining -= n as u64;
                     self.wire += n as u64;
                     self.last = ts;
@@ -284,23 +256,12 @@ impl Reader {
                         ChunkStep::Data(data) => Step::Body(data),
                         ChunkStep::Done(raw) => {
                             self.state = State::Idle;
-                            Step::End {
-                                end: self.last,
-                                wire: self.wire,
-                                trailers: parse_trailers(&raw),
-                            }
+                            Step::End { end: self.last, wire: self.wire, trailers: parse_trailers(&raw) }
                         }
                         ChunkStep::Error(source) => {
-                            let error = ReadError::Chunk {
-                                what: self.what(),
-                                source,
-                            };
+                            let error = ReadError::Chunk { what: self.what(), source };
                             self.enter_resync(&[]);
-                            Step::BodyError {
-                                error,
-                                end: self.last,
-                                wire: self.wire,
-                            }
+                            Step::BodyError { error, end: self.last, wire: self.wire }
                         }
                     };
                     return (pos + n, step);
@@ -358,11 +319,7 @@ impl Reader {
             }
             return (take, Some(Step::NeedMore));
         };
-        let head: &[u8] = if before == 0 {
-            &rest[..n]
-        } else {
-            &self.head_buf
-        };
+        let head: &[u8] = if before == 0 { &rest[..n] } else { &self.head_buf };
         let parsed = match self.role {
             Role::Request => parser::parse_request_head(head).map(Head::Request),
             Role::Response => parser::parse_response_head(head).map(Head::Response),
@@ -373,12 +330,7 @@ impl Reader {
                 self.reset_head();
                 self.wire = wire;
                 self.state = State::AwaitFraming;
-                let step = Step::Head {
-                    head,
-                    start: self.start,
-                    end: self.last,
-                    wire,
-                };
+                let step = Step::Head { head, start: self.start, end: self.last, wire };
                 (n, Some(step))
             }
             Err(e) => {
@@ -409,11 +361,7 @@ impl Reader {
         };
         if !prefix_ok {
             let mut seed = self.head_buf.get(1..).unwrap_or_default().to_vec();
-            seed.extend_from_slice(if before == 0 {
-                rest.get(1..take).unwrap_or_default()
-            } else {
-                &rest[..take]
-            });
+            seed.extend_from_slice(if before == 0 { rest.get(1..take).unwrap_or_default() } else { &rest[..take] });
             self.enter_resync(&seed);
             return (take, not_http());
         }
@@ -480,10 +428,7 @@ impl Reader {
                 GapOutcome::BodySkipped
             }
             State::Length(_) | State::Chunked(_) | State::AwaitFraming => {
-                let out = GapOutcome::MessageCut {
-                    end: self.last,
-                    wire: self.wire,
-                };
+                let out = GapOutcome::MessageCut { end: self.last, wire: self.wire };
                 self.enter_resync(&[]);
                 out
             }
@@ -501,17 +446,11 @@ impl Reader {
     /// The direction ended (FIN, or the connection is gone).
     pub(crate) fn finish(&mut self) -> FinishOutcome {
         let out = match &self.state {
-            State::UntilClose | State::Length(0) | State::AwaitFraming => FinishOutcome::End {
-                end: self.last,
-                wire: self.wire,
-            },
-            State::Length(_) | State::Chunked(_) => FinishOutcome::Cut {
-                end: self.last,
-                wire: self.wire,
-            },
-            State::Head => FinishOutcome::PartialHead {
-                bytes: self.head_buf.len(),
-            },
+            State::UntilClose | State::Length(0) | State::AwaitFraming => {
+                FinishOutcome::End { end: self.last, wire: self.wire }
+            }
+            State::Length(_) | State::Chunked(_) => FinishOutcome::Cut { end: self.last, wire: self.wire },
+            State::Head => FinishOutcome::PartialHead { bytes: self.head_buf.len() },
             State::Idle | State::Resync | State::Stopped => FinishOutcome::Nothing,
         };
         if !self.is_stopped() {

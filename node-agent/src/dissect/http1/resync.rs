@@ -36,12 +36,7 @@ pub(crate) struct Resync {
 
 impl Resync {
     pub(crate) fn new(role: Role) -> Self {
-        Resync {
-            role,
-            carry: Vec::new(),
-            carry_searched: 0,
-            skipped: 0,
-        }
+        Resync { role, carry: Vec::new(), carry_searched: 0, skipped: 0 }
     }
 
     /// Starts a new search; `seed` holds already consumed bytes to search first.
@@ -87,29 +82,17 @@ impl Resync {
     }
 
     /// Turns a search result on `hay` (whose first `old` bytes were carried) into an outcome.
-    fn conclude(
-        &mut self,
-        hay: &[u8],
-        old: usize,
-        found: Option<(usize, usize)>,
-        keep_from: usize,
-    ) -> ResyncOutcome {
+    fn conclude(&mut self, hay: &[u8], old: usize, found: Option<(usize, usize)>, keep_from: usize) -> ResyncOutcome {
         self.carry.clear();
         match found {
             Some((start, end)) => {
                 self.carry_searched = 0;
                 self.skipped += start as u64;
                 if start >= old {
-                    ResyncOutcome::Found {
-                        consumed: start - old,
-                        prefix: Vec::new(),
-                    }
+                    ResyncOutcome::Found { consumed: start - old, prefix: Vec::new() }
                 } else {
                     let end = end.max(old);
-                    ResyncOutcome::Found {
-                        consumed: end - old,
-                        prefix: hay[start..end].to_vec(),
-                    }
+                    ResyncOutcome::Found { consumed: end - old, prefix: hay[start..end].to_vec() }
                 }
             }
             None => {
@@ -182,11 +165,7 @@ mod tests {
         let mut r = Resync::new(role);
         let mut pieces = data.chunks(step.max(1));
         for piece in &mut pieces {
-            if let ResyncOutcome::Found {
-                consumed,
-                mut prefix,
-            } = r.scan(piece)
-            {
+            if let ResyncOutcome::Found { consumed, mut prefix } = r.scan(piece) {
                 prefix.extend_from_slice(&piece[consumed..]);
                 for rest in pieces {
                     prefix.extend_from_slice(rest);
@@ -202,11 +181,7 @@ mod tests {
         let data = b"xx GET nope\r\nbody bytesPOST /a?b HTTP/1.1\r\nHost: x\r\n\r\n";
         let start = 23;
         for step in 1..=data.len() {
-            assert_eq!(
-                find(Role::Request, data, step),
-                Some((start as u64, data[start..].to_vec())),
-                "step {step}"
-            );
+            assert_eq!(find(Role::Request, data, step), Some((start as u64, data[start..].to_vec())), "step {step}");
         }
     }
 
@@ -215,11 +190,7 @@ mod tests {
         let data = b"HTTP/1.1 2xx HTTP/1.0 20junkHTTP/1.1 204 No Content\r\n\r\n";
         let start = 28;
         for step in 1..=data.len() {
-            assert_eq!(
-                find(Role::Response, data, step),
-                Some((start as u64, data[start..].to_vec())),
-                "step {step}"
-            );
+            assert_eq!(find(Role::Response, data, step), Some((start as u64, data[start..].to_vec())), "step {step}");
         }
     }
 
@@ -265,10 +236,6 @@ mod tests {
             assert!(matches!(r.scan(b"a"), ResyncOutcome::NeedMore));
         }
         assert!(r.buffered() <= MAX_LINE);
-        assert!(
-            t.elapsed() < std::time::Duration::from_secs(2),
-            "took {:?}",
-            t.elapsed()
-        );
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "took {:?}", t.elapsed());
     }
 }

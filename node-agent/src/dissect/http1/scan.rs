@@ -23,11 +23,7 @@ pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
         }
         offset += 8;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == needle)
-        .map(|i| offset + i)
+    chunks.remainder().iter().position(|&b| b == needle).map(|i| offset + i)
 }
 
 /// Finds the end of a head: the first empty line (`\r\n` or a bare `\n`) after at least one
@@ -46,10 +42,7 @@ impl HeadScanner {
     /// A scanner for a trailer section, which starts right after the last chunk's size line:
     /// there an empty line at once ends it.
     pub(crate) fn for_trailers() -> Self {
-        HeadScanner {
-            lines: 1,
-            ..HeadScanner::default()
-        }
+        HeadScanner { lines: 1, ..HeadScanner::default() }
     }
 
     /// Scans the next piece; returns how many of its bytes complete the head, when it ends here.
@@ -85,20 +78,13 @@ mod tests {
 
     #[test]
     fn find_byte_matches_naive_search_at_every_offset() {
-        let hay: Vec<u8> = (0u8..=255)
-            .chain(0u8..=255)
-            .chain(*b"\n\n\x7f\x80")
-            .collect();
+        let hay: Vec<u8> = (0u8..=255).chain(0u8..=255).chain(*b"\n\n\x7f\x80").collect();
         for needle in [b'\n', 0x00, 0x0b, 0x7f, 0x80, 0xff] {
             for start in 0..hay.len() {
                 for end in [start, start + 1, (start + 9).min(hay.len()), hay.len()] {
                     let h = &hay[start..end.max(start)];
                     let want = h.iter().position(|&b| b == needle);
-                    assert_eq!(
-                        find_byte(h, needle),
-                        want,
-                        "needle {needle:#x} in hay[{start}..{end}]"
-                    );
+                    assert_eq!(find_byte(h, needle), want, "needle {needle:#x} in hay[{start}..{end}]");
                 }
             }
         }
@@ -118,24 +104,14 @@ mod tests {
             (b"HTTP/1.1 200 OK\r\nA: \r\n\r\n", Some(24)),
         ];
         for (data, want) in cases {
-            assert_eq!(
-                head_end_whole(data),
-                *want,
-                "{:?}",
-                String::from_utf8_lossy(data)
-            );
+            assert_eq!(head_end_whole(data), *want, "{:?}", String::from_utf8_lossy(data));
             for split in 0..=data.len() {
                 let mut s = HeadScanner::default();
                 let got = match s.scan(&data[..split]) {
                     Some(n) => Some(n),
                     None => s.scan(&data[split..]).map(|n| n + split),
                 };
-                assert_eq!(
-                    got,
-                    *want,
-                    "split at {split} of {:?}",
-                    String::from_utf8_lossy(data)
-                );
+                assert_eq!(got, *want, "split at {split} of {:?}", String::from_utf8_lossy(data));
             }
         }
     }
@@ -143,10 +119,7 @@ mod tests {
     #[test]
     fn trailer_scanner_ends_on_immediate_empty_line() {
         assert_eq!(HeadScanner::for_trailers().scan(b"\r\nNEXT"), Some(2));
-        assert_eq!(
-            HeadScanner::for_trailers().scan(b"X-T: 1\r\n\r\n"),
-            Some(10)
-        );
+        assert_eq!(HeadScanner::for_trailers().scan(b"X-T: 1\r\n\r\n"), Some(10));
         let mut s = HeadScanner::for_trailers();
         assert_eq!(s.scan(b"\r"), None);
         assert_eq!(s.scan(b"\n"), Some(1));

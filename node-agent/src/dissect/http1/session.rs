@@ -2,8 +2,10 @@
 //! responses with requests, in order (FIFO), pipelining included.
 //!
 //! Pairing rules:
-//! - a final response answers the oldest request that has none, unless it started before that
-//!   request did (then that request was not captured);
+//! - a final response answers the oldest request that has none; a response that arrives while no
+//!   request is waiting answers a request that was not captured. Arrival order, not capture
+//!   time, decides: the engine delivers data only after the peer data it acknowledges, and
+//!   timestamps of a reordered capture say nothing about causality;
 //! - 1xx responses (but 101) are interim: kept and attached to the next final response;
 //! - 101, or a 2xx to CONNECT, ends HTTP on the connection ([`StreamSession::is_done`]);
 //! - a response may arrive before its request's body is complete: it waits for the request;
@@ -98,12 +100,7 @@ impl Http1Session {
     fn on_client_step(&mut self, step: Step<'_>, out: &mut dyn ExchangeSink) {
         match step {
             Step::NeedMore => {}
-            Step::Head {
-                head: Head::Request(head),
-                start,
-                end,
-                wire,
-            } => {
+            Step::Head { head: Head::Request(head), start, end, wire } => {
                 let framing = request_framing(&head);
                 let mut notes = std::mem::take(&mut self.notes[0]);
                 if let Err(e) = &framing {
@@ -119,12 +116,7 @@ impl Http1Session {
                     notes,
                 };
                 self.make_room(out);
-                self.queue.push_back(Slot {
-                    id: self.next_id,
-                    req,
-                    complete: false,
-                    answer: None,
-                });
+                self.queue.push_back(Slot { id: self.next_id, req, complete: false, answer: None });
                 self.next_id += 1;
                 match framing {
                     Ok(f) => self.client.set_framing(f),
@@ -134,20 +126,13 @@ impl Http1Session {
                     }
                 }
             }
-            Step::Head {
-                head: Head::Response(_),
-                ..
-            } => {}
+            Step::Head { head: Head::Response(_), .. } => {}
             Step::Body(data) => {
                 if let Some(slot) = self.reading_request() {
                     slot.req.body.push(data);
                 }
             }
-            Step::End {
-                end,
-                wire,
-                trailers,
-            } => self.request_done(end, wire, trailers, out),
+            Step::End { end, wire, trailers } => self.request_done(end, wire, trailers, out),
             Step::BodyError { error, end, wire } => {
                 if let Some(slot) = self.reading_request() {
                     slot.req.notes.push(error.to_string());
@@ -155,10 +140,9 @@ impl Http1Session {
                 self.request_done(end, wire, Vec::new(), out);
             }
             Step::Garbage(e) => push_note(&mut self.notes[0], format!("request data dropped: {e}")),
-            Step::Resynced { skipped } => push_note(
-                &mut self.notes[0],
-                format!("{skipped} bytes skipped to find this request's start"),
-            ),
+            Step::Resynced { skipped } => {
+                push_note(&mut self.notes[0], format!("{skipped} bytes skipped to find this request's start"))
+            }
         }
     }
 
@@ -168,10 +152,7 @@ impl Http1Session {
             let Some(mut slot) = self.queue.pop_front() else {
                 break;
             };
-            let answered_now = self
-                .response
-                .as_ref()
-                .is_some_and(|r| r.answers == Some(slot.id));
+            let answered_now = self.response.as_ref().is_some_and(|r| r.answers == Some(slot.id));
             if !answered_now && slot.answer.is_none() {
                 self.owed += 1;
             }
@@ -183,13 +164,7 @@ impl Http1Session {
         }
     }
 
-    fn request_done(
-        &mut self,
-        end: Timestamp,
-        wire: u64,
-        trailers: Vec<Header>,
-        out: &mut dyn ExchangeSink,
-    ) {
+    fn request_done(&mut self, end: Timestamp, wire: u64, trailers: Vec<Header>, out: &mut dyn ExchangeSink) {
         if let Some(slot) = self.reading_request() {
             slot.complete = true;
             slot.req.end = end;
@@ -201,11 +176,7 @@ impl Http1Session {
 
     /// Emits the oldest requests that are complete and answered.
     fn flush_answered(&mut self, out: &mut dyn ExchangeSink) {
-        while self
-            .queue
-            .front()
-            .is_some_and(|s| s.complete && s.answer.is_some())
-        {
+        while self.queue.front().is_some_and(|s| s.complete && s.answer.is_some()) {
             if let Some(slot) = self.queue.pop_front() {
                 out.emit(json::exchange(Some(slot.req), slot.answer));
             }
@@ -215,26 +186,16 @@ impl Http1Session {
     fn on_server_step(&mut self, step: Step<'_>, out: &mut dyn ExchangeSink) {
         match step {
             Step::NeedMore => {}
-            Step::Head {
-                head: Head::Response(head),
-                start,
-                end,
-                wire,
-            } => self.response_head(head, (start, end), wire, out),
-            Step::Head {
-                head: Head::Request(_),
-                ..
-            } => {}
+            Step::Head { head: Head::Response(head), start, end, wire } => {
+                self.response_head(head, (start, end), wire, out)
+            }
+            Step::Head { head: Head::Request(_), .. } => {}
             Step::Body(data) => {
                 if let Some(r) = &mut self.response {
                     r.msg.body.push(data);
                 }
             }
-            Step::End {
-                end,
-                wire,
-                trailers,
-            } => {
+            Step::End { end, wire, trailers } => {
                 if std::mem::take(&mut self.in_interim) {
                     return;
                 }
@@ -246,13 +207,10 @@ impl Http1Session {
                 }
                 self.response_done(end, wire, Vec::new(), out);
             }
-            Step::Garbage(e) => {
-                push_note(&mut self.notes[1], format!("response data dropped: {e}"))
+            Step::Garbage(e) => push_note(&mut self.notes[1], format!("response data dropped: {e}")),
+            Step::Resynced { skipped } => {
+                push_note(&mut self.notes[1], format!("{skipped} bytes skipped to find this response's start"))
             }
-            Step::Resynced { skipped } => push_note(
-                &mut self.notes[1],
-                format!("{skipped} bytes skipped to find this response's start"),
-            ),
         }
     }
 
@@ -266,34 +224,22 @@ impl Http1Session {
         let mut notes = std::mem::take(&mut self.notes[1]);
         let answers = if self.owed > 0 {
             self.owed -= 1;
-            notes.push(
-                "its request was reported earlier without a response (too many pending)".to_owned(),
-            );
+            notes.push("its request was reported earlier without a response (too many pending)".to_owned());
             None
         } else {
             match self.queue.front() {
-                Some(s) if s.answer.is_none() && start >= s.req.ts => Some(s.id),
-                Some(s) if s.answer.is_none() => {
-                    notes.push("response started before the oldest pending request: its request was not captured".into());
-                    None
-                }
+                Some(s) if s.answer.is_none() => Some(s.id),
                 _ => None,
             }
         };
-        let method = answers
-            .and(self.queue.front())
-            .map(|s| s.req.head.method.as_str());
+        let method = answers.and(self.queue.front()).map(|s| s.req.head.method.as_str());
         let kind = response_kind(&head, method);
         if let Err(e) = &kind {
             notes.push(format!("response body: {e}"));
         }
         if kind == Ok(ResponseKind::Interim) {
             if self.interim.len() < MAX_INTERIM {
-                self.interim.push(Interim {
-                    status: head.status,
-                    reason: head.reason,
-                    wire,
-                });
+                self.interim.push(Interim { status: head.status, reason: head.reason, wire });
             }
             self.in_interim = true;
             self.server.set_framing(Framing::Empty);
@@ -324,13 +270,7 @@ impl Http1Session {
         }
     }
 
-    fn response_done(
-        &mut self,
-        end: Timestamp,
-        wire: u64,
-        trailers: Vec<Header>,
-        out: &mut dyn ExchangeSink,
-    ) {
+    fn response_done(&mut self, end: Timestamp, wire: u64, trailers: Vec<Header>, out: &mut dyn ExchangeSink) {
         let Some(InFlight { mut msg, answers }) = self.response.take() else {
             return;
         };
@@ -348,11 +288,7 @@ impl Http1Session {
 
     /// Reports every request still waiting (with its early answer, if any), oldest first.
     fn drain_queue(&mut self, note: Option<&str>, keep_reading: bool, out: &mut dyn ExchangeSink) {
-        let keep = if keep_reading {
-            self.queue.back().filter(|s| !s.complete).map(|s| s.id)
-        } else {
-            None
-        };
+        let keep = if keep_reading { self.queue.back().filter(|s| !s.complete).map(|s| s.id) } else { None };
         let mut kept = None;
         while let Some(mut slot) = self.queue.pop_front() {
             if Some(slot.id) == keep {
@@ -364,14 +300,9 @@ impl Http1Session {
                     slot.req.notes.push(n.to_owned());
                 }
                 if !self.interim.is_empty() {
-                    let seen: Vec<String> = self
-                        .interim
-                        .drain(..)
-                        .map(|i| format!("{} {}", i.status, i.reason))
-                        .collect();
-                    slot.req
-                        .notes
-                        .push(format!("only interim responses seen: {}", seen.join(", ")));
+                    let seen: Vec<String> =
+                        self.interim.drain(..).map(|i| format!("{} {}", i.status, i.reason)).collect();
+                    slot.req.notes.push(format!("only interim responses seen: {}", seen.join(", ")));
                 }
             }
             out.emit(json::exchange(Some(slot.req), slot.answer));
@@ -448,18 +379,13 @@ impl StreamSession for Http1Session {
                 GapOutcome::BodySkipped => {
                     if let Some(slot) = self.reading_request() {
                         slot.req.body.lose(len);
-                        push_note(
-                            &mut slot.req.notes,
-                            format!("request body: {len} bytes lost to a capture gap"),
-                        );
+                        push_note(&mut slot.req.notes, format!("request body: {len} bytes lost to a capture gap"));
                     }
                 }
                 GapOutcome::MessageCut { end, wire } => {
                     if let Some(slot) = self.reading_request() {
                         slot.req.body.lose(0);
-                        slot.req
-                            .notes
-                            .push("request body cut by a capture gap".into());
+                        slot.req.notes.push("request body cut by a capture gap".into());
                     }
                     self.request_done(end, wire, Vec::new(), out);
                 }
@@ -473,10 +399,7 @@ impl StreamSession for Http1Session {
                     GapOutcome::BodySkipped => {
                         if let Some(r) = &mut self.response {
                             r.msg.body.lose(len);
-                            push_note(
-                                &mut r.msg.notes,
-                                format!("response body: {len} bytes lost to a capture gap"),
-                            );
+                            push_note(&mut r.msg.notes, format!("response body: {len} bytes lost to a capture gap"));
                         }
                         return;
                     }
@@ -486,9 +409,7 @@ impl StreamSession for Http1Session {
                         } else {
                             if let Some(r) = &mut self.response {
                                 r.msg.body.lose(0);
-                                r.msg
-                                    .notes
-                                    .push("response body cut by a capture gap".into());
+                                r.msg.notes.push("response body cut by a capture gap".into());
                             }
                             self.response_done(end, wire, Vec::new(), out);
                         }
@@ -528,11 +449,8 @@ impl StreamSession for Http1Session {
     }
 
     fn buffered_bytes(&self) -> usize {
-        let queued: usize = self
-            .queue
-            .iter()
-            .map(|s| s.req.body.buffered() + s.answer.as_ref().map_or(0, |a| a.body.buffered()))
-            .sum();
+        let queued: usize =
+            self.queue.iter().map(|s| s.req.body.buffered() + s.answer.as_ref().map_or(0, |a| a.body.buffered())).sum();
         let response = self.response.as_ref().map_or(0, |r| r.msg.body.buffered());
         self.client.buffered() + self.server.buffered() + queued + response
     }

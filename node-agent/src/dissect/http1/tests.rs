@@ -23,11 +23,7 @@ fn ts(i: usize) -> Timestamp {
     Timestamp(1_000_000 * (i as u64 + 1))
 }
 
-const FLOW: FlowInfo = FlowInfo {
-    server_port: 80,
-    client_port: 40000,
-    saw_handshake: true,
-};
+const FLOW: FlowInfo = FlowInfo { server_port: 80, client_port: 40000, saw_handshake: true };
 
 struct Run {
     exchanges: Vec<Exchange>,
@@ -36,22 +32,14 @@ struct Run {
 }
 
 /// Feeds `events`, data events cut into the pieces `cuts(event index, len)` gives; closes at the end.
-fn run_with(
-    d: &Http1Dissector,
-    events: &[Ev],
-    cuts: &mut dyn FnMut(usize, usize) -> Vec<usize>,
-) -> Run {
+fn run_with(d: &Http1Dissector, events: &[Ev], cuts: &mut dyn FnMut(usize, usize) -> Vec<usize>) -> Run {
     let mut s = d.new_session(&FLOW);
     let mut out = Vec::new();
     let mut max_buffered = 0;
     for (i, ev) in events.iter().enumerate() {
         match *ev {
             C(data) | S(data) => {
-                let dir = if matches!(ev, C(_)) {
-                    Direction::ClientToServer
-                } else {
-                    Direction::ServerToClient
-                };
+                let dir = if matches!(ev, C(_)) { Direction::ClientToServer } else { Direction::ServerToClient };
                 let mut from = 0;
                 for to in cuts(i, data.len()).into_iter().chain([data.len()]) {
                     s.on_data(dir, &data[from..to], ts(i), &mut out);
@@ -67,11 +55,7 @@ fn run_with(
     }
     let done = s.is_done();
     s.on_close(ts(events.len()), &mut out);
-    Run {
-        exchanges: out,
-        done,
-        max_buffered,
-    }
+    Run { exchanges: out, done, max_buffered }
 }
 
 /// Small deterministic generator for the random splits.
@@ -89,10 +73,7 @@ impl XorShift {
 /// returns the whole run.
 fn run_all_splits(d: &Http1Dissector, events: &[Ev]) -> Run {
     let whole = run_with(d, events, &mut |_, _| Vec::new());
-    let total: usize = events
-        .iter()
-        .map(|e| if let C(x) | S(x) = e { x.len() } else { 0 })
-        .sum();
+    let total: usize = events.iter().map(|e| if let C(x) | S(x) = e { x.len() } else { 0 }).sum();
     // One cut at every position of the concatenated data.
     for at in 1..total {
         let mut base = 0;
@@ -111,27 +92,19 @@ fn run_all_splits(d: &Http1Dissector, events: &[Ev]) -> Run {
                 Vec::new()
             }
         });
-        assert_eq!(
-            split.exchanges, whole.exchanges,
-            "cut at byte {at} of {total}"
-        );
+        assert_eq!(split.exchanges, whole.exchanges, "cut at byte {at} of {total}");
         assert_eq!(split.done, whole.done, "cut at byte {at}");
     }
     for seed in 1..=8u64 {
         let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let split = run_with(d, events, &mut |_, len| {
-            let mut cuts: Vec<usize> = (0..len / 3)
-                .map(|_| (rng.next() % len.max(1) as u64) as usize)
-                .collect();
+            let mut cuts: Vec<usize> = (0..len / 3).map(|_| (rng.next() % len.max(1) as u64) as usize).collect();
             cuts.retain(|&c| c > 0);
             cuts.sort_unstable();
             cuts.dedup();
             cuts
         });
-        assert_eq!(
-            split.exchanges, whole.exchanges,
-            "random split, seed {seed}"
-        );
+        assert_eq!(split.exchanges, whole.exchanges, "random split, seed {seed}");
     }
     whole
 }
@@ -142,16 +115,11 @@ fn run(events: &[Ev]) -> Vec<Exchange> {
 
 /// (summary, status) of each exchange.
 fn outline(xs: &[Exchange]) -> Vec<(String, Option<String>)> {
-    xs.iter()
-        .map(|x| (x.summary.clone(), x.status.clone()))
-        .collect()
+    xs.iter().map(|x| (x.summary.clone(), x.status.clone())).collect()
 }
 
 fn o(pairs: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
-    pairs
-        .iter()
-        .map(|(s, st)| (s.to_string(), st.map(str::to_string)))
-        .collect()
+    pairs.iter().map(|(s, st)| (s.to_string(), st.map(str::to_string))).collect()
 }
 
 fn text(v: &Value) -> &str {
@@ -165,29 +133,11 @@ fn probe_decides_from_content() {
     assert_eq!(p(b"GET /"), Probe::Client);
     assert_eq!(p(b"PROPFIND /dav HTTP/1.1\r\n"), Probe::Client);
     assert_eq!(p(b"PATCH /x HTTP/1.1\r\n"), Probe::Client);
-    assert_eq!(
-        p(b"M-SEARCH * HTTP/1.1\r\n"),
-        Probe::No,
-        "SSDP is UDP, M-SEARCH is not in the list"
-    );
+    assert_eq!(p(b"M-SEARCH * HTTP/1.1\r\n"), Probe::No, "SSDP is UDP, M-SEARCH is not in the list");
     assert_eq!(p(b"HTTP/1.1 200 OK\r\n"), Probe::Server);
     assert_eq!(p(b"HTTP/1."), Probe::Server);
-    for short in [
-        &b""[..],
-        b"G",
-        b"GE",
-        b"GET",
-        b"PROPFI",
-        b"H",
-        b"HTTP/",
-        b"HTTP/1",
-    ] {
-        assert_eq!(
-            p(short),
-            Probe::NeedMore,
-            "{:?}",
-            String::from_utf8_lossy(short)
-        );
+    for short in [&b""[..], b"G", b"GE", b"GET", b"PROPFI", b"H", b"HTTP/", b"HTTP/1"] {
+        assert_eq!(p(short), Probe::NeedMore, "{:?}", String::from_utf8_lossy(short));
     }
     assert_eq!(p(b"HTTP/2 200"), Probe::No);
     assert_eq!(p(b"GET key\r\n"), Probe::No, "Redis inline command");
@@ -201,8 +151,10 @@ fn probe_decides_from_content() {
     assert_eq!(d.probe(&FLOW, b"DELETE /a HTTP/1.1\r\n"), Probe::Client);
 }
 
-const GET1: &[u8] = b"GET /items?id=7&q=a+b HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n";
-const RESP1: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 13\r\n\r\n{\"id\":7,\"n\":1}";
+const GET1: &[u8] =
+    b"GET /items?id=7&q=a+b HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n";
+const RESP1: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 13\r\n\r\n{\"id\":7,\"n\":1}";
 const GET2: &[u8] = b"GET /other HTTP/1.1\r\nHost: example.com\r\n\r\n";
 const RESP2: &[u8] = b"HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\n\r\nnot found";
 
@@ -218,10 +170,7 @@ fn keep_alive_exchanges_have_the_documented_json_shape() {
     assert_eq!((x.ts, x.end_ts), (ts(0), Some(ts(1))));
     assert_eq!(x.summary, "GET /items?id=7&q=a+b");
     assert_eq!(x.status.as_deref(), Some("200"));
-    assert_eq!(
-        (x.request_size, x.response_size),
-        (GET1.len() as u64, resp1.len() as u64)
-    );
+    assert_eq!((x.request_size, x.response_size), (GET1.len() as u64, resp1.len() as u64));
     assert!(x.notes.is_empty(), "{:?}", x.notes);
     assert_eq!(
         x.request,
@@ -245,14 +194,8 @@ fn keep_alive_exchanges_have_the_documented_json_shape() {
         }))
     );
     let y = &xs[1];
-    assert_eq!(
-        (y.summary.as_str(), y.status.as_deref()),
-        ("GET /other", Some("404"))
-    );
-    assert_eq!(
-        y.response.as_ref().map(|r| r["reason"].clone()),
-        Some(json!("Not Found"))
-    );
+    assert_eq!((y.summary.as_str(), y.status.as_deref()), ("GET /other", Some("404")));
+    assert_eq!(y.response.as_ref().map(|r| r["reason"].clone()), Some(json!("Not Found")));
     assert_eq!((y.ts, y.end_ts), (ts(2), Some(ts(3))));
 }
 
@@ -260,17 +203,8 @@ fn keep_alive_exchanges_have_the_documented_json_shape() {
 fn extra_bytes_after_a_body_are_skipped_with_a_note() {
     // RESP1 says 13 bytes but sends 14: the 14th byte is garbage before the next response.
     let xs = run(&[C(GET1), S(RESP1), C(GET2), S(RESP2)]);
-    assert_eq!(
-        outline(&xs),
-        o(&[
-            ("GET /items?id=7&q=a+b", Some("200")),
-            ("GET /other", Some("404"))
-        ])
-    );
-    assert_eq!(
-        xs[1].notes,
-        ["1 bytes skipped to find this response's start"]
-    );
+    assert_eq!(outline(&xs), o(&[("GET /items?id=7&q=a+b", Some("200")), ("GET /other", Some("404"))]));
+    assert_eq!(xs[1].notes, ["1 bytes skipped to find this response's start"]);
     assert_eq!(xs[0].response.as_ref().map(text), Some("{\"id\":7,\"n\":1"));
 }
 
@@ -281,34 +215,22 @@ fn pipelined_requests_pair_in_order() {
 HTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\ntwo\
 HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\nthree";
     let xs = run(&[C(reqs), S(resps)]);
-    assert_eq!(
-        outline(&xs),
-        o(&[
-            ("GET /1", Some("200")),
-            ("POST /2", Some("201")),
-            ("GET /3", Some("500"))
-        ])
-    );
+    assert_eq!(outline(&xs), o(&[("GET /1", Some("200")), ("POST /2", Some("201")), ("GET /3", Some("500"))]));
     assert_eq!(text(&xs[1].request), "hello");
     assert_eq!(xs[1].request["body"]["size"], 5);
-    let bodies: Vec<&str> = xs
-        .iter()
-        .filter_map(|x| x.response.as_ref().map(text))
-        .collect();
+    let bodies: Vec<&str> = xs.iter().filter_map(|x| x.response.as_ref().map(text)).collect();
     assert_eq!(bodies, ["one", "two", "three"]);
 }
 
 #[test]
 fn chunked_both_ways_with_extensions_and_trailers() {
-    let req: &[u8] = b"POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n\
+    let req: &[u8] =
+        b"POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n\
 4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Checksum: abc\r\n\r\n";
     let resp: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
 7\r\nchunked\r\n1; name=\"v\"\r\n!\r\n0\r\n\r\n";
     let xs = run(&[C(req), S(resp), C(GET2), S(RESP2)]);
-    assert_eq!(
-        outline(&xs),
-        o(&[("POST /upload", Some("200")), ("GET /other", Some("404"))])
-    );
+    assert_eq!(outline(&xs), o(&[("POST /upload", Some("200")), ("GET /other", Some("404"))]));
     let x = &xs[0];
     assert_eq!(
         x.request["body"],
@@ -316,22 +238,12 @@ fn chunked_both_ways_with_extensions_and_trailers() {
     );
     assert_eq!(x.request["trailers"], json!([["X-Checksum", "abc"]]));
     assert_eq!(x.response.as_ref().map(text), Some("chunked!"));
-    assert_eq!(
-        (x.request_size, x.response_size),
-        (req.len() as u64, resp.len() as u64)
-    );
-    assert!(x
-        .response
-        .as_ref()
-        .is_some_and(|r| r.get("trailers").is_none()));
+    assert_eq!((x.request_size, x.response_size), (req.len() as u64, resp.len() as u64));
+    assert!(x.response.as_ref().is_some_and(|r| r.get("trailers").is_none()));
 }
 
 fn response_with_body(headers: &str, body: &[u8]) -> Vec<u8> {
-    let mut r = format!(
-        "HTTP/1.1 200 OK\r\n{headers}Content-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
+    let mut r = format!("HTTP/1.1 200 OK\r\n{headers}Content-Length: {}\r\n\r\n", body.len()).into_bytes();
     r.extend_from_slice(body);
     r
 }
@@ -342,18 +254,11 @@ fn content_encodings_are_decoded_for_display() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("gzip", gzip(original.as_bytes()), original.as_str()),
         ("deflate", zlib(original.as_bytes()), original.as_str()),
-        (
-            "deflate",
-            raw_deflate(original.as_bytes()),
-            original.as_str(),
-        ),
+        ("deflate", raw_deflate(original.as_bytes()), original.as_str()),
         ("br", BR_HELLO.to_vec(), BR_HELLO_TEXT),
     ];
     for (coding, encoded, plain) in cases {
-        let resp = response_with_body(
-            &format!("Content-Type: text/plain\r\nContent-Encoding: {coding}\r\n"),
-            &encoded,
-        );
+        let resp = response_with_body(&format!("Content-Type: text/plain\r\nContent-Encoding: {coding}\r\n"), &encoded);
         let xs = run(&[C(GET2), S(&resp)]);
         let r = xs[0].response.as_ref().expect("a response");
         assert_eq!(
@@ -380,16 +285,7 @@ fn head_204_and_304_have_no_body() {
     let head_resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
     let r204: &[u8] = b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n";
     let r304: &[u8] = b"HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n";
-    let xs = run(&[
-        C(head),
-        S(head_resp),
-        C(GET2),
-        S(r204),
-        C(GET2),
-        S(r304),
-        C(GET2),
-        S(RESP2),
-    ]);
+    let xs = run(&[C(head), S(head_resp), C(GET2), S(r204), C(GET2), S(r304), C(GET2), S(RESP2)]);
     assert_eq!(
         outline(&xs),
         o(&[
@@ -400,25 +296,18 @@ fn head_204_and_304_have_no_body() {
         ])
     );
     for x in &xs[..3] {
-        assert_eq!(
-            x.response.as_ref().map(|r| r["body"]["size"].clone()),
-            Some(json!(0))
-        );
+        assert_eq!(x.response.as_ref().map(|r| r["body"]["size"].clone()), Some(json!(0)));
         assert!(x.notes.is_empty(), "{:?}", x.notes);
     }
 }
 
 #[test]
 fn continue_100_is_interim_and_the_final_response_pairs() {
-    let head: &[u8] =
-        b"PUT /f HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n";
+    let head: &[u8] = b"PUT /f HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n";
     let cont: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
     let fin: &[u8] = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
     let xs = run(&[C(head), S(cont), C(b"data"), S(fin), C(GET2), S(RESP2)]);
-    assert_eq!(
-        outline(&xs),
-        o(&[("PUT /f", Some("201")), ("GET /other", Some("404"))])
-    );
+    assert_eq!(outline(&xs), o(&[("PUT /f", Some("201")), ("GET /other", Some("404"))]));
     let r = xs[0].response.as_ref().expect("response");
     assert_eq!(r["interim"], json!([{"status": 100, "reason": "Continue"}]));
     assert_eq!(r["status"], 201);
@@ -432,36 +321,23 @@ fn early_final_response_waits_for_the_request_body() {
     let head: &[u8] = b"POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01234";
     let r413: &[u8] = b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n";
     let xs = run(&[C(head), S(r413), C(b"56789"), C(GET2), S(RESP2)]);
-    assert_eq!(
-        outline(&xs),
-        o(&[("POST /big", Some("413")), ("GET /other", Some("404"))])
-    );
+    assert_eq!(outline(&xs), o(&[("POST /big", Some("413")), ("GET /other", Some("404"))]));
     assert_eq!(text(&xs[0].request), "0123456789");
 }
 
 #[test]
 fn upgrade_101_ends_http() {
-    let req: &[u8] =
-        b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
-    let resp: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello";
+    let req: &[u8] = b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    let resp: &[u8] =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello";
     let r = run_all_splits(
         &Http1Dissector::default(),
-        &[
-            C(req),
-            S(&resp[..20]),
-            S(&resp[20..]),
-            C(b"\x81\x85abcdefghi"),
-            S(b"\x81\x02hi"),
-        ],
+        &[C(req), S(&resp[..20]), S(&resp[20..]), C(b"\x81\x85abcdefghi"), S(b"\x81\x02hi")],
     );
     assert!(r.done);
     assert_eq!(outline(&r.exchanges), o(&[("GET /chat", Some("101"))]));
     assert_eq!(r.exchanges[0].response_size, (resp.len() - 7) as u64);
-    assert_eq!(
-        r.exchanges[0].end_ts,
-        Some(ts(2)),
-        "time of the head's last byte"
-    );
+    assert_eq!(r.exchanges[0].end_ts, Some(ts(2)), "time of the head's last byte");
 }
 
 #[test]
@@ -471,22 +347,12 @@ fn connect_2xx_ends_http_but_407_does_not() {
     let r200: &[u8] = b"HTTP/1.1 200 Connection Established\r\n\r\n";
     let r = run_all_splits(
         &Http1Dissector::default(),
-        &[
-            C(connect),
-            S(r407),
-            C(connect),
-            S(r200),
-            C(b"\x16\x03\x01\x00\x05hello"),
-            S(b"\x16\x03\x03"),
-        ],
+        &[C(connect), S(r407), C(connect), S(r200), C(b"\x16\x03\x01\x00\x05hello"), S(b"\x16\x03\x03")],
     );
     assert!(r.done);
     assert_eq!(
         outline(&r.exchanges),
-        o(&[
-            ("CONNECT example.com:443", Some("407")),
-            ("CONNECT example.com:443", Some("200"))
-        ])
+        o(&[("CONNECT example.com:443", Some("407")), ("CONNECT example.com:443", Some("200"))])
     );
     assert!(r.exchanges.iter().all(|x| x.notes.is_empty()));
 }
@@ -499,16 +365,9 @@ fn http10_body_ends_at_close() {
     let xs = run(&[C(req), S(resp), S(b"</html>"), EndS]);
     assert_eq!(outline(&xs), o(&[("GET /old", Some("200"))]));
     let r = xs[0].response.as_ref().expect("response");
-    assert_eq!(
-        (r["version"].as_str(), text(r)),
-        (Some("HTTP/1.0"), "<html></html>")
-    );
+    assert_eq!((r["version"].as_str(), text(r)), (Some("HTTP/1.0"), "<html></html>"));
     assert_eq!(xs[0].request["version"], "HTTP/1.0");
-    assert_eq!(
-        xs[0].end_ts,
-        Some(ts(2)),
-        "time of the last body byte, not of the FIN"
-    );
+    assert_eq!(xs[0].end_ts, Some(ts(2)), "time of the last body byte, not of the FIN");
     assert_eq!(xs[0].response_size, (resp.len() + 7) as u64);
     // ...or by the connection going away.
     let ys = run(&[C(req), S(resp), S(b"</html>")]);
@@ -517,20 +376,8 @@ fn http10_body_ends_at_close() {
 
 #[test]
 fn pending_requests_are_reported_at_close() {
-    let xs = run(&[
-        C(GET1),
-        S(RESP2),
-        C(GET2),
-        C(b"DELETE /x HTTP/1.1\r\nHost: a\r\n\r\n"),
-    ]);
-    assert_eq!(
-        outline(&xs),
-        o(&[
-            ("GET /items?id=7&q=a+b", Some("404")),
-            ("GET /other", None),
-            ("DELETE /x", None)
-        ])
-    );
+    let xs = run(&[C(GET1), S(RESP2), C(GET2), C(b"DELETE /x HTTP/1.1\r\nHost: a\r\n\r\n")]);
+    assert_eq!(outline(&xs), o(&[("GET /items?id=7&q=a+b", Some("404")), ("GET /other", None), ("DELETE /x", None)]));
     assert_eq!((xs[1].response.as_ref(), xs[1].end_ts), (None, None));
     assert!(xs[1].notes.is_empty());
 }
@@ -540,14 +387,8 @@ fn truncated_response_at_close_is_reported_with_a_note() {
     let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial";
     let xs = run(&[C(GET2), S(resp)]);
     assert_eq!(outline(&xs), o(&[("GET /other", Some("200"))]));
-    assert_eq!(
-        xs[0].notes,
-        ["response body incomplete: the connection ended first"]
-    );
-    assert_eq!(
-        xs[0].response.as_ref().map(|r| r["body"]["size"].clone()),
-        Some(json!(7))
-    );
+    assert_eq!(xs[0].notes, ["response body incomplete: the connection ended first"]);
+    assert_eq!(xs[0].response.as_ref().map(|r| r["body"]["size"].clone()), Some(json!(7)));
 }
 
 #[test]
@@ -566,25 +407,12 @@ fn client_gap_resyncs_and_the_lost_requests_response_is_unpaired() {
     ]);
     assert_eq!(
         outline(&xs),
-        o(&[
-            ("GET /items?id=7&q=a+b", Some("200")),
-            ("(request not captured)", Some("200")),
-            ("GET /3", Some("404"))
-        ])
+        o(&[("GET /items?id=7&q=a+b", Some("200")), ("(request not captured)", Some("200")), ("GET /3", Some("404"))])
     );
     assert_eq!(xs[1].request, Value::Null);
     assert_eq!(xs[1].ts, ts(5));
-    let skipped = format!(
-        "{} bytes skipped to find this request's start",
-        req2.len() - 40
-    );
-    assert_eq!(
-        xs[2].notes,
-        [
-            "30 bytes of requests lost to a capture gap before this one".to_string(),
-            skipped
-        ]
-    );
+    let skipped = format!("{} bytes skipped to find this request's start", req2.len() - 40);
+    assert_eq!(xs[2].notes, ["30 bytes of requests lost to a capture gap before this one".to_string(), skipped]);
 }
 
 #[test]
@@ -592,18 +420,8 @@ fn client_gap_inside_a_known_length_body_keeps_sync() {
     let req: &[u8] = b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789";
     let head_len = req.len() - 10;
     let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-    let xs = run(&[
-        C(&req[..head_len + 2]),
-        GapC(5),
-        C(&req[head_len + 7..]),
-        S(resp),
-        C(GET2),
-        S(RESP2),
-    ]);
-    assert_eq!(
-        outline(&xs),
-        o(&[("POST /up", Some("200")), ("GET /other", Some("404"))])
-    );
+    let xs = run(&[C(&req[..head_len + 2]), GapC(5), C(&req[head_len + 7..]), S(resp), C(GET2), S(RESP2)]);
+    assert_eq!(outline(&xs), o(&[("POST /up", Some("200")), ("GET /other", Some("404"))]));
     assert_eq!(
         xs[0].request["body"],
         json!({"size": 10, "mime": null, "encoding": null, "text": "01", "truncated": true})
@@ -637,41 +455,18 @@ fn server_gap_unpairs_pending_requests_and_resyncs() {
     for x in &xs[..3] {
         assert_eq!(x.notes, ["response lost to a capture gap"]);
     }
-    assert_eq!(
-        xs[3].notes,
-        ["24 bytes skipped to find this response's start"]
-    );
+    assert_eq!(xs[3].notes, ["24 bytes skipped to find this response's start"]);
 }
 
 #[test]
 fn server_gap_inside_a_chunk_keeps_sync() {
-    let resp: &[u8] =
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n0\r\n\r\n";
+    let resp: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n0\r\n\r\n";
     let at = resp.len() - 14; // inside "0123456789", after "012"
-    let xs = run(&[
-        C(GET2),
-        S(&resp[..at]),
-        GapS(4),
-        S(&resp[at + 4..]),
-        C(GET2),
-        S(RESP2),
-    ]);
-    assert_eq!(
-        outline(&xs),
-        o(&[("GET /other", Some("200")), ("GET /other", Some("404"))])
-    );
+    let xs = run(&[C(GET2), S(&resp[..at]), GapS(4), S(&resp[at + 4..]), C(GET2), S(RESP2)]);
+    assert_eq!(outline(&xs), o(&[("GET /other", Some("200")), ("GET /other", Some("404"))]));
     let body = &xs[0].response.as_ref().expect("response")["body"];
-    assert_eq!(
-        (
-            body["size"].clone(),
-            text(&xs[0].response.clone().unwrap_or_default())
-        ),
-        (json!(10), "012")
-    );
-    assert_eq!(
-        xs[0].notes,
-        ["response body: 4 bytes lost to a capture gap"]
-    );
+    assert_eq!((body["size"].clone(), text(&xs[0].response.clone().unwrap_or_default())), (json!(10), "012"));
+    assert_eq!(xs[0].notes, ["response body: 4 bytes lost to a capture gap"]);
 }
 
 #[test]
@@ -681,11 +476,7 @@ fn server_gap_cutting_a_body_ends_that_response() {
     // GET /other can no longer be paired; the response after the gap answers a request unknown.
     assert_eq!(
         outline(&xs),
-        o(&[
-            ("GET /items?id=7&q=a+b", Some("200")),
-            ("GET /other", None),
-            ("(request not captured)", Some("404"))
-        ])
+        o(&[("GET /items?id=7&q=a+b", Some("200")), ("GET /other", None), ("(request not captured)", Some("404"))])
     );
     assert_eq!(xs[0].notes, ["response body cut by a capture gap"]);
     assert_eq!(xs[1].notes, ["response lost to a capture gap"]);
@@ -693,15 +484,9 @@ fn server_gap_cutting_a_body_ends_that_response() {
 
 #[test]
 fn garbage_before_a_request_is_skipped() {
-    let xs = run(&[
-        C(b"\x00\x01garbage\r\n\r\nGET /ok HTTP/1.1\r\n\r\n"),
-        S(RESP2),
-    ]);
+    let xs = run(&[C(b"\x00\x01garbage\r\n\r\nGET /ok HTTP/1.1\r\n\r\n"), S(RESP2)]);
     assert_eq!(outline(&xs), o(&[("GET /ok", Some("404"))]));
-    assert_eq!(
-        xs[0].notes,
-        ["13 bytes skipped to find this request's start"]
-    );
+    assert_eq!(xs[0].notes, ["13 bytes skipped to find this request's start"]);
 }
 
 #[test]
@@ -714,19 +499,12 @@ fn garbage_in_both_directions_is_bounded_and_quiet() {
         &mut |_, len| (1..len).step_by(97).collect(),
     );
     assert!(r.exchanges.is_empty(), "{:?}", outline(&r.exchanges));
-    assert!(
-        r.max_buffered <= 2 * super::resync::MAX_LINE,
-        "{}",
-        r.max_buffered
-    );
+    assert!(r.max_buffered <= 2 * super::resync::MAX_LINE, "{}", r.max_buffered);
 }
 
 #[test]
 fn tls_and_http2_on_the_stream_produce_nothing() {
-    let r = run(&[
-        C(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04"),
-        S(b"\x00\x00\x06\x04\x00\x00\x00\x00\x00"),
-    ]);
+    let r = run(&[C(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04"), S(b"\x00\x00\x06\x04\x00\x00\x00\x00\x00")]);
     assert!(r.is_empty(), "{:?}", outline(&r));
 }
 
@@ -737,26 +515,15 @@ fn malformed_head_is_dropped_and_the_next_request_found() {
     assert_eq!(outline(&xs), o(&[("GET /next", Some("404"))]));
     // Dropped whole: the request line inside it is not taken for a message.
     assert_eq!(xs[0].notes.len(), 1);
-    assert!(
-        xs[0].notes[0].starts_with("request data dropped: malformed request head"),
-        "{:?}",
-        xs[0].notes
-    );
+    assert!(xs[0].notes[0].starts_with("request data dropped: malformed request head"), "{:?}", xs[0].notes);
 }
 
 #[test]
 fn a_bad_first_line_is_searched_from_its_second_byte() {
     // Found by fuzzing: the request start inside a rejected first line must be found the same
     // way whether the head arrives whole or in pieces.
-    let xs = run(&[
-        C(b"0\x03GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n"),
-        S(RESP2),
-        S(RESP2),
-    ]);
-    assert_eq!(
-        outline(&xs),
-        o(&[("GET /1", Some("404")), ("GET /2", Some("404"))])
-    );
+    let xs = run(&[C(b"0\x03GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n"), S(RESP2), S(RESP2)]);
+    assert_eq!(outline(&xs), o(&[("GET /1", Some("404")), ("GET /2", Some("404"))]));
     assert_eq!(
         xs[0].notes,
         [
@@ -777,23 +544,11 @@ fn a_bad_first_line_is_searched_from_its_second_byte() {
 
 #[test]
 fn invalid_content_length_keeps_the_head_and_resyncs() {
-    let xs = run(&[
-        C(b"POST /a HTTP/1.1\r\nContent-Length: 12abc\r\n\r\nxxxxGET /b HTTP/1.1\r\n\r\n"),
-        S(RESP2),
-        S(RESP2),
-    ]);
-    assert_eq!(
-        outline(&xs),
-        o(&[("POST /a", Some("404")), ("GET /b", Some("404"))])
-    );
-    assert_eq!(
-        xs[0].notes,
-        ["request body: invalid Content-Length \"12abc\""]
-    );
-    assert_eq!(
-        xs[1].notes,
-        ["4 bytes skipped to find this request's start"]
-    );
+    let xs =
+        run(&[C(b"POST /a HTTP/1.1\r\nContent-Length: 12abc\r\n\r\nxxxxGET /b HTTP/1.1\r\n\r\n"), S(RESP2), S(RESP2)]);
+    assert_eq!(outline(&xs), o(&[("POST /a", Some("404")), ("GET /b", Some("404"))]));
+    assert_eq!(xs[0].notes, ["request body: invalid Content-Length \"12abc\""]);
+    assert_eq!(xs[1].notes, ["4 bytes skipped to find this request's start"]);
 }
 
 #[test]
@@ -804,46 +559,24 @@ fn body_limit_truncates_but_counts_every_byte() {
     let x = &r.exchanges[0];
     let b = &x.response.as_ref().expect("response")["body"];
     assert_eq!(
-        (
-            b["size"].clone(),
-            b["truncated"].clone(),
-            text(&x.response.clone().unwrap_or_default()).len()
-        ),
+        (b["size"].clone(), b["truncated"].clone(), text(&x.response.clone().unwrap_or_default()).len()),
         (json!(5000), json!(true), 100)
     );
     assert_eq!(x.notes, ["response body truncated at 100 bytes"]);
-    assert!(
-        r.max_buffered <= 100 + GET2.len() + 200,
-        "{}",
-        r.max_buffered
-    );
+    assert!(r.max_buffered <= 100 + GET2.len() + 200, "{}", r.max_buffered);
     // Decoded output is bounded too: a gzip bomb shows the limit and no more.
     let bomb = gzip(&vec![b'a'; 10 << 20]);
     assert!(bomb.len() < 20_000, "{}", bomb.len());
     let resp = response_with_body("Content-Encoding: gzip\r\n", &bomb);
-    let xs = run_with(
-        &Http1Dissector::with_body_limit(20_000),
-        &[C(GET2), S(&resp)],
-        &mut |_, _| vec![],
-    )
-    .exchanges;
+    let xs = run_with(&Http1Dissector::with_body_limit(20_000), &[C(GET2), S(&resp)], &mut |_, _| vec![]).exchanges;
     let b = &xs[0].response.as_ref().expect("response")["body"];
-    assert_eq!(
-        (b["text"].as_str().map(str::len), b["truncated"].clone()),
-        (Some(20_000), json!(true))
-    );
-    assert_eq!(
-        xs[0].notes,
-        ["response body truncated at 20000 bytes after decoding"]
-    );
+    assert_eq!((b["text"].as_str().map(str::len), b["truncated"].clone()), (Some(20_000), json!(true)));
+    assert_eq!(xs[0].notes, ["response body truncated at 20000 bytes after decoding"]);
 }
 
 #[test]
 fn oversized_head_is_dropped_and_sync_found_again() {
-    let d = Http1Dissector::with_limits(Limits {
-        max_head: 1024,
-        ..Limits::default()
-    });
+    let d = Http1Dissector::with_limits(Limits { max_head: 1024, ..Limits::default() });
     let mut big = b"GET /huge HTTP/1.1\r\n".to_vec();
     for i in 0..100 {
         big.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "v".repeat(20)).as_bytes());
@@ -852,23 +585,13 @@ fn oversized_head_is_dropped_and_sync_found_again() {
     big.extend_from_slice(GET2);
     let r = run_all_splits(&d, &[C(&big), S(RESP2)]);
     assert_eq!(outline(&r.exchanges), o(&[("GET /other", Some("404"))]));
-    assert_eq!(
-        r.exchanges[0].notes[0],
-        "request data dropped: request head longer than 1024 bytes"
-    );
-    assert!(
-        r.max_buffered <= 1024 + super::resync::MAX_LINE,
-        "{}",
-        r.max_buffered
-    );
+    assert_eq!(r.exchanges[0].notes[0], "request data dropped: request head longer than 1024 bytes");
+    assert!(r.max_buffered <= 1024 + super::resync::MAX_LINE, "{}", r.max_buffered);
 }
 
 #[test]
 fn pending_queue_is_bounded() {
-    let d = Http1Dissector::with_limits(Limits {
-        max_pending: 2,
-        ..Limits::default()
-    });
+    let d = Http1Dissector::with_limits(Limits { max_pending: 2, ..Limits::default() });
     let reqs = [GET1, GET2, b"GET /3 HTTP/1.1\r\n\r\n".as_slice()].concat();
     let resps = [RESP2, RESP2, RESP2].concat();
     let xs = run_all_splits(&d, &[C(&reqs), S(&resps)]).exchanges;
@@ -881,46 +604,27 @@ fn pending_queue_is_bounded() {
             ("GET /3", Some("404"))
         ])
     );
-    assert_eq!(
-        xs[0].notes,
-        ["response not paired: more than 2 requests were waiting for responses"]
-    );
+    assert_eq!(xs[0].notes, ["response not paired: more than 2 requests were waiting for responses"]);
 }
 
 #[test]
 fn non_utf8_header_values_are_lossy() {
     let resp: &[u8] = b"HTTP/1.1 200 OK\r\nX-Name: caf\xe9\r\nContent-Length: 0\r\n\r\n";
     let xs = run(&[C(GET2), S(resp)]);
-    assert_eq!(
-        xs[0].response.as_ref().map(|r| r["headers"][0].clone()),
-        Some(json!(["X-Name", "caf\u{fffd}"]))
-    );
+    assert_eq!(xs[0].response.as_ref().map(|r| r["headers"][0].clone()), Some(json!(["X-Name", "caf\u{fffd}"])));
 }
 
 #[test]
 fn leading_blank_lines_between_requests_are_tolerated() {
-    let xs = run(&[
-        C(b"\r\n\r\nGET /a HTTP/1.1\r\n\r\n\r\nGET /b HTTP/1.1\r\n\r\n"),
-        S(RESP2),
-        S(RESP2),
-    ]);
-    assert_eq!(
-        outline(&xs),
-        o(&[("GET /a", Some("404")), ("GET /b", Some("404"))])
-    );
+    let xs = run(&[C(b"\r\n\r\nGET /a HTTP/1.1\r\n\r\n\r\nGET /b HTTP/1.1\r\n\r\n"), S(RESP2), S(RESP2)]);
+    assert_eq!(outline(&xs), o(&[("GET /a", Some("404")), ("GET /b", Some("404"))]));
     assert!(xs.iter().all(|x| x.notes.is_empty()));
 }
 
 #[test]
 fn response_before_any_request_is_unpaired() {
     let xs = run(&[S(RESP2), C(GET2), S(RESP2)]);
-    assert_eq!(
-        outline(&xs),
-        o(&[
-            ("(request not captured)", Some("404")),
-            ("GET /other", Some("404"))
-        ])
-    );
+    assert_eq!(outline(&xs), o(&[("(request not captured)", Some("404")), ("GET /other", Some("404"))]));
 }
 
 #[test]
@@ -945,11 +649,7 @@ fn slow_heads_and_large_bodies_stay_linear() {
     }
     assert_eq!(outline(&out), o(&[("GET /slow", Some("200"))]));
     assert!(s.buffered_bytes() == 0, "{}", s.buffered_bytes());
-    assert!(
-        t.elapsed() < std::time::Duration::from_secs(20),
-        "{:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
 }
 
 #[test]
@@ -957,10 +657,7 @@ fn client_fin_inside_a_request_body_completes_it_with_a_note() {
     let req: &[u8] = b"POST /half HTTP/1.1\r\nContent-Length: 10\r\n\r\nabcd";
     let xs = run(&[C(req), EndC, S(RESP2)]);
     assert_eq!(outline(&xs), o(&[("POST /half", Some("404"))]));
-    assert_eq!(
-        xs[0].notes,
-        ["request body incomplete: the connection ended first"]
-    );
+    assert_eq!(xs[0].notes, ["request body incomplete: the connection ended first"]);
     assert_eq!(xs[0].request["body"]["size"], 4);
     assert_eq!(xs[0].request_size, req.len() as u64);
     assert_eq!(xs[0].end_ts, Some(ts(2)));
@@ -980,11 +677,10 @@ fn interim_without_final_response_is_noted_at_close() {
 #[ignore = "a measurement, not a check; run in release"]
 #[allow(non_snake_case)]
 fn throughput_keep_alive() {
-    let n_env = std::env::var("HTTP1_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok());
+    let n_env = std::env::var("HTTP1_BENCH_N").ok().and_then(|v| v.parse().ok());
     let N: usize = n_env.unwrap_or(150_000);
-    let req: &[u8] = b"GET /api/v1/items/12345?expand=true HTTP/1.1\r\nHost: catalog.default.svc.cluster.local:8080\r\n\
+    let req: &[u8] =
+        b"GET /api/v1/items/12345?expand=true HTTP/1.1\r\nHost: catalog.default.svc.cluster.local:8080\r\n\
 User-Agent: Go-http-client/1.1\r\nAccept: application/json\r\nAccept-Encoding: gzip\r\n\r\n";
     let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n\
 Content-Length: 58\r\n\r\n{\"id\":12345,\"name\":\"widget\",\"price\":9.99,\"tags\":[\"a\",\"b\"]}";
@@ -993,10 +689,7 @@ Content-Length: 58\r\n\r\n{\"id\":12345,\"name\":\"widget\",\"price\":9.99,\"tag
     struct Count(usize, Option<Exchange>);
     impl crate::dissect::ExchangeSink for Count {
         fn emit(&mut self, x: Exchange) {
-            assert!(
-                x.status.as_deref() == Some("200") && x.notes.is_empty(),
-                "{x:?}"
-            );
+            assert!(x.status.as_deref() == Some("200") && x.notes.is_empty(), "{x:?}");
             self.0 += 1;
             self.1 = Some(x);
         }
@@ -1005,18 +698,8 @@ Content-Length: 58\r\n\r\n{\"id\":12345,\"name\":\"widget\",\"price\":9.99,\"tag
     let mut s = Http1Dissector::default().new_session(&FLOW);
     let mut out = Count::default();
     for i in 0..N {
-        s.on_data(
-            Direction::ClientToServer,
-            req,
-            Timestamp(i as u64 * 2),
-            &mut out,
-        );
-        s.on_data(
-            Direction::ServerToClient,
-            resp,
-            Timestamp(i as u64 * 2 + 1),
-            &mut out,
-        );
+        s.on_data(Direction::ClientToServer, req, Timestamp(i as u64 * 2), &mut out);
+        s.on_data(Direction::ServerToClient, resp, Timestamp(i as u64 * 2 + 1), &mut out);
     }
     s.on_close(Timestamp(u64::MAX), &mut out);
     let took = t.elapsed();
@@ -1031,32 +714,19 @@ Content-Length: 58\r\n\r\n{\"id\":12345,\"name\":\"widget\",\"price\":9.99,\"tag
 
 #[test]
 fn overlong_chunk_lines_and_trailers_fail_at_the_same_byte_in_any_pieces() {
-    let d = Http1Dissector::with_limits(Limits {
-        max_head: 300,
-        ..Limits::default()
-    });
+    let d = Http1Dissector::with_limits(Limits { max_head: 300, ..Limits::default() });
     let mut long_ext = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;".to_vec();
     long_ext.resize(long_ext.len() + super::chunked::MAX_SIZE_LINE + 50, b'x');
     long_ext.extend_from_slice(b"\r\nHTTP/1.1 204 No Content\r\n\r\n");
-    let mut long_trailer =
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: ".to_vec();
+    let mut long_trailer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: ".to_vec();
     long_trailer.resize(long_trailer.len() + 400, b'y');
     long_trailer.extend_from_slice(b"\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n");
     for (resp, error) in [
-        (
-            &long_ext,
-            "response body: chunk size line longer than 4096 bytes",
-        ),
-        (
-            &long_trailer,
-            "response body: trailer section longer than 300 bytes",
-        ),
+        (&long_ext, "response body: chunk size line longer than 4096 bytes"),
+        (&long_trailer, "response body: trailer section longer than 300 bytes"),
     ] {
         let r = run_all_splits(&d, &[C(GET2), C(GET2), S(resp)]);
-        assert_eq!(
-            outline(&r.exchanges),
-            o(&[("GET /other", Some("200")), ("GET /other", Some("204"))])
-        );
+        assert_eq!(outline(&r.exchanges), o(&[("GET /other", Some("200")), ("GET /other", Some("204"))]));
         assert_eq!(r.exchanges[0].notes, [error]);
         assert_eq!(r.exchanges[1].notes.len(), 1, "{:?}", r.exchanges[1].notes);
         assert!(r.exchanges[1].notes[0].ends_with("bytes skipped to find this response's start"));
