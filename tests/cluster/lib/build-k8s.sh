@@ -28,7 +28,7 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"; flock 9
 if [ "$(cat "$cache/stamp" 2>/dev/null)" = "$key" ]; then echo "$cache/bin"; exit 0; fi
 
-echo "build-k8s: building Kubernetes $ver server binaries and etcd (first time only; 10-20 min on 2 cores)" >&2
+echo "build-k8s: building Kubernetes $ver server binaries and etcd (first time only; ~25 min on 2 busy cores)" >&2
 start=$(date +%s)
 cd "$moddir"
 # Version stamping, as kubernetes' hack/lib/version.sh does, so the node and
