@@ -17,17 +17,18 @@ cache=${KUBECTL_SHARK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-shark}/imag
 mkdir -p "$cache" "$STATE/images"
 mkimage=$CLUSTER_DIR/images/mkimage.py
 
-# import_archive NAME ARCHIVE REF: import unless this very archive is already in.
+# import_archive NAME ARCHIVE REF: import unless this very archive is already in
+# (same archive as last time, and REF still points at what that import made).
+image_digest() { ctrk images ls "name==$1" 2>/dev/null | awk 'NR == 2 {print $3}'; }
 import_archive() {
   local name=$1 archive=$2 ref=$3 sum
   sum=$(sha256sum "$archive" | cut -d' ' -f1)
-  if [ "$(cat "$STATE/images/$name.sha256" 2>/dev/null)" = "$sum" ] &&
-     ctrk images ls -q "name==$ref" 2>/dev/null | grep -qx "$ref"; then
+  if [ "$(cat "$STATE/images/$name.imported" 2>/dev/null)" = "$sum $(image_digest "$ref")" ]; then
     log "image $ref: up to date"
     return 0
   fi
   "$CLUSTER_DIR/load-image" "$archive" >&2
-  echo "$sum" > "$STATE/images/$name.sha256"
+  echo "$sum $(image_digest "$ref")" > "$STATE/images/$name.imported"
 }
 
 # --- pause + testbox ---------------------------------------------------------
