@@ -4,6 +4,14 @@
 CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO_ROOT=$(cd "$CLUSTER_DIR/../.." && pwd)
 STATE=$CLUSTER_DIR/.state
+# Unix sockets live under the state directory (containerd's, the kubelet's pod-resources and plugin
+# sockets) and their paths must stay under 108 bytes: a checkout in a long path keeps its state in
+# /run instead, linked from .state (one cluster per machine anyway: its ports are fixed).
+STATE_LINK=
+if [ ${#STATE} -gt 64 ]; then
+  STATE_LINK=$STATE
+  STATE=/run/kubectl-shark-cluster
+fi
 LOGS=$STATE/logs
 PKI=$STATE/pki
 CONF=$STATE/config
