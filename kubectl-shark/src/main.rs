@@ -10,6 +10,11 @@ mod units;
 use clap::Parser;
 use cli::{Cli, Command};
 
+/// The engine allocates each entry on its thread and the output thread frees it; glibc's malloc
+/// serialises that on an arena lock (a fifth of the time of `view` in a profile), mimalloc does not.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {

@@ -35,7 +35,7 @@ impl EntryOutput {
                             for e in &entries {
                                 match format {
                                     OutputFormat::Json => {
-                                        serde_json::to_writer(&mut out, e).map_err(io::Error::other)?;
+                                        serde_json::to_writer(&mut out, e).map_err(json_to_io)?;
                                         out.write_all(b"\n")?;
                                     }
                                     OutputFormat::Table => table::write_line(&mut out, e)?,
@@ -98,6 +98,14 @@ impl EntryOutput {
             Some(handle) => handle.join().unwrap_or_else(|_| Err(io::Error::other("output thread panicked"))),
             None => Err(io::Error::other("output thread could not be started")),
         }
+    }
+}
+
+/// Keeps the kind of an I/O error (a closed pipe stays `BrokenPipe`) through serde_json's error.
+fn json_to_io(e: serde_json::Error) -> io::Error {
+    match e.io_error_kind() {
+        Some(kind) => io::Error::new(kind, e),
+        None => io::Error::other(e),
     }
 }
 

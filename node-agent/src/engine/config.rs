@@ -24,7 +24,9 @@ pub struct EngineConfig {
     pub max_probe_bytes: usize,
     /// Datagrams of a UDP flow looked at before giving up on recognising it.
     pub max_probe_datagrams: u32,
-    /// Copies of one IP packet seen at different capture points within this window count once.
+    /// Drop copies of one IP packet seen at different capture points within `dedup_window_nanos`.
+    /// Off only where a single capture point is certain (one classic pcap file).
+    pub dedup: bool,
     pub dedup_window_nanos: u64,
     pub dedup_capacity: usize,
 }
@@ -42,6 +44,7 @@ impl Default for EngineConfig {
             reassembly: Limits::default(),
             max_probe_bytes: 8 * 1024,
             max_probe_datagrams: 8,
+            dedup: true,
             dedup_window_nanos: 50_000_000,
             dedup_capacity: 65_536,
         }

@@ -99,7 +99,7 @@ impl Engine {
                 return Disposition::Malformed;
             }
         };
-        if self.dedup.is_duplicate(raw.capture_point, raw.ts, decoded.ip_packet) {
+        if self.config.dedup && self.dedup.is_duplicate(raw.capture_point, raw.ts, decoded.ip_packet) {
             self.stats.duplicate_packets += 1;
             return Disposition::Duplicate;
         }

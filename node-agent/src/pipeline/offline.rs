@@ -3,7 +3,7 @@
 use super::error::PipelineError;
 use crate::engine::{Engine, EngineConfig, EngineStats};
 use crate::entry::Entry;
-use crate::source::file::CaptureFile;
+use crate::source::file::{CaptureFile, FileFormat};
 use crate::source::{LinkType, RawPacket, SourceStats};
 use crate::time::Timestamp;
 use std::path::PathBuf;
@@ -33,7 +33,9 @@ pub fn run_files(
             }
         }
     }
-    let mut engine = Engine::new(config);
+    // A single classic pcap file has one capture point: no copies across interfaces to drop.
+    let single_point = files.len() == 1 && files[0].format() == FileFormat::Pcap;
+    let mut engine = Engine::new(EngineConfig { dedup: config.dedup && !single_point, ..config });
     let result = if files.len() == 1 {
         run_single(&mut files[0], &mut engine, on_entry)
     } else {
