@@ -15,7 +15,8 @@ fn demo() -> PathBuf {
 
 fn entries_of(path: &Path) -> Vec<Entry> {
     let mut out = Vec::new();
-    run_files(&[path.to_path_buf()], EngineConfig::default(), &mut |e| out.push(e)).expect("dissect");
+    let run = run_files(&[path.to_path_buf()], EngineConfig::default(), &mut |e| out.push(e));
+    assert!(run.error.is_none(), "{:?}", run.error);
     out
 }
 

@@ -9,20 +9,16 @@ use node_agent::pipeline::{run_files, OfflineSummary};
 pub fn run(args: ViewArgs) -> Result<(), CliError> {
     let mut output = EntryOutput::spawn(args.output, Box::new(std::io::stdout()), 512);
     let mut open = true;
-    let result = run_files(&args.files, EngineConfig::default(), &mut |entry| {
+    let run = run_files(&args.files, EngineConfig::default(), &mut |entry| {
         if open {
             open = output.push(entry);
         }
     });
     let written = output.finish();
-    let (summary, error) = match result {
-        Ok(s) => (s, None),
-        Err((e, s)) => (s, Some(e)),
-    };
     if !args.quiet {
-        print_summary(&summary, written.as_ref().ok().copied());
+        print_summary(&run.summary, written.as_ref().ok().copied());
     }
-    if let Some(e) = error {
+    if let Some(e) = run.error {
         return Err(e.into());
     }
     match written {

@@ -4,6 +4,7 @@
 
 mod ack_order;
 mod config;
+mod context;
 mod entries;
 mod flow_key;
 mod probing;
@@ -21,11 +22,31 @@ use crate::packet::{self, TransportHeader};
 use crate::reassembly::MemoryBudget;
 use crate::source::RawPacket;
 use crate::time::Timestamp;
+use context::{Emit, FlowCtx};
 use entries::EntryFactory;
 use flow_key::FlowKey;
 use std::collections::HashMap;
 use tcp_flow::TcpFlow;
 use udp_flow::UdpFlow;
+
+/// The context flows borrow from the engine: built from its fields (not through a method) so that
+/// the flow tables stay borrowable beside it.
+macro_rules! flow_ctx {
+    ($engine:ident, $out:expr) => {
+        FlowCtx {
+            dissectors: &$engine.stream_dissectors,
+            config: &$engine.config,
+            budget: &mut $engine.budget,
+            emit: Emit { entries: &mut $engine.entries, stats: &mut $engine.stats, out: $out },
+        }
+    };
+}
+
+macro_rules! emit {
+    ($engine:ident, $out:expr) => {
+        Emit { entries: &mut $engine.entries, stats: &mut $engine.stats, out: $out }
+    };
+}
 
 /// What the engine did with one frame; callers store only `Kept` frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,7 +153,7 @@ impl Engine {
         let mut udp: Vec<_> = self.udp.drain().collect();
         udp.sort_by_key(|(_, f)| f.first_seen());
         for (_, mut flow) in udp {
-            flow.close(now, &mut self.entries, &mut self.stats, out);
+            flow.close(now, &mut emit!(self, out));
         }
         self.stats.tcp_flows_active = 0;
         self.stats.udp_flows_active = 0;
@@ -164,7 +185,7 @@ impl Engine {
         }
         if !self.tcp.contains_key(&key) {
             // Pure ACKs and RSTs of connections we never saw carry nothing: do not start a flow for them.
-            if !(tcp.syn || !d.payload.is_empty()) {
+            if !tcp.syn && d.payload.is_empty() {
                 return;
             }
             if self.tcp.len() >= self.config.max_flows {
@@ -175,16 +196,7 @@ impl Engine {
             self.stats.tcp_flows_total += 1;
         }
         let Some(flow) = self.tcp.get_mut(&key) else { return };
-        flow.on_segment(
-            d,
-            tcp,
-            &self.stream_dissectors,
-            &self.config,
-            &mut self.budget,
-            &mut self.entries,
-            &mut self.stats,
-            out,
-        );
+        flow.on_segment(d, tcp, &mut flow_ctx!(self, out));
         if flow.is_finished() {
             if let Some(mut flow) = self.tcp.remove(&key) {
                 self.close_tcp_flow(&mut flow, d.ts, out);
@@ -203,34 +215,18 @@ impl Engine {
             self.stats.udp_flows_total += 1;
         }
         if let Some(flow) = self.udp.get_mut(&key) {
-            flow.on_datagram(d, &self.datagram_dissectors, &self.config, &mut self.entries, &mut self.stats, out);
+            flow.on_datagram(d, &self.datagram_dissectors, &self.config, &mut emit!(self, out));
         }
     }
 
     fn close_tcp_flow(&mut self, flow: &mut TcpFlow, now: Timestamp, out: &mut dyn FnMut(Entry)) {
-        flow.close(
-            now,
-            &self.stream_dissectors,
-            &self.config,
-            &mut self.budget,
-            &mut self.entries,
-            &mut self.stats,
-            out,
-        );
+        flow.close(now, &mut flow_ctx!(self, out));
     }
 
     fn sweep(&mut self, now: Timestamp, out: &mut dyn FnMut(Entry)) {
         self.last_sweep = now;
         for flow in self.tcp.values_mut() {
-            flow.release_stale(
-                now,
-                &self.stream_dissectors,
-                &self.config,
-                &mut self.budget,
-                &mut self.entries,
-                &mut self.stats,
-                out,
-            );
+            flow.release_stale(now, &mut flow_ctx!(self, out));
         }
         let (tcp_idle, tcp_closing) = (self.config.tcp_idle_timeout_nanos, self.config.tcp_closing_timeout_nanos);
         let idle_tcp: Vec<FlowKey> = self
@@ -251,14 +247,14 @@ impl Engine {
         let udp_idle = self.config.udp_idle_timeout_nanos;
         let mut idle_udp = Vec::new();
         for (key, flow) in self.udp.iter_mut() {
-            flow.tick(now, &mut self.entries, &mut self.stats, out);
+            flow.tick(now, &mut emit!(self, out));
             if now.as_nanos().saturating_sub(flow.last_seen().as_nanos()) >= udp_idle && flow.is_idle() {
                 idle_udp.push(*key);
             }
         }
         for key in idle_udp {
             if let Some(mut flow) = self.udp.remove(&key) {
-                flow.close(now, &mut self.entries, &mut self.stats, out);
+                flow.close(now, &mut emit!(self, out));
             }
         }
     }

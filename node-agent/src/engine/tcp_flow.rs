@@ -1,12 +1,12 @@
 //! One TCP connection: its reassembler, who is client and server, and the dissection state.
 
-use super::ack_order::{acknowledges_undelivered, AckOrder};
+use super::ack_order::{acknowledges_undelivered, AckOrder, HeldSegment};
 use super::config::EngineConfig;
-use super::entries::{EntryFactory, FlowSink};
+use super::context::{Emit, FlowCtx};
+use super::entries::FlowSink;
 use super::probing::{StreamProbe, Verdict};
-use super::stats::EngineStats;
 use crate::dissect::{Direction, FlowInfo, StreamDissector, StreamSession};
-use crate::entry::{Entry, Transport};
+use crate::entry::Transport;
 use crate::packet::{Decoded, TcpHeader};
 use crate::reassembly::{Limits, MemoryBudget, StreamEvent, TcpReassembler};
 use crate::time::Timestamp;
@@ -129,18 +129,7 @@ impl TcpFlow {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn on_segment(
-        &mut self,
-        d: &Decoded<'_>,
-        tcp: &TcpHeader,
-        dissectors: &[Box<dyn StreamDissector>],
-        config: &EngineConfig,
-        budget: &mut MemoryBudget,
-        entries: &mut EntryFactory,
-        stats: &mut EngineStats,
-        out: &mut dyn FnMut(Entry),
-    ) {
+    pub fn on_segment(&mut self, d: &Decoded<'_>, tcp: &TcpHeader, ctx: &mut FlowCtx<'_>) {
         self.last_seen = self.last_seen.max(d.ts);
         let wire_dir = self.wire_dir_of(d);
         self.fin_seen[wire_dir.index()] |= tcp.fin;
@@ -149,12 +138,13 @@ impl TcpFlow {
             // Nothing to reassemble: the flags above tell when the connection ends. Release
             // whatever the reassembler still holds from before the flow was given up.
             if self.reassembler.buffered_bytes() > 0 {
-                self.reassembler.discard(budget);
+                self.reassembler.discard(ctx.budget);
             }
             return;
         }
-        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, entries, stats, out };
         self.syn_seen[wire_dir.index()] |= tcp.syn;
+        let FlowCtx { dissectors, config, budget, emit } = ctx;
+        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, emit };
         let TcpFlow { reassembler, dissection, ack_order, syn_seen, .. } = self;
         ack_order.tick();
         let carries_data = !d.payload.is_empty() || tcp.fin;
@@ -167,17 +157,13 @@ impl TcpFlow {
         }
         // Whatever was waiting for what just arrived may go now; what waited too long goes anyway.
         loop {
-            let ready = |h: &super::ack_order::HeldSegment| {
+            let ready = |h: &HeldSegment| {
                 anchored(h.dir, reassembler) && !acknowledges_undelivered(&h.tcp, reassembler.next_seq(h.dir.reverse()))
             };
             if let Some(h) = ack_order.release_ready(ready) {
-                reassembler
-                    .on_segment(h.dir, &h.tcp, &h.payload, h.ts, budget, &mut |ev| events.handle(dissection, ev));
+                feed_held(reassembler, budget, &mut events, dissection, [h]);
             } else if ack_order.timed_out(d.ts) {
-                for h in ack_order.drain() {
-                    reassembler
-                        .on_segment(h.dir, &h.tcp, &h.payload, h.ts, budget, &mut |ev| events.handle(dissection, ev));
-                }
+                feed_held(reassembler, budget, &mut events, dissection, ack_order.drain());
             } else {
                 break;
             }
@@ -186,54 +172,46 @@ impl TcpFlow {
     }
 
     /// Releases segments that have been held too long while the connection was quiet.
-    #[allow(clippy::too_many_arguments)]
-    pub fn release_stale(
-        &mut self,
-        now: Timestamp,
-        dissectors: &[Box<dyn StreamDissector>],
-        config: &EngineConfig,
-        budget: &mut MemoryBudget,
-        entries: &mut EntryFactory,
-        stats: &mut EngineStats,
-        out: &mut dyn FnMut(Entry),
-    ) {
+    pub fn release_stale(&mut self, now: Timestamp, ctx: &mut FlowCtx<'_>) {
         if !self.ack_order.timed_out(now) {
             return;
         }
-        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, entries, stats, out };
+        let FlowCtx { dissectors, config, budget, emit } = ctx;
+        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, emit };
         let TcpFlow { reassembler, dissection, ack_order, .. } = self;
-        for h in ack_order.drain() {
-            reassembler.on_segment(h.dir, &h.tcp, &h.payload, h.ts, budget, &mut |ev| events.handle(dissection, ev));
-        }
+        feed_held(reassembler, budget, &mut events, dissection, ack_order.drain());
         self.flipped = events.flow_state.flipped;
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn close(
-        &mut self,
-        now: Timestamp,
-        dissectors: &[Box<dyn StreamDissector>],
-        config: &EngineConfig,
-        budget: &mut MemoryBudget,
-        entries: &mut EntryFactory,
-        stats: &mut EngineStats,
-        out: &mut dyn FnMut(Entry),
-    ) {
-        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, entries, stats, out };
+    /// Ends the connection: delivers what is held (holes become gaps) and lets the session report
+    /// what is pending.
+    pub fn close(&mut self, now: Timestamp, ctx: &mut FlowCtx<'_>) {
+        let FlowCtx { dissectors, config, budget, emit } = ctx;
+        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, emit };
         let TcpFlow { reassembler, dissection, ack_order, .. } = self;
-        events.stats.segments_held_for_ack_order += ack_order.reordered;
-        for h in ack_order.drain() {
-            reassembler.on_segment(h.dir, &h.tcp, &h.payload, h.ts, budget, &mut |ev| events.handle(dissection, ev));
-        }
+        events.emit.stats.segments_held_for_ack_order += ack_order.reordered;
+        feed_held(reassembler, budget, &mut events, dissection, ack_order.drain());
         reassembler.flush(budget, &mut |ev| events.handle(dissection, ev));
-        events.stats.reassembly += reassembler.stats();
+        events.emit.stats.reassembly += reassembler.stats();
         if let Dissection::Active(session) = dissection {
-            let mut sink = events.sink();
-            session.on_close(now, &mut sink);
+            session.on_close(now, &mut events.sink());
         } else if matches!(dissection, Dissection::Probing(_)) {
-            events.stats.tcp_flows_unrecognised += 1;
+            events.emit.stats.tcp_flows_unrecognised += 1;
         }
         *dissection = Dissection::Ignored;
+    }
+}
+
+/// Hands held segments to the reassembler, as if they arrived now.
+fn feed_held(
+    reassembler: &mut TcpReassembler,
+    budget: &mut MemoryBudget,
+    events: &mut EventHandler<'_, '_>,
+    dissection: &mut Dissection,
+    held: impl IntoIterator<Item = HeldSegment>,
+) {
+    for h in held {
+        reassembler.on_segment(h.dir, &h.tcp, &h.payload, h.ts, budget, &mut |ev| events.handle(dissection, ev));
     }
 }
 
@@ -278,26 +256,18 @@ impl FlowState {
     }
 }
 
-struct EventHandler<'a, 'o> {
+/// Turns the reassembler's events into dissector calls for one flow.
+struct EventHandler<'c, 'e> {
     flow_state: FlowState,
-    dissectors: &'a [Box<dyn StreamDissector>],
-    config: &'a EngineConfig,
-    entries: &'a mut EntryFactory,
-    stats: &'a mut EngineStats,
-    out: &'o mut dyn FnMut(Entry),
+    dissectors: &'c [Box<dyn StreamDissector>],
+    config: &'c EngineConfig,
+    emit: &'c mut Emit<'e>,
 }
 
 impl EventHandler<'_, '_> {
     fn sink(&mut self) -> FlowSink<'_> {
         let (client, server) = self.flow_state.roles();
-        FlowSink {
-            factory: self.entries,
-            stats: self.stats,
-            transport: Transport::Tcp,
-            client,
-            server,
-            out: &mut *self.out,
-        }
+        self.emit.sink(Transport::Tcp, client, server)
     }
 
     fn handle(&mut self, dissection: &mut Dissection, ev: StreamEvent<'_>) {
@@ -306,7 +276,7 @@ impl EventHandler<'_, '_> {
             StreamEvent::Gap { dir, len } => match dissection {
                 Dissection::Probing(probe) => {
                     if let Verdict::Unrecognised = probe.gap(dir) {
-                        self.stats.tcp_flows_unrecognised += 1;
+                        self.emit.stats.tcp_flows_unrecognised += 1;
                         *dissection = Dissection::Ignored;
                     }
                 }
@@ -344,7 +314,7 @@ impl EventHandler<'_, '_> {
                 match probe.push(probed_dir, data, ts, self.dissectors, &info, self.config.max_probe_bytes) {
                     Verdict::Undecided => {}
                     Verdict::Unrecognised => {
-                        self.stats.tcp_flows_unrecognised += 1;
+                        self.emit.stats.tcp_flows_unrecognised += 1;
                         *dissection = Dissection::Ignored;
                     }
                     Verdict::Chosen { index, probed, sender_is_client } => {

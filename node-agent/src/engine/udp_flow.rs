@@ -1,10 +1,9 @@
 //! One UDP flow (a pair of addresses and ports): who is client, and the dissection state.
 
 use super::config::EngineConfig;
-use super::entries::{EntryFactory, FlowSink};
-use super::stats::EngineStats;
+use super::context::Emit;
 use crate::dissect::{DatagramDissector, DatagramSession, Direction, FlowInfo, Probe};
-use crate::entry::{Entry, Transport};
+use crate::entry::Transport;
 use crate::packet::Decoded;
 use crate::time::Timestamp;
 use std::net::IpAddr;
@@ -54,23 +53,12 @@ impl UdpFlow {
         FlowInfo { server_port: self.server.1, client_port: self.client.1, saw_handshake: false }
     }
 
-    fn sink<'a>(
-        &self,
-        entries: &'a mut EntryFactory,
-        stats: &'a mut EngineStats,
-        out: &'a mut dyn FnMut(Entry),
-    ) -> FlowSink<'a> {
-        FlowSink { factory: entries, stats, transport: Transport::Udp, client: self.client, server: self.server, out }
-    }
-
     pub fn on_datagram(
         &mut self,
         d: &Decoded<'_>,
         dissectors: &[Box<dyn DatagramDissector>],
         config: &EngineConfig,
-        entries: &mut EntryFactory,
-        stats: &mut EngineStats,
-        out: &mut dyn FnMut(Entry),
+        emit: &mut Emit<'_>,
     ) {
         self.last_seen = self.last_seen.max(d.ts);
         if let Dissection::Probing { datagrams } = &mut self.dissection {
@@ -91,7 +79,7 @@ impl UdpFlow {
                     self.dissection = Dissection::Active(dissector.new_session(&self.info()));
                 }
                 None if seen >= config.max_probe_datagrams => {
-                    stats.udp_flows_unrecognised += 1;
+                    emit.stats.udp_flows_unrecognised += 1;
                     self.dissection = Dissection::Ignored;
                 }
                 None => {}
@@ -99,37 +87,20 @@ impl UdpFlow {
         }
         let dir =
             if (d.src_ip, d.src_port) == self.client { Direction::ClientToServer } else { Direction::ServerToClient };
-        let (client, server) = (self.client, self.server);
         if let Dissection::Active(session) = &mut self.dissection {
-            let mut sink = FlowSink { factory: entries, stats, transport: Transport::Udp, client, server, out };
-            session.on_datagram(dir, d.payload, d.ts, &mut sink);
+            session.on_datagram(dir, d.payload, d.ts, &mut emit.sink(Transport::Udp, self.client, self.server));
         }
     }
 
-    pub fn tick(
-        &mut self,
-        now: Timestamp,
-        entries: &mut EntryFactory,
-        stats: &mut EngineStats,
-        out: &mut dyn FnMut(Entry),
-    ) {
-        let (client, server) = (self.client, self.server);
+    pub fn tick(&mut self, now: Timestamp, emit: &mut Emit<'_>) {
         if let Dissection::Active(session) = &mut self.dissection {
-            let mut sink = FlowSink { factory: entries, stats, transport: Transport::Udp, client, server, out };
-            session.on_tick(now, &mut sink);
+            session.on_tick(now, &mut emit.sink(Transport::Udp, self.client, self.server));
         }
     }
 
-    pub fn close(
-        &mut self,
-        now: Timestamp,
-        entries: &mut EntryFactory,
-        stats: &mut EngineStats,
-        out: &mut dyn FnMut(Entry),
-    ) {
+    pub fn close(&mut self, now: Timestamp, emit: &mut Emit<'_>) {
         if let Dissection::Active(mut session) = std::mem::replace(&mut self.dissection, Dissection::Ignored) {
-            let mut sink = self.sink(entries, stats, out);
-            session.on_close(now, &mut sink);
+            session.on_close(now, &mut emit.sink(Transport::Udp, self.client, self.server));
         }
     }
 }

@@ -8,29 +8,29 @@ use crate::source::{LinkType, RawPacket, SourceStats};
 use crate::time::Timestamp;
 use std::path::PathBuf;
 
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct OfflineSummary {
     pub source: SourceStats,
     pub engine: EngineStats,
 }
 
+/// What a run over files found, and the error that ended it early, if one did.
+#[derive(Debug)]
+pub struct OfflineRun {
+    pub summary: OfflineSummary,
+    pub error: Option<PipelineError>,
+}
+
 /// Dissects `paths` and hands every entry to `on_entry`. All files are opened before any packet is
 /// read, so a missing file stops the run before output starts. A file that turns out damaged part
-/// way yields everything before the damage; the error is then returned after the engine is
+/// way yields everything before the damage; the error is then reported after the engine is
 /// flushed, together with what was found.
-pub fn run_files(
-    paths: &[PathBuf],
-    config: EngineConfig,
-    on_entry: &mut dyn FnMut(Entry),
-) -> Result<OfflineSummary, (PipelineError, OfflineSummary)> {
+pub fn run_files(paths: &[PathBuf], config: EngineConfig, on_entry: &mut dyn FnMut(Entry)) -> OfflineRun {
     let mut files = Vec::with_capacity(paths.len());
     for p in paths {
         match CaptureFile::open(p) {
             Ok(f) => files.push(f),
-            Err(e) => {
-                let summary = OfflineSummary { source: SourceStats::default(), engine: EngineStats::default() };
-                return Err((PipelineError::Capture(e), summary));
-            }
+            Err(e) => return OfflineRun { summary: OfflineSummary::default(), error: Some(PipelineError::Capture(e)) },
         }
     }
     // A single classic pcap file has one capture point: no copies across interfaces to drop.
@@ -48,11 +48,7 @@ pub fn run_files(
         source.packets += s.packets;
         source.bytes += s.bytes;
     }
-    let summary = OfflineSummary { source, engine: engine.stats() };
-    match result {
-        Ok(()) => Ok(summary),
-        Err(e) => Err((e, summary)),
-    }
+    OfflineRun { summary: OfflineSummary { source, engine: engine.stats() }, error: result.err() }
 }
 
 fn run_single(
