@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import ipaddress
 import os
 import random
 import shutil
@@ -178,8 +179,13 @@ class Topology:
         return f"fd77:{self.run_id}:"              # fd77:<id>::/64
 
     def subnet_contains(self, ip: str) -> bool:
-        ip = ip.lower()
-        return ip.startswith(self.net4 + ".") or ip.startswith(self.net6 + ":")
+        # Compare networks, not strings: a run id with a leading zero ("08ff") is written without
+        # it in canonical IPv6 text ("fd77:8ff::3").
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return addr in ipaddress.ip_network(f"{self.net4}.0/24") or addr in ipaddress.ip_network(f"{self.net6}:/64")
 
     @property
     def srv(self) -> Pod:
