@@ -13,6 +13,11 @@
 //! A session created for a connection seen without its handshake starts resynchronising too,
 //! so a direction that was picked up mid-message finds its first boundary the same way.
 //! Messages found while resynchronising carry the time of the segment that completed the scan.
+//!
+//! Segmentation never changes the result: framing and scanning are defined on each direction's
+//! byte stream. After every segment the buffer is worked off until it needs more bytes (a
+//! resynchronisation that buffered several messages is followed through even when the segment
+//! is used up), and every decision waits until the bytes it depends on are all there.
 
 use super::pairing::{sane_header, Tracker};
 use super::parser::{Header, HEADER_LEN};
@@ -86,63 +91,35 @@ impl DnsTcpSession {
     fn feed(&mut self, dir: Direction, mut data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
         let tracker = &mut self.tracker;
         let h = &mut self.halves[dir.index()];
-        while !data.is_empty() {
-            match h.mode {
-                Mode::Stopped => break,
-                Mode::Skip(n) => {
-                    let k = (data.len() as u64).min(n);
-                    data = &data[k as usize..];
-                    h.mode = if k == n { Mode::RESYNC } else { Mode::Skip(n - k) };
+        while h.mode != Mode::Stopped {
+            if let Mode::Skip(n) = h.mode {
+                if data.is_empty() {
+                    break;
                 }
-                Mode::Framed => {
-                    if h.buf.is_empty() {
-                        h.start_ts = ts;
-                    }
-                    let k = h.needed().min(data.len());
-                    h.buf.extend_from_slice(&data[..k]);
-                    data = &data[k..];
-                    if h.buf.len() >= 2 && h.msg_len() < HEADER_LEN {
-                        // A length below the header size cannot frame DNS: the stream is lost.
-                        tracker.ignore();
-                        h.mode = Mode::RESYNC;
-                        continue;
-                    }
-                    if h.buf.len() >= 2 && h.needed() == 0 {
-                        let msg = &h.buf[2..];
-                        let sane = Header::parse(msg).is_ok_and(|hd| sane_header(&hd, msg.len()));
-                        if sane {
-                            tracker.on_message(dir, msg, h.start_ts, ts, out);
-                            h.buf.clear();
-                        } else {
-                            // Framing led to something that is not DNS: look for a boundary.
-                            tracker.ignore();
-                            h.buf.drain(..1);
-                            h.mode = Mode::Resync { discarded: 1, work: 0 };
-                        }
-                    }
-                }
-                Mode::Resync { discarded, work } => {
-                    let k = (MAX_BUFFER - h.buf.len()).min(data.len());
-                    h.buf.extend_from_slice(&data[..k]);
-                    data = &data[k..];
-                    let mut budget = Budget { discarded, work };
-                    let before = budget.discarded;
-                    let outcome = scan(&h.buf, &mut budget);
-                    h.buf.drain(..(budget.discarded - before) as usize);
-                    match outcome {
-                        Scan::Found => {
-                            h.mode = Mode::Framed;
-                            h.start_ts = ts;
-                            // The buffer may hold several whole messages now.
-                            drain_framed(h, dir, ts, tracker, out);
-                        }
-                        Scan::Wait => h.mode = Mode::Resync { discarded: budget.discarded, work: budget.work },
-                        Scan::GiveUp => {
-                            h.buf = Vec::new();
-                            h.mode = Mode::Stopped;
-                        }
-                    }
-                }
+                let k = (data.len() as u64).min(n);
+                data = &data[k as usize..];
+                h.mode = if k == n { Mode::RESYNC } else { Mode::Skip(n - k) };
+                continue;
+            }
+            // Framed, the buffer takes only the rest of the message at its front (so that a gap
+            // knows where the next one starts); resynchronising, as much as fits.
+            let room = if h.mode == Mode::Framed { h.needed() } else { MAX_BUFFER - h.buf.len() };
+            let k = room.min(data.len());
+            if h.buf.is_empty() && k > 0 {
+                h.start_ts = ts;
+            }
+            h.buf.extend_from_slice(&data[..k]);
+            data = &data[k..];
+            // Also when the input is used up: what the buffer holds is always judged in full.
+            h.work_off(dir, ts, tracker, out);
+            if data.is_empty() {
+                break;
+            }
+            if k == 0 {
+                // Not reachable: a worked-off buffer always has room for the bytes it waits for.
+                // Never spin on it.
+                h.buf = Vec::new();
+                h.mode = Mode::Stopped;
             }
         }
         if self.is_done() {
@@ -151,25 +128,70 @@ impl DnsTcpSession {
     }
 }
 
-/// Emits the whole messages at the front of a framed buffer, keeping a trailing partial one.
-fn drain_framed(h: &mut Half, dir: Direction, ts: Timestamp, tracker: &mut Tracker, out: &mut dyn ExchangeSink) {
-    let mut at = 0;
-    while let Some(l) = h.buf.get(at..at + 2) {
-        let len = u16::from_be_bytes([l[0], l[1]]) as usize;
-        let Some(msg) = h.buf.get(at + 2..at + 2 + len) else {
-            break;
-        };
-        if !Header::parse(msg).is_ok_and(|hd| sane_header(&hd, msg.len())) {
-            // Never the first message (the scan verified it); the next boundary is lost.
-            tracker.ignore();
-            h.buf.drain(..at + 1);
-            h.mode = Mode::Resync { discarded: 1, work: 0 };
-            return;
+impl Half {
+    /// Works off the buffer as far as its bytes allow: emits the whole messages at its front,
+    /// scans for a boundary while resynchronising (and carries on framed once one is found),
+    /// and keeps only what needs more input. Every append is followed by this, so the state
+    /// after a stretch of the stream depends on its bytes alone, not on where segments ended.
+    /// The front is drained once at the end (buffered messages cost no quadratic moves).
+    fn work_off(&mut self, dir: Direction, ts: Timestamp, tracker: &mut Tracker, out: &mut dyn ExchangeSink) {
+        let mut at = 0;
+        loop {
+            match self.mode {
+                Mode::Framed => {
+                    let rest = &self.buf[at..];
+                    let Some(l) = rest.get(..2) else {
+                        break;
+                    };
+                    let len = u16::from_be_bytes([l[0], l[1]]) as usize;
+                    if len < HEADER_LEN {
+                        // A length below the header size cannot frame DNS: the boundary is lost
+                        // (the scan starts on this prefix and discards it).
+                        tracker.ignore();
+                        self.mode = Mode::RESYNC;
+                        continue;
+                    }
+                    let Some(msg) = rest.get(2..2 + len) else {
+                        break;
+                    };
+                    if Header::parse(msg).is_ok_and(|hd| sane_header(&hd, len)) {
+                        tracker.on_message(dir, msg, self.start_ts, ts, out);
+                        at += 2 + len;
+                        // Several messages are buffered only after a resynchronisation; they all
+                        // carry the time of the segment that completed the scan.
+                        self.start_ts = ts;
+                    } else {
+                        // Framing led to something that is not DNS: look for a boundary.
+                        tracker.ignore();
+                        at += 1;
+                        self.mode = Mode::Resync { discarded: 1, work: 0 };
+                    }
+                }
+                Mode::Resync { discarded, work } => {
+                    let mut budget = Budget { discarded, work };
+                    let outcome = scan(&self.buf[at..], &mut budget);
+                    at += (budget.discarded - discarded) as usize;
+                    match outcome {
+                        Scan::Found => {
+                            self.mode = Mode::Framed;
+                            self.start_ts = ts;
+                        }
+                        Scan::Wait => {
+                            self.mode = Mode::Resync { discarded: budget.discarded, work: budget.work };
+                            break;
+                        }
+                        Scan::GiveUp => {
+                            self.buf = Vec::new();
+                            self.mode = Mode::Stopped;
+                            return;
+                        }
+                    }
+                }
+                Mode::Skip(_) | Mode::Stopped => break,
+            }
         }
-        tracker.on_message(dir, msg, ts, ts, out);
-        at += 2 + len;
+        self.buf.drain(..at);
     }
-    h.buf.drain(..at);
 }
 
 /// What resynchronising has used so far.

@@ -782,3 +782,75 @@ fn mutated_messages() {
         t.on_close(Timestamp(i + 1), &mut out);
     }
 }
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+/// Feeds both streams in the given pieces (client first), all at one time.
+fn run_pieces(saw_handshake: bool, client: &[&[u8]], server: &[&[u8]]) -> Vec<Exchange> {
+    let mut s = tcp(saw_handshake);
+    let mut out = Vec::new();
+    for (dir, pieces) in [(C2S, client), (S2C, server)] {
+        for p in pieces {
+            s.on_data(dir, p, Timestamp(1), &mut out);
+            assert!(s.buffered_bytes() <= 2 * MAX_TCP_BUFFER);
+        }
+    }
+    s.on_close(Timestamp(2), &mut out);
+    assert_eq!(s.buffered_bytes(), 0);
+    out
+}
+
+/// The exchanges of both streams fed whole, checked to be the same when either stream is cut
+/// at any one byte boundary, and when both are fed byte by byte.
+fn split_invariant(saw_handshake: bool, c: &[u8], s: &[u8]) -> Vec<Exchange> {
+    let whole = run_pieces(saw_handshake, &[c], &[s]);
+    for k in 0..=c.len() {
+        assert_eq!(run_pieces(saw_handshake, &[&c[..k], &c[k..]], &[s]), whole, "client split at {k}");
+    }
+    for k in 0..=s.len() {
+        assert_eq!(run_pieces(saw_handshake, &[c], &[&s[..k], &s[k..]]), whole, "server split at {k}");
+    }
+    let bytes_c: Vec<&[u8]> = c.chunks(1).collect();
+    let bytes_s: Vec<&[u8]> = s.chunks(1).collect();
+    assert_eq!(run_pieces(saw_handshake, &bytes_c, &bytes_s), whole, "byte by byte");
+    whole
+}
+
+/// Fuzzer find (dns_tcp, minimised): a clean message, a 1-byte "message", the first message
+/// again. Resynchronising found the first message, emitted it, stopped at the bad length and
+/// then left the rest of the buffer unscanned when the segment was used up, so fed whole the
+/// repeat was never seen, while cut it counted as a retransmission.
+#[test]
+fn tcp_resync_works_off_the_whole_buffer_regression() {
+    let m = "0014ca012a00000100000000000002000000000100010001";
+    let server = unhex(&format!("{m}{}61", &m[..m.len() - 4]));
+    for handshake in [true, false] {
+        let out = split_invariant(handshake, &[], &server);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].request["retransmissions"], 1, "handshake {handshake}: {out:?}");
+        assert_eq!(
+            out[0].notes,
+            [
+                "1 messages on this flow did not parse as DNS and were skipped",
+                "no response before the connection closed"
+            ]
+        );
+    }
+    // The original find, as the fuzz target splits it into the two streams.
+    let client = unhex("0100f9bf2a00000000");
+    let server = unhex(concat!(
+        "0004000000000000000002000000000100016123432b0000ffffffff00000000",
+        "0000007e002a0000010014ca012a000001000000000000020000000001000100",
+        "0000000100016123432b0000ffffffff000000000000007e002a0000010014ca",
+        "012a00000100000000000002000000000100016123432b0000ffffffff000001",
+        "610004ff01009700212c0000000000000000002c000000000000000000000003",
+        "9fff00",
+    ));
+    for handshake in [true, false] {
+        let out = split_invariant(handshake, &client, &server);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].request["retransmissions"], 1, "handshake {handshake}: {out:?}");
+    }
+}
