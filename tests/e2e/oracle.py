@@ -313,18 +313,33 @@ def _reframe(sid, st, c2s, s2c):
 
 
 def tcp_payload_bytes(pcap) -> dict:
-    """{(src endpoint, dst endpoint): TCP payload bytes} over first transmissions (clean captures)."""
-    out = defaultdict(int)
-    text = tshark(pcap, "-Y", "tcp.len > 0 && !tcp.analysis.retransmission", "-T", "fields",
+    """{(src endpoint, dst endpoint): bytes of the TCP stream} — the union of the sequence ranges
+    that segments carry, per connection and direction, so a retransmission sent with different
+    boundaries (e.g. after part of a GSO super-packet was lost on a veth) is counted once."""
+    ranges = defaultdict(list)          # (tcp.stream, src, dst) -> [(start, end)]
+    text = tshark(pcap, "-Y", "tcp.len > 0", "-T", "fields",
                   "-E", f"separator={SEP}", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport",
-                  "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "tcp.len")
+                  "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "tcp.stream",
+                  "-e", "tcp.seq", "-e", "tcp.len")
     for line in text.split("\n"):
         f = line.split(SEP)
-        if len(f) < 7:
+        if len(f) < 9:
             continue
         src = (canon_ip(f[0] or f[1]), int(f[2]))
         dst = (canon_ip(f[3] or f[4]), int(f[5]))
-        out[(src, dst)] += int(f[6])
+        start, length = int(f[7]), int(f[8])
+        ranges[(int(f[6]), src, dst)].append((start, start + length))
+    out = defaultdict(int)
+    for (_stream, src, dst), rs in ranges.items():
+        covered, end = 0, None
+        for a, b in sorted(rs):
+            if end is None or a >= end:
+                covered += b - a
+                end = b
+            elif b > end:
+                covered += b - end
+                end = b
+        out[(src, dst)] += covered
     return dict(out)
 
 
