@@ -84,6 +84,18 @@ class Tcpdump:
         assert self.dropped == 0, f"reference capture on {self.iface} dropped packets: {self.stderr}"
 
 
+def record_on_bridge(topo, pcap: Path, traffic):
+    """Runs `traffic(topo)` while tcpdump records the bridge into `pcap`, and checks tcpdump lost
+    nothing. Returns what the traffic reported sending, and the stopped Tcpdump."""
+    cap = Tcpdump(topo, topo.bridge, pcap).start()
+    try:
+        expects = traffic(topo)
+    finally:
+        cap.stop()
+    cap.assert_clean()
+    return expects, cap
+
+
 # ---- the CLI under test ------------------------------------------------------------------------
 
 def shark_bin() -> str:

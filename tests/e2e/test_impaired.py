@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from capture import Tcpdump, run_view
+from capture import record_on_bridge, run_view
 from checks import assert_equals_oracle, assert_oracle_matches_expectations
 from oracle import Oracle, canon_ip, oracle_for
 from topology import TOOLS
@@ -46,12 +46,7 @@ class Clean:
 @pytest.fixture(scope="module")
 def clean(topology, workdir):
     pcap = workdir / "clean.pcap"
-    cap = Tcpdump(topology, topology.bridge, pcap).start()
-    try:
-        expects = run_scenarios(topology)
-    finally:
-        cap.stop()
-    cap.assert_clean()
+    expects, _ = record_on_bridge(topology, pcap, run_scenarios)
     return Clean(pcap, oracle_for(pcap), expects, workdir)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from capture import Tcpdump, run_view
+from capture import record_on_bridge, run_view
 from checks import (assert_equals_oracle, assert_oracle_matches_expectations, assert_schema,
                     index_entries, per_scenario, ts_ns)
 from oracle import Oracle, compare, entry_dns_key, entry_http_key, oracle_for, split_entries, tcp_payload_bytes
@@ -38,19 +38,9 @@ class Offline:
 @pytest.fixture(scope="module")
 def offline(topology, workdir):
     pcap = workdir / "clean.pcap"
-    cap = Tcpdump(topology, topology.bridge, pcap).start()
-    try:
-        expects = run_scenarios(topology)
-    finally:
-        cap.stop()
-    cap.assert_clean()
+    expects, cap = record_on_bridge(topology, pcap, run_scenarios)
     small = workdir / "small.pcap"
-    cap2 = Tcpdump(topology, topology.bridge, small).start()
-    try:
-        small_expects = run_small_mix(topology)
-    finally:
-        cap2.stop()
-    cap2.assert_clean()
+    small_expects, _ = record_on_bridge(topology, small, run_small_mix)
     o = oracle_for(pcap)
     so = oracle_for(small)
     (workdir / "oracle-summary.json").write_text(json.dumps(
