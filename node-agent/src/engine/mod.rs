@@ -121,7 +121,6 @@ impl Engine {
             }
         };
         if self.config.dedup && self.dedup.is_duplicate(raw.capture_point, raw.ts, decoded.ip_packet) {
-            self.stats.duplicate_packets += 1;
             return Disposition::Duplicate;
         }
         match decoded.transport {
@@ -164,7 +163,7 @@ impl Engine {
         s.memory_buffered = self.budget.used() as u64;
         s.tcp_flows_active = self.tcp.len() as u64;
         s.udp_flows_active = self.udp.len() as u64;
-        s.duplicate_packets = s.duplicate_packets.max(self.dedup.dropped());
+        s.duplicate_packets = self.dedup.dropped();
         s
     }
 
