@@ -7,6 +7,8 @@ pub mod dissect;
 pub mod engine;
 pub mod entry;
 pub mod filter;
+#[cfg(feature = "link")]
+pub mod link;
 pub mod packet;
 pub mod pipeline;
 pub mod reassembly;
