@@ -12,6 +12,7 @@ pub mod link;
 pub mod packet;
 pub mod pipeline;
 pub mod reassembly;
+pub mod redact;
 pub mod source;
 pub mod storage;
 pub mod time;
