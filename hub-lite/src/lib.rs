@@ -12,4 +12,5 @@
 //! - `assets`: the dashboard, built by Vite and embedded at compile time.
 
 pub mod har;
+pub mod stats;
 pub mod store;
