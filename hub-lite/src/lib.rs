@@ -12,5 +12,6 @@
 //! - `assets`: the dashboard, built by Vite and embedded at compile time.
 
 pub mod har;
+pub mod service_map;
 pub mod stats;
 pub mod store;

@@ -1,0 +1,161 @@
+//! The service map, for `GET /api/v1/service-map` (docs/api.md): who talks to whom, per protocol,
+//! with counts, error rates, latency percentiles and bytes.
+//!
+//! - A node is named by service when the resolver knows it (`namespace/service`, kind `service`),
+//!   else by pod (`namespace/pod`, kind `pod`), else by address (kind `address`): `ip:port` for a
+//!   server (`[v6]:port` for IPv6) and `ip` for a client, so the many ephemeral ports of a client
+//!   make one node. Empty names count as unknown. Should a pod and a service share a name in a
+//!   namespace, they are one node, whose kind is the most specific seen (service, then pod).
+//! - An edge is one (source, target, protocol): the client's node, the server's node, the entry's
+//!   protocol. `bytes` is request_size + response_size; `p50_us` and `p95_us` are nearest-rank
+//!   percentiles of `elapsed_us` (see `stats`), null when no entry of the edge has one.
+//! - An entry is an error when it has no response, when its status is an HTTP 5xx, or for DNS when
+//!   the rcode is not NOERROR or NXDOMAIN. `error_rate` is errors / entries.
+//! - Nodes are sorted by id and edges by (source, target, protocol), so the same entries always
+//!   give the same map (and the dashboard a stable layout), whatever their order.
+
+use crate::stats::nearest_rank;
+use node_agent::{Endpoint, Entry};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceMap {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Node {
+    pub id: String,
+    /// The service or pod name, or the address.
+    pub label: String,
+    pub kind: NodeKind,
+    pub namespace: Option<String>,
+    /// Entries in which this node is the server.
+    pub entries_in: u64,
+    /// Entries in which this node is the client.
+    pub entries_out: u64,
+}
+
+/// What a node stands for; ordered from least to most specific.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    Address,
+    Pod,
+    Service,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Edge {
+    pub source: String,
+    pub target: String,
+    pub protocol: String,
+    pub entries: u64,
+    pub errors: u64,
+    pub error_rate: f64,
+    pub p50_us: Option<u64>,
+    pub p95_us: Option<u64>,
+    pub bytes: u64,
+}
+
+#[derive(Default)]
+struct EdgeAcc {
+    entries: u64,
+    errors: u64,
+    latencies: Vec<u64>,
+    bytes: u64,
+}
+
+/// The service map of `entries`.
+pub fn compute(entries: &[Arc<Entry>]) -> ServiceMap {
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
+    let mut edges: BTreeMap<(String, String, String), EdgeAcc> = BTreeMap::new();
+    for e in entries {
+        let source = upsert(&mut nodes, node_of(&e.src, false));
+        let target = upsert(&mut nodes, node_of(&e.dst, true));
+        if let Some(n) = nodes.get_mut(&source) {
+            n.entries_out += 1;
+        }
+        if let Some(n) = nodes.get_mut(&target) {
+            n.entries_in += 1;
+        }
+        let acc = edges.entry((source, target, e.protocol.clone())).or_default();
+        acc.entries += 1;
+        acc.errors += u64::from(is_error(e));
+        acc.bytes = acc.bytes.saturating_add(e.request_size.saturating_add(e.response_size));
+        acc.latencies.extend(e.elapsed_us);
+    }
+    let edges = edges
+        .into_iter()
+        .map(|((source, target, protocol), mut acc)| {
+            acc.latencies.sort_unstable();
+            Edge {
+                source,
+                target,
+                protocol,
+                entries: acc.entries,
+                errors: acc.errors,
+                error_rate: acc.errors as f64 / acc.entries.max(1) as f64,
+                p50_us: nearest_rank(&acc.latencies, 50),
+                p95_us: nearest_rank(&acc.latencies, 95),
+                bytes: acc.bytes,
+            }
+        })
+        .collect();
+    ServiceMap { nodes: nodes.into_values().collect(), edges }
+}
+
+/// Whether an entry counts as an error (see the module doc).
+pub fn is_error(e: &Entry) -> bool {
+    let Some(status) = e.status.as_deref().filter(|_| e.response.is_some()) else { return true };
+    match e.protocol.as_str() {
+        "http" => status.parse::<u16>().is_ok_and(|s| (500..600).contains(&s)),
+        "dns" => status != "NOERROR" && status != "NXDOMAIN",
+        _ => false,
+    }
+}
+
+/// The node an endpoint belongs to, with zero counts.
+fn node_of(ep: &Endpoint, server: bool) -> Node {
+    let known = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+    let namespace = known(&ep.namespace);
+    let named = |kind: NodeKind, name: String| {
+        let id = match &namespace {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name.clone(),
+        };
+        Node { id, label: name, kind, namespace: namespace.clone(), entries_in: 0, entries_out: 0 }
+    };
+    if let Some(service) = known(&ep.service) {
+        return named(NodeKind::Service, service);
+    }
+    if let Some(pod) = known(&ep.pod) {
+        return named(NodeKind::Pod, pod);
+    }
+    let address = if server { SocketAddr::new(ep.ip, ep.port).to_string() } else { ep.ip.to_string() };
+    Node { id: address.clone(), label: address, kind: NodeKind::Address, namespace, entries_in: 0, entries_out: 0 }
+}
+
+/// Adds `node` unless its id is there; a more specific kind replaces a less specific one. Returns the id.
+fn upsert(nodes: &mut BTreeMap<String, Node>, node: Node) -> String {
+    let id = node.id.clone();
+    match nodes.get_mut(&id) {
+        Some(old) if node.kind > old.kind => {
+            old.kind = node.kind;
+            old.label = node.label;
+            old.namespace = node.namespace;
+        }
+        Some(_) => {}
+        None => {
+            nodes.insert(id.clone(), node);
+        }
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests;
