@@ -41,15 +41,42 @@ const UNKNOWN_MIME: &str = "x-unknown";
 
 /// The HAR document of the HTTP entries among `entries`, in their order; other protocols are left out.
 pub fn build(entries: &[Arc<Entry>]) -> Value {
-    let har_entries: Vec<Value> = entries.iter().filter(|e| e.protocol == "http").map(|e| har_entry(e)).collect();
-    json!({
-        "log": {
-            "version": HAR_VERSION,
-            "creator": {"name": CREATOR, "version": env!("CARGO_PKG_VERSION")},
-            "pages": [],
-            "entries": har_entries,
+    let har_entries: Vec<Value> = http_entries(entries).map(har_entry).collect();
+    let mut log = log_head();
+    log.insert("entries".into(), Value::Array(har_entries));
+    json!({ "log": log })
+}
+
+/// Writes the same document as [`build`] to `out` (compact JSON), one entry at a time: besides
+/// the output, at most one HAR entry is held in memory, so a large store is not copied whole.
+pub fn write<W: std::io::Write>(entries: &[Arc<Entry>], mut out: W) -> std::io::Result<()> {
+    let head = serde_json::to_string(&log_head())?;
+    // `head` is a JSON object, "{...}": reopen it to append the entries.
+    let head = head.strip_suffix('}').unwrap_or(&head);
+    out.write_all(b"{\"log\":")?;
+    out.write_all(head.as_bytes())?;
+    out.write_all(b",\"entries\":[")?;
+    for (i, e) in http_entries(entries).enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
         }
-    })
+        serde_json::to_writer(&mut out, &har_entry(e))?;
+    }
+    out.write_all(b"]}}")?;
+    out.flush()
+}
+
+fn http_entries(entries: &[Arc<Entry>]) -> impl Iterator<Item = &Entry> {
+    entries.iter().map(|e| &**e).filter(|e| e.protocol == "http")
+}
+
+/// The fields of `log` other than `entries`.
+fn log_head() -> Map<String, Value> {
+    let mut log = Map::new();
+    log.insert("version".into(), json!(HAR_VERSION));
+    log.insert("creator".into(), json!({"name": CREATOR, "version": env!("CARGO_PKG_VERSION")}));
+    log.insert("pages".into(), json!([]));
+    log
 }
 
 fn har_entry(e: &Entry) -> Value {

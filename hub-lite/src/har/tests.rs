@@ -397,3 +397,15 @@ fn validator_catches_what_it_should() {
     let errors = validate(&bad);
     assert_eq!(errors.len(), 6, "{errors:#?}");
 }
+
+#[test]
+fn write_streams_the_same_document_as_build() {
+    let entries = demo_entries();
+    let mut out = Vec::new();
+    assert!(write(&entries, &mut out).is_ok());
+    let parsed: Value = serde_json::from_slice(&out).unwrap_or_default();
+    assert_eq!(parsed, build(&entries));
+    let mut out = Vec::new();
+    assert!(write(&[], &mut out).is_ok());
+    assert_eq!(serde_json::from_slice::<Value>(&out).unwrap_or_default(), build(&[]));
+}
