@@ -77,6 +77,8 @@ function Dashboard({ session, onUnauthorized }: { session: Session; onUnauthoriz
   const [version, setVersion] = useState(0);
   const [q, setQ] = useState(queryFromUrl);
   const [ack, setAck] = useState<FilterAck | null>(null);
+  // The filter the hub applies to the stream: the one in the connect URL until a filter is acknowledged.
+  const [inForce, setInForce] = useState(q);
   const [health, setHealth] = useState<Health | null>(null);
   const [missed, setMissed] = useState(0);
   const [streamState, setStreamState] = useState<StreamState>("connecting");
@@ -106,6 +108,7 @@ function Dashboard({ session, onUnauthorized }: { session: Session; onUnauthoriz
       filter(a) {
         setAck(a);
         if (a.ok) {
+          setInForce(a.q);
           // A fresh replay for this filter follows.
           buffer.clear();
           setMissed(0);
@@ -211,6 +214,7 @@ function Dashboard({ session, onUnauthorized }: { session: Session; onUnauthoriz
             <EntryList
               buffer={buffer}
               version={version}
+              filter={inForce}
               missed={missed}
               selected={selected}
               onSelect={setSelected}

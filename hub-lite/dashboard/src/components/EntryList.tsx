@@ -15,13 +15,15 @@ interface Props {
   buffer: RowBuffer;
   /** Changes whenever the buffer does (drives re-rendering). */
   version: number;
+  /** The filter in force (shown as data-filter, for tests and tooltips). */
+  filter: string;
   missed: number;
   selected: Row | null;
   onSelect(r: Row): void;
   onAddClause(c: string): void;
 }
 
-export function EntryList({ buffer, version, missed, selected, onSelect, onAddClause }: Props) {
+export function EntryList({ buffer, version, filter, missed, selected, onSelect, onAddClause }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
@@ -101,11 +103,12 @@ export function EntryList({ buffer, version, missed, selected, onSelect, onAddCl
         <span class="c-lat">latency</span>
         <span class="c-size">size</span>
       </div>
-      <div class="list-body" ref={box} onScroll={onScroll} data-testid="list" data-rows={rows.length}>
+      <div class="list-body" ref={box} onScroll={onScroll} data-testid="list" data-rows={rows.length}
+        data-filter={filter}>
         <div class="list-spacer" style={{ height: `${rows.length * ROW_HEIGHT}px` }}>
           {visible}
         </div>
-        {rows.length === 0 && <div class="empty">No entries yet{version >= 0 ? "" : ""}.</div>}
+        {rows.length === 0 && <div class="empty">{filter ? "No entries match the filter yet." : "No entries yet."}</div>}
       </div>
       <div class="list-foot">
         <span data-testid="row-count">{rows.length.toLocaleString("en-US")} entries</span>
