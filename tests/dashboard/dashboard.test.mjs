@@ -46,7 +46,8 @@ test("the list shows every entry of the capture, in order, with its summary and 
     const shown = e.protocol === "http" ? e.request.path : e.summary;
     assert.ok(text.includes(shown), `${text} lacks ${shown}`);
     assert.ok(text.includes(e.status ?? "—"), `${text} lacks ${e.status}`);
-    assert.ok(text.includes(`${e.src.ip}:${e.src.port}`) && text.includes(`${e.dst.ip}:${e.dst.port}`), text);
+    const addr = (ep) => (ep.ip.includes(":") ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`);
+    assert.ok(text.includes(addr(e.src)) && text.includes(addr(e.dst)), text);
   }
   await page.screenshot({ path: path.join(OUT, "list.png") });
 });
@@ -103,7 +104,7 @@ test("the detail pane shows the headers and the pretty-printed JSON body", async
   const e = entries.find((x) => x.protocol === "http" && x.response?.body?.mime === "application/json" && x.response.body.text);
   assert.ok(e, "the demo capture has a JSON response");
   await scrollToRow(e.id);
-  await page.locator(`.row[data-id="${e.id}"]`).click();
+  await page.locator(`.row[data-id="${e.id}"] .c-summary`).click();
   const headers = page.getByTestId("response-headers");
   await headers.waitFor();
   const rows = await headers.locator("tr").evaluateAll((trs) =>
@@ -123,7 +124,7 @@ test("the detail pane shows the headers and the pretty-printed JSON body", async
 test("copy as curl gives a command that bash parses into the captured request", async () => {
   const e = entries.find((x) => x.protocol === "http" && x.request.method === "GET");
   await scrollToRow(e.id);
-  await page.locator(`.row[data-id="${e.id}"]`).click();
+  await page.locator(`.row[data-id="${e.id}"] .c-summary`).click();
   await page.getByTestId("copy-curl").click();
   await page.getByTestId("copied").waitFor();
   const cmd = await page.evaluate(() => navigator.clipboard.readText());
@@ -139,7 +140,7 @@ test("copy as curl gives a command that bash parses into the captured request", 
 test("the connection pcap opens in tshark with the connection's packets", async () => {
   const e = entries.find((x) => x.protocol === "http" && x.transport === "tcp");
   await scrollToRow(e.id);
-  await page.locator(`.row[data-id="${e.id}"]`).click();
+  await page.locator(`.row[data-id="${e.id}"] .c-summary`).click();
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("download-pcap").click()]);
   const file = path.join(OUT, `${e.id}.pcapng`);
   await download.saveAs(file);

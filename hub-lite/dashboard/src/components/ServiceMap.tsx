@@ -48,7 +48,7 @@ export function ServiceMapView({ q, onAddClause }: { q: string; onAddClause(c: s
     <div class="map-wrap" data-testid="service-map">
       <svg class="map" viewBox={`0 0 ${W} ${H}`} onClick={() => setPinned(null)}>
         <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+          <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto">
             <path d="M0,0L10,5L0,10z" class="arrowhead" />
           </marker>
         </defs>

@@ -1,5 +1,7 @@
 /** Small SVG charts: a multi-series line/area chart over time and horizontal bars. No dependencies. */
 
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
+
 export interface Series {
   name: string;
   color: string;
@@ -15,11 +17,20 @@ export function colorFor(i: number): string {
 
 export function TimeChart(props: { series: Series[]; height?: number; format(v: number): string; testid?: string }) {
   const { series, format, testid } = props;
-  const width = 800;
+  // Drawn at the rendered width (not stretched), so text keeps its shape.
+  const box = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(800);
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setWidth(Math.max(200, el.clientWidth)));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
   const height = props.height ?? 180;
   const pad = { l: 64, r: 12, t: 10, b: 22 };
   const all = series.flatMap((s) => s.points);
-  if (all.length === 0) return <div class="muted">no data</div>;
+  if (all.length === 0) return <div class="muted" ref={box}>no data</div>;
   const t0 = Math.min(...all.map((p) => p[0]));
   const t1 = Math.max(...all.map((p) => p[0]), t0 + 1);
   const vmax = Math.max(...all.map((p) => p[1]), 1);
@@ -28,7 +39,8 @@ export function TimeChart(props: { series: Series[]; height?: number; format(v: 
   const ticks = [0, 0.5, 1].map((f) => f * vmax);
   const timeTicks = [t0, (t0 + t1) / 2, t1];
   return (
-    <svg class="chart" viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" data-testid={testid}>
+    <div ref={box}>
+    <svg class="chart" width={width} height={height} viewBox={`0 0 ${width} ${height}`} data-testid={testid}>
       {ticks.map((v) => (
         <g key={v}>
           <line x1={pad.l} x2={width - pad.r} y1={y(v)} y2={y(v)} class="gridline" />
@@ -52,11 +64,14 @@ export function TimeChart(props: { series: Series[]; height?: number; format(v: 
         return (
           <g key={s.name}>
             <path d={area} fill={s.color} fill-opacity="0.15" />
-            <path d={line} fill="none" stroke={s.color} stroke-width="1.5" vector-effect="non-scaling-stroke" />
+            <path d={line} fill="none" stroke={s.color} stroke-width="1.5" />
+            {s.points.length <= 120 &&
+              s.points.map((p, i) => <circle key={i} cx={x(p[0])} cy={y(p[1])} r="2.5" fill={s.color} />)}
           </g>
         );
       })}
     </svg>
+    </div>
   );
 }
 
