@@ -11,4 +11,5 @@
 //! - `har`, `stats`, `service_map`: pure views computed from stored entries.
 //! - `assets`: the dashboard, built by Vite and embedded at compile time.
 
+pub mod agents;
 pub mod store;

@@ -2,7 +2,7 @@
 //! agent has one, and runs a session per connection (a few at once).
 
 use super::protocol::{LINK_PATH, MAX_HUB_MESSAGE};
-use super::session::run_session;
+use super::session::{run_session, stopped};
 use super::state::AgentState;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -72,7 +72,7 @@ pub async fn serve(
     let active = Arc::new(AtomicUsize::new(0));
     loop {
         let (stream, peer) = tokio::select! {
-            _ = shutdown.wait_for(|&stop| stop) => return,
+            _ = stopped(&mut shutdown) => return,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {

@@ -143,7 +143,7 @@ where
         let pending = state.log.latest_seq() > cursor;
         tokio::select! {
             biased;
-            _ = shutdown.changed() => {
+            _ = stopped(&mut shutdown) => {
                 let _ = tx.send(Message::Close(None)).await;
                 return Ok(());
             }
@@ -227,6 +227,11 @@ where
             _ = changed.changed(), if !pending => {}
         }
     }
+}
+
+/// Resolves once `shutdown` is true (or its sender is gone), holding no borrow of the value.
+pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|&stop| stop).await;
 }
 
 struct Batch {
