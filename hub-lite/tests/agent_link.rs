@@ -3,10 +3,12 @@
 //! Oracles: the entries `run_files` produces for the same file, counted and compared field by field;
 //! for pcap exports, the packets of the original file.
 
+use futures_util::{SinkExt, StreamExt};
 use hub_lite::agents::{AgentConfig, Agents, AgentsOptions};
 use hub_lite::store::{EntryStore, StoreLimits};
 use node_agent::engine::EngineConfig;
 use node_agent::filter::Filter;
+use node_agent::link::protocol::{AgentMessage, HubMessage, SeqEntry};
 use node_agent::link::{serve, AgentIdentity, AgentState, LogLimits, ServerConfig};
 use node_agent::source::file::CaptureFile;
 use node_agent::storage::PcapRing;
@@ -17,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
 
 fn demo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/demo.pcapng")
@@ -344,4 +347,83 @@ async fn the_pcap_of_an_entry_is_its_connection_from_the_agent_ring() {
     // An entry of a run the hub does not know is refused rather than sent to the wrong agent.
     let stranger = Entry { id: "node-9.zzzzzzzz-1".into(), ..entries[0].clone() };
     assert!(matches!(agents.export_entry(&stranger).await, Err(hub_lite::agents::PcapError::UnknownEntry(_))));
+}
+
+/// A fake agent: one accepted WebSocket connection on `listener`.
+async fn accept(listener: &TcpListener) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+    let (tcp, _) = listener.accept().await.unwrap();
+    tokio_tungstenite::accept_async(tcp).await.unwrap()
+}
+
+/// The next text message from the hub, skipping pings.
+async fn from_hub(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) -> HubMessage {
+    loop {
+        match ws.next().await.expect("open").expect("readable") {
+            Message::Text(t) => return serde_json::from_str(&t).expect("the hub sends valid messages"),
+            _ => continue,
+        }
+    }
+}
+
+fn hello(protocol: u32, run: &str) -> Message {
+    Message::text(
+        serde_json::to_string(&AgentMessage::Hello {
+            protocol,
+            version: "9".into(),
+            agent: "fake".into(),
+            run: run.into(),
+            id_prefix: format!("fake.{run}"),
+            first_seq: 1,
+            last_seq: 0,
+        })
+        .unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misbehaving_agent_is_reported_and_reconnected_and_resumed_exactly() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let store = Arc::new(EntryStore::new(StoreLimits::default()));
+    let agents = Agents::start(
+        vec![AgentConfig::at("fake", listener.local_addr().unwrap(), None)],
+        Arc::clone(&store),
+        no_redaction(),
+    );
+    let error_has = |text: &'static str| {
+        move |_: &EntryStore, a: &Agents| a.health()[0].last_error.as_deref().is_some_and(|e| e.contains(text))
+    };
+
+    let mut ws = accept(&listener).await;
+    ws.send(Message::text("not json")).await.unwrap();
+    until(&store, &agents, "garbage reported", error_has("unreadable message")).await;
+
+    let mut ws = accept(&listener).await;
+    ws.send(hello(99, "r1")).await.unwrap();
+    until(&store, &agents, "version reported", error_has("speaks protocol 99")).await;
+
+    // A good hello: the hub subscribes from the start, takes an entry, then a broken binary message.
+    let mut ws = accept(&listener).await;
+    ws.send(hello(1, "r1")).await.unwrap();
+    let HubMessage::Subscribe { run: None, after: 0, .. } = from_hub(&mut ws).await else { panic!("subscribe") };
+    let entry = Entry { id: "fake.r1-1".into(), ..demo_entries("x")[0].clone() };
+    let batch = AgentMessage::Entries { entries: vec![SeqEntry { seq: 1, entry: entry.clone() }] };
+    ws.send(Message::text(serde_json::to_string(&batch).unwrap())).await.unwrap();
+    ws.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    until(&store, &agents, "the broken binary reported", error_has("binary message without id")).await;
+    assert_eq!(stored(&store), vec![entry.clone()]);
+
+    // The same run again: the hub resumes after what it has, and a resent entry is not stored twice.
+    let mut ws = accept(&listener).await;
+    ws.send(hello(1, "r1")).await.unwrap();
+    let HubMessage::Subscribe { run, after, .. } = from_hub(&mut ws).await else { panic!("subscribe") };
+    assert_eq!((run.as_deref(), after), (Some("r1"), 1));
+    let second = Entry { id: "fake.r1-2".into(), ..entry.clone() };
+    let batch = AgentMessage::Entries {
+        entries: vec![SeqEntry { seq: 1, entry: entry.clone() }, SeqEntry { seq: 2, entry: second.clone() }],
+    };
+    ws.send(Message::text(serde_json::to_string(&batch).unwrap())).await.unwrap();
+    until(&store, &agents, "the second entry", |s, _| s.stats().stored == 2).await;
+    assert_eq!(stored(&store), vec![entry, second]);
+    let h = &agents.health()[0];
+    assert!(h.connected && h.reconnects == 3 && h.last_error.is_none(), "{h:?}");
 }
