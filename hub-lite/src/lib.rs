@@ -11,6 +11,7 @@
 //! - `har`, `stats`, `service_map`: pure views computed from stored entries.
 //! - `assets`: the dashboard, built by Vite and embedded at compile time.
 
+pub mod agents;
 pub mod assets;
 pub mod har;
 pub mod service_map;

@@ -1,5 +1,5 @@
-//! The node agent: captures on this node and streams entries as JSON lines on stdout.
-//! (Inside the cluster the hub will connect to it instead; see the hub-lite issue.)
+//! The node agent: captures on this node and streams entries as JSON lines on stdout, or, with
+//! `--listen`, serves them to hubs over the agent-to-hub protocol (docs/agent-protocol.md).
 
 #[cfg(target_os = "linux")]
 fn main() {
@@ -26,12 +26,55 @@ fn main() {
         /// Size limit of the packet ring in bytes (0: store nothing).
         #[arg(long, default_value_t = 200_000_000)]
         storage_limit: u64,
+        /// Serve hubs on this address (e.g. 127.0.0.1:8475) instead of writing JSON lines.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// A file whose content (trimmed) hubs must send as `Authorization: Bearer`.
+        #[arg(long, env = "SHARK_LINK_TOKEN_FILE")]
+        token_file: Option<std::path::PathBuf>,
+        /// Entries kept for hubs that are slow or reconnecting.
+        #[arg(long, default_value_t = 20_000)]
+        buffer_entries: usize,
     }
 
     let args = Args::parse();
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [libc::SIGINT, libc::SIGTERM] {
         let _ = signal_hook_register(sig, &stop);
+    }
+    if let Some(listen) = args.listen {
+        let token = match &args.token_file {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+                Ok(_) => fail(&format!("token file {} is empty", path.display())),
+                Err(e) => fail(&format!("reading token file {}: {e}", path.display())),
+            },
+            None => None,
+        };
+        let identity = match node_agent::link::AgentIdentity::new_run(&args.source_id) {
+            Ok(i) => i,
+            Err(e) => fail(&format!("no randomness for the run tag: {e}")),
+        };
+        let storage = (args.storage_limit > 0).then_some((args.storage_dir, args.storage_limit));
+        let limits = node_agent::link::LogLimits { max_entries: args.buffer_entries, ..Default::default() };
+        let state = Arc::new(node_agent::link::AgentState::new(
+            identity.clone(),
+            limits,
+            storage.as_ref().map(|s| s.0.clone()),
+        ));
+        let options = LiveOptions {
+            capture: LiveConfig { interfaces: args.interfaces, ..LiveConfig::default() },
+            engine: EngineConfig { source_id: identity.id_prefix.clone(), ..EngineConfig::default() },
+            storage,
+            duration: None,
+            progress_interval: std::time::Duration::from_millis(500),
+        };
+        let config = node_agent::link::ServerConfig { token, ..Default::default() };
+        match serve_link(listen, options, state, config, &stop) {
+            Ok(summary) => eprintln!("node-agent: {}", serde_json::to_string(&summary).unwrap_or_default()),
+            Err(e) => fail(&e),
+        }
+        return;
     }
     let options = LiveOptions {
         capture: LiveConfig { interfaces: args.interfaces, ..LiveConfig::default() },
@@ -71,6 +114,51 @@ fn main() {
     }
     if failed_write {
         std::process::exit(1);
+    }
+
+    fn fail(message: &str) -> ! {
+        eprintln!("node-agent: error: {message}");
+        std::process::exit(1);
+    }
+
+    /// Captures on this thread into the agent's buffer while a runtime serves hubs on `listen`.
+    fn serve_link(
+        listen: std::net::SocketAddr,
+        options: LiveOptions,
+        state: Arc<node_agent::link::AgentState>,
+        config: node_agent::link::ServerConfig,
+        stop: &AtomicBool,
+    ) -> Result<node_agent::pipeline::LiveSummary, String> {
+        struct ToLink(Arc<node_agent::link::AgentState>);
+        impl node_agent::pipeline::LiveSink for ToLink {
+            fn entry(&mut self, entry: node_agent::Entry) {
+                self.0.push(entry);
+            }
+            fn progress(&mut self, s: &node_agent::pipeline::LiveSummary) {
+                self.0.set_counters(node_agent::link::CaptureCounters {
+                    packets: s.capture.packets,
+                    bytes: s.capture.bytes,
+                    drops: s.capture.kernel_drops,
+                    entries: s.engine.entries,
+                });
+            }
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("starting the async runtime: {e}"))?;
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(listen))
+            .map_err(|e| format!("listening on {listen}: {e}"))?;
+        let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+        let report: Arc<dyn Fn(String) + Send + Sync> = Arc::new(|m| eprintln!("node-agent: {m}"));
+        runtime.spawn(node_agent::link::serve(listener, Arc::clone(&state), config, shutdown_rx, report));
+        eprintln!("node-agent: serving hubs on ws://{listen}{}", node_agent::link::protocol::LINK_PATH);
+        let result = run_live(options, stop, &mut ToLink(state)).map_err(|e| e.to_string());
+        shutdown.send_replace(true);
+        runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+        result
     }
 
     fn signal_hook_register(sig: i32, stop: &Arc<AtomicBool>) -> std::io::Result<()> {

@@ -5,6 +5,7 @@ use super::pcapng_writer::PcapngWriter;
 use crate::packet;
 use crate::source::file::{CaptureError, CaptureFile};
 use crate::time::Timestamp;
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::path::Path;
@@ -16,13 +17,6 @@ pub struct ConnectionFilter {
     pub b: (IpAddr, u16),
     pub from: Timestamp,
     pub to: Timestamp,
-}
-
-impl ConnectionFilter {
-    fn matches(&self, src: (IpAddr, u16), dst: (IpAddr, u16), ts: Timestamp) -> bool {
-        let same = (src == self.a && dst == self.b) || (src == self.b && dst == self.a);
-        same && ts >= self.from && ts <= self.to
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +34,29 @@ pub fn export_connection<'a>(
     filter: &ConnectionFilter,
     out: impl Write,
 ) -> Result<u64, ExportError> {
+    export_connections(files, std::slice::from_ref(filter), out)
+}
+
+/// Like [`export_connection`] for several connections at once, in one pass over the files: a
+/// packet is written once when it matches any of `filters`.
+pub fn export_connections<'a>(
+    files: impl IntoIterator<Item = &'a Path>,
+    filters: &[ConnectionFilter],
+    out: impl Write,
+) -> Result<u64, ExportError> {
+    // Time ranges per connection, keyed by its endpoints in a fixed order.
+    type Endpoints = ((IpAddr, u16), (IpAddr, u16));
+    let key = |x: (IpAddr, u16), y: (IpAddr, u16)| -> Endpoints {
+        if x <= y {
+            (x, y)
+        } else {
+            (y, x)
+        }
+    };
+    let mut ranges: HashMap<Endpoints, Vec<(Timestamp, Timestamp)>> = HashMap::new();
+    for f in filters {
+        ranges.entry(key(f.a, f.b)).or_default().push((f.from, f.to));
+    }
     let mut writer = PcapngWriter::new(out)?;
     let mut written = 0;
     for path in files {
@@ -57,7 +74,8 @@ pub fn export_connection<'a>(
                 Err(e) => return Err(e.into()),
             };
             let Ok(Some(d)) = packet::decode(&raw) else { continue };
-            if filter.matches((d.src_ip, d.src_port), (d.dst_ip, d.dst_port), raw.ts) {
+            let Some(times) = ranges.get(&key((d.src_ip, d.src_port), (d.dst_ip, d.dst_port))) else { continue };
+            if times.iter().any(|&(from, to)| raw.ts >= from && raw.ts <= to) {
                 writer.write_packet(&raw)?;
                 written += 1;
             }

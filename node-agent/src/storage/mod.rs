@@ -5,6 +5,6 @@ mod export;
 mod pcapng_writer;
 mod ring;
 
-pub use export::{export_connection, ConnectionFilter, ExportError};
+pub use export::{export_connection, export_connections, ConnectionFilter, ExportError};
 pub use pcapng_writer::PcapngWriter;
 pub use ring::{PcapRing, RingStats, StorageError};

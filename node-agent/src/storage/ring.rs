@@ -64,8 +64,26 @@ impl PcapRing {
     }
 
     fn is_ring_file(p: &Path) -> bool {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        name.starts_with("packets-") && name.ends_with(".pcapng")
+        Self::file_index(p).is_some()
+    }
+
+    /// The `NNNNNN` of `packets-NNNNNN.pcapng`.
+    fn file_index(p: &Path) -> Option<u64> {
+        let name = p.file_name()?.to_str()?;
+        name.strip_prefix("packets-")?.strip_suffix(".pcapng")?.parse().ok()
+    }
+
+    /// The ring files in `dir`, oldest first, as another process (or thread) sees them on disk: for
+    /// exporting while the ring is written elsewhere. The newest may end in a partly written packet.
+    pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>, StorageError> {
+        let io_err = |source| StorageError::Io { path: dir.to_path_buf(), op: "list directory", source };
+        let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+            .map_err(io_err)?
+            .flatten()
+            .filter_map(|e| Self::file_index(&e.path()).map(|i| (i, e.path())))
+            .collect();
+        files.sort();
+        Ok(files.into_iter().map(|(_, p)| p).collect())
     }
 
     pub fn write(&mut self, p: &RawPacket<'_>) -> Result<(), StorageError> {

@@ -1,0 +1,112 @@
+//! What the agent's hub connections share: who the agent is, its entry buffer, the capture
+//! counters (set by the capture thread) and where its packet ring lives.
+
+use super::log::{EntryLog, LogLimits};
+use crate::entry::Entry;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::Semaphore;
+
+/// Pcap exports running at once on one agent (each reads the ring's files).
+const CONCURRENT_EXPORTS: usize = 2;
+
+/// The agent and this run of it, as told to the hub in `hello`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentIdentity {
+    /// The agent's name (the node name in a cluster).
+    pub agent: String,
+    /// A random tag of this process, see [`run_tag`].
+    pub run: String,
+    /// The prefix of entry ids of this run (the engine's `source_id`).
+    pub id_prefix: String,
+}
+
+impl AgentIdentity {
+    /// An identity for a new run of `agent`: entry ids are `<agent>.<run>-<n>`, so the entries of
+    /// a restarted agent never take the ids of its earlier run's.
+    pub fn new_run(agent: &str) -> Result<AgentIdentity, getrandom::Error> {
+        let run = run_tag()?;
+        Ok(AgentIdentity { agent: agent.into(), id_prefix: format!("{agent}.{run}"), run })
+    }
+}
+
+/// Eight random characters of `[a-z2-7]` (40 bits).
+pub fn run_tag() -> Result<String, getrandom::Error> {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut n = getrandom::u64()?;
+    let mut tag = String::with_capacity(8);
+    for _ in 0..8 {
+        tag.push(char::from(ALPHABET[(n % 32) as usize]));
+        n /= 32;
+    }
+    Ok(tag)
+}
+
+/// Counters of capture and engine, for the `stats` message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaptureCounters {
+    pub packets: u64,
+    pub bytes: u64,
+    pub drops: u64,
+    pub entries: u64,
+}
+
+/// The shared state of one agent run.
+pub struct AgentState {
+    pub identity: AgentIdentity,
+    pub log: EntryLog,
+    /// The packet ring's directory, when packets are stored.
+    pub storage_dir: Option<PathBuf>,
+    counters: Mutex<CaptureCounters>,
+    started: Instant,
+    pub(crate) exports: Arc<Semaphore>,
+}
+
+impl AgentState {
+    pub fn new(identity: AgentIdentity, limits: LogLimits, storage_dir: Option<PathBuf>) -> AgentState {
+        AgentState {
+            identity,
+            log: EntryLog::new(limits),
+            storage_dir,
+            counters: Mutex::new(CaptureCounters::default()),
+            started: Instant::now(),
+            exports: Arc::new(Semaphore::new(CONCURRENT_EXPORTS)),
+        }
+    }
+
+    /// Buffers an entry for the hub connections; returns its sequence number.
+    pub fn push(&self, entry: Entry) -> u64 {
+        self.log.push(entry)
+    }
+
+    /// Replaces the capture counters (called with the totals of the capture loop).
+    pub fn set_counters(&self, counters: CaptureCounters) {
+        *self.counters.lock().unwrap_or_else(|e| e.into_inner()) = counters;
+    }
+
+    pub fn counters(&self) -> CaptureCounters {
+        *self.counters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Milliseconds since this state was made.
+    pub fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_tags_are_eight_base32_characters_and_differ() {
+        let a = run_tag().unwrap();
+        let b = run_tag().unwrap();
+        assert_eq!(a.len(), 8);
+        assert!(a.bytes().all(|c| c.is_ascii_lowercase() || (b'2'..=b'7').contains(&c)), "{a}");
+        assert_ne!(a, b, "40 random bits twice the same");
+        let id = AgentIdentity::new_run("node-1").unwrap();
+        assert_eq!(id.id_prefix, format!("node-1.{}", id.run));
+    }
+}
