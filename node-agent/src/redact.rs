@@ -38,6 +38,19 @@ pub fn redact_entry(entry: &mut Entry) -> usize {
     count
 }
 
+/// Whether [`redact_entry`] would change the entry (lets a caller that holds a shared entry skip
+/// the copy in the common case).
+pub fn needs_redaction(entry: &Entry) -> bool {
+    fn message(message: Option<&Value>) -> bool {
+        let Some(Value::Object(map)) = message else { return false };
+        HEADER_LISTS.iter().filter_map(|key| map.get(*key)).filter_map(Value::as_array).flatten().any(|pair| {
+            matches!(pair.as_array().map(Vec::as_slice),
+                Some([Value::String(name), Value::String(value)]) if is_sensitive(name) && value != REDACTED)
+        })
+    }
+    message(Some(&entry.request)) || message(entry.response.as_ref())
+}
+
 /// Whether `name` is one of [`SENSITIVE_HEADERS`].
 pub fn is_sensitive(name: &str) -> bool {
     SENSITIVE_HEADERS.iter().any(|s| s.eq_ignore_ascii_case(name))
@@ -129,6 +142,16 @@ mod tests {
         assert_eq!(e.response, Some(want_resp));
         // Idempotent: nothing left to replace.
         assert_eq!(redact_entry(&mut e), 0);
+    }
+
+    #[test]
+    fn needs_redaction_agrees_with_redact_entry() {
+        let mut e = entry(json!({"headers": [["cookie", "a=1"]]}), Some(json!({"trailers": [["X-API-KEY", "k"]]})));
+        assert!(needs_redaction(&e));
+        assert_eq!(redact_entry(&mut e), 2);
+        assert!(!needs_redaction(&e));
+        let plain = entry(json!({"headers": [["Accept", "*/*"]]}), None);
+        assert!(!needs_redaction(&plain));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use node_agent::link::protocol::{
     parse_pcap_chunk, AgentMessage, HubMessage, LINK_PATH, MAX_AGENT_MESSAGE, PROTOCOL_VERSION,
 };
-use node_agent::link::redact::{needs_redaction, redact};
+use node_agent::redact::{needs_redaction, redact_entry};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -299,7 +299,7 @@ impl Sink<'_> {
                     resume.after = item.seq;
                     let mut entry = item.entry;
                     if self.redact && needs_redaction(&entry) {
-                        redact(&mut entry);
+                        redact_entry(&mut entry);
                     }
                     if self.store.push(entry).is_some() {
                         received += 1;

@@ -14,11 +14,10 @@
 pub mod log;
 pub mod pcap;
 pub mod protocol;
-pub mod redact;
 pub mod server;
 pub mod session;
 pub mod state;
 
 pub use log::{EntryLog, LogLimits};
 pub use server::{serve, ServerConfig};
-pub use state::{AgentIdentity, AgentState, CaptureCounters};
+pub use state::{AgentIdentity, AgentState, CaptureCounters, PacketStore};

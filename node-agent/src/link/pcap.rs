@@ -3,9 +3,9 @@
 //! hub's `max_bytes` in all.
 
 use super::protocol::{pcap_chunk, AgentMessage, PcapConnection};
-use crate::storage::{export_connections, ConnectionFilter, PcapRing};
+use super::state::PacketStore;
+use crate::storage::{export_connections, ConnectionFilter};
 use std::io::{self, Write};
-use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 /// Bytes of pcapng per binary message.
@@ -58,16 +58,16 @@ impl Write for ChunkWriter {
     }
 }
 
-/// Exports `connections` from the ring in `storage_dir` (blocking; run it off the async threads).
+/// Exports `connections` from the agent's packet files (blocking; run it off the async threads).
 /// Sends the data chunks and then `pcap_end` or `pcap_error` to `out`.
 pub fn export(
-    storage_dir: Option<PathBuf>,
+    packets: PacketStore,
     id: u64,
     connections: &[PcapConnection],
     max_bytes: u64,
     out: mpsc::Sender<PcapOutput>,
 ) {
-    let done = match run(storage_dir, id, connections, max_bytes, out.clone()) {
+    let done = match run(packets, id, connections, max_bytes, out.clone()) {
         Ok((packets, bytes)) => AgentMessage::PcapEnd { id, packets, bytes },
         Err(error) => AgentMessage::PcapError { id, error },
     };
@@ -76,14 +76,13 @@ pub fn export(
 }
 
 fn run(
-    storage_dir: Option<PathBuf>,
+    packets: PacketStore,
     id: u64,
     connections: &[PcapConnection],
     max_bytes: u64,
     out: mpsc::Sender<PcapOutput>,
 ) -> Result<(u64, u64), String> {
-    let Some(dir) = storage_dir else { return Err("this agent stores no packets".into()) };
-    let files = PcapRing::list_files(&dir).map_err(|e| e.to_string())?;
+    let files = packets.files()?;
     let filters: Vec<ConnectionFilter> = connections.iter().map(|&c| c.into()).collect();
     let mut writer = ChunkWriter { id, buf: Vec::with_capacity(CHUNK), total: 0, max_bytes, out };
     let packets = export_connections(files.iter().map(|p| p.as_path()), &filters, &mut writer)

@@ -6,10 +6,10 @@ use super::pcap::{self, PcapOutput};
 use super::protocol::{
     write_entries_message, AgentMessage, AgentStats, HubMessage, MAX_FILTERS, MAX_PCAP_CONNECTIONS, PROTOCOL_VERSION,
 };
-use super::redact::{needs_redaction, redact};
 use super::state::AgentState;
 use crate::entry::Entry;
 use crate::filter::Filter;
+use crate::redact::{needs_redaction, redact_entry};
 use futures_util::{Sink, SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -181,7 +181,7 @@ where
                         } else {
                             pending_exports += 1;
                             let (dir, out, exports) =
-                                (state.storage_dir.clone(), pcap_tx.clone(), Arc::clone(&state.exports));
+                                (state.packets.clone(), pcap_tx.clone(), Arc::clone(&state.exports));
                             tokio::spawn(async move {
                                 let Ok(_permit) = exports.acquire_owned().await else { return };
                                 let job = move || pcap::export(dir, id, &connections, max_bytes, out);
@@ -260,7 +260,7 @@ fn next_batch(
         *cursor = seq;
         let entry = if redacting && needs_redaction(&entry) {
             let mut copy = Entry::clone(&entry);
-            redact(&mut copy);
+            redact_entry(&mut copy);
             Arc::new(copy)
         } else {
             entry

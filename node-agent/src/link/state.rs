@@ -52,23 +52,51 @@ pub struct CaptureCounters {
     pub entries: u64,
 }
 
+/// Where an agent's packets are, for pcap exports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PacketStore {
+    /// Packets are not kept.
+    None,
+    /// The on-disk ring of a live capture ([`crate::storage::PcapRing`]) in this directory.
+    Ring(PathBuf),
+    /// The capture files an offline run (`view`) read.
+    Files(Vec<PathBuf>),
+}
+
+impl PacketStore {
+    /// The files to export from, oldest first.
+    pub fn files(&self) -> Result<Vec<PathBuf>, String> {
+        match self {
+            PacketStore::None => Err("this agent stores no packets".into()),
+            PacketStore::Ring(dir) => crate::storage::PcapRing::list_files(dir).map_err(|e| e.to_string()),
+            PacketStore::Files(files) => Ok(files.clone()),
+        }
+    }
+}
+
+impl From<Option<PathBuf>> for PacketStore {
+    fn from(ring_dir: Option<PathBuf>) -> Self {
+        ring_dir.map_or(PacketStore::None, PacketStore::Ring)
+    }
+}
+
 /// The shared state of one agent run.
 pub struct AgentState {
     pub identity: AgentIdentity,
     pub log: EntryLog,
-    /// The packet ring's directory, when packets are stored.
-    pub storage_dir: Option<PathBuf>,
+    /// Where the packets are, for pcap exports.
+    pub packets: PacketStore,
     counters: Mutex<CaptureCounters>,
     started: Instant,
     pub(crate) exports: Arc<Semaphore>,
 }
 
 impl AgentState {
-    pub fn new(identity: AgentIdentity, limits: LogLimits, storage_dir: Option<PathBuf>) -> AgentState {
+    pub fn new(identity: AgentIdentity, limits: LogLimits, packets: impl Into<PacketStore>) -> AgentState {
         AgentState {
             identity,
             log: EntryLog::new(limits),
-            storage_dir,
+            packets: packets.into(),
             counters: Mutex::new(CaptureCounters::default()),
             started: Instant::now(),
             exports: Arc::new(Semaphore::new(CONCURRENT_EXPORTS)),
