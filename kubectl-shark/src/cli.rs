@@ -33,14 +33,47 @@ pub enum OutputFormat {
     Table,
 }
 
+/// What `view` can write instead of serving the dashboard.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewOutput {
+    /// One JSON entry per line (the format is in docs/entry.md).
+    Json,
+    /// One readable line per entry.
+    Table,
+    /// HAR 1.2 of the HTTP entries (Chrome DevTools imports it).
+    Har,
+}
+
+/// Serving the dashboard (when no `--output` is given).
+#[derive(clap::Args, Debug, Clone)]
+pub struct DashboardArgs {
+    /// Port of the dashboard on 127.0.0.1 (0: a free port).
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    pub port: u16,
+    /// Print the dashboard's address but do not open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Most entries the dashboard keeps for the session (the oldest fall out).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_entries: usize,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct ViewArgs {
     /// Capture files; several are merged by packet time.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Write entries to stdout in this format instead of serving the dashboard.
+    #[arg(short, long, value_enum)]
+    pub output: Option<ViewOutput>,
+    /// Only entries matching this filter (docs/filter.md), e.g. 'http and response.status >= 500'.
+    #[arg(short, long, value_name = "EXPR", value_parser = parse_filter)]
+    pub filter: Option<node_agent::filter::Filter>,
+    /// Show the values of Authorization, Cookie, Set-Cookie, Proxy-Authorization and X-Api-Key headers.
+    #[arg(long)]
+    pub no_redact: bool,
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
     /// Print no counters on stderr at the end.
     #[arg(short, long)]
     pub quiet: bool,
@@ -51,9 +84,17 @@ pub struct LocalArgs {
     /// Interface to capture on (repeat for several); all interfaces when none is given.
     #[arg(short = 'i', long = "interface", value_name = "IFACE")]
     pub interfaces: Vec<String>,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Write entries to stdout in this format instead of serving the dashboard.
+    #[arg(short, long, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Only entries matching this filter (docs/filter.md), e.g. 'dns and response.rcode == "NXDOMAIN"'.
+    #[arg(short, long, value_name = "EXPR", value_parser = parse_filter)]
+    pub filter: Option<node_agent::filter::Filter>,
+    /// Show the values of Authorization, Cookie, Set-Cookie, Proxy-Authorization and X-Api-Key headers.
+    #[arg(long)]
+    pub no_redact: bool,
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
     /// Stop after this long (e.g. 30s, 5m, 1h30m); otherwise on Ctrl-C or SIGTERM.
     #[arg(short, long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
     pub duration: Option<std::time::Duration>,
@@ -66,4 +107,9 @@ pub struct LocalArgs {
     /// Print no counters on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Parses a filter for clap, with the column of the error in the message.
+fn parse_filter(text: &str) -> Result<node_agent::filter::Filter, String> {
+    node_agent::filter::Filter::parse(text).map_err(|e| e.to_string())
 }

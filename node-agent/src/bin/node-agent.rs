@@ -129,20 +129,6 @@ fn main() {
         config: node_agent::link::ServerConfig,
         stop: &AtomicBool,
     ) -> Result<node_agent::pipeline::LiveSummary, String> {
-        struct ToLink(Arc<node_agent::link::AgentState>);
-        impl node_agent::pipeline::LiveSink for ToLink {
-            fn entry(&mut self, entry: node_agent::Entry) {
-                self.0.push(entry);
-            }
-            fn progress(&mut self, s: &node_agent::pipeline::LiveSummary) {
-                self.0.set_counters(node_agent::link::CaptureCounters {
-                    packets: s.capture.packets,
-                    bytes: s.capture.bytes,
-                    drops: s.capture.kernel_drops,
-                    entries: s.engine.entries,
-                });
-            }
-        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -155,7 +141,7 @@ fn main() {
         let report: Arc<dyn Fn(String) + Send + Sync> = Arc::new(|m| eprintln!("node-agent: {m}"));
         runtime.spawn(node_agent::link::serve(listener, Arc::clone(&state), config, shutdown_rx, report));
         eprintln!("node-agent: serving hubs on ws://{listen}{}", node_agent::link::protocol::LINK_PATH);
-        let result = run_live(options, stop, &mut ToLink(state)).map_err(|e| e.to_string());
+        let result = run_live(options, stop, &mut node_agent::link::LinkSink(Arc::clone(&state))).map_err(|e| e.to_string());
         shutdown.send_replace(true);
         runtime.shutdown_timeout(std::time::Duration::from_secs(2));
         result

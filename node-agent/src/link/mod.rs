@@ -20,4 +20,4 @@ pub mod state;
 
 pub use log::{EntryLog, LogLimits};
 pub use server::{serve, ServerConfig};
-pub use state::{AgentIdentity, AgentState, CaptureCounters, PacketStore};
+pub use state::{AgentIdentity, AgentState, CaptureCounters, LinkSink, PacketStore};

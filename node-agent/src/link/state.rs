@@ -123,6 +123,25 @@ impl AgentState {
     }
 }
 
+/// Feeds a live pipeline ([`crate::pipeline::run_live`]) into an agent: entries into its buffer,
+/// progress into its counters.
+pub struct LinkSink(pub Arc<AgentState>);
+
+impl crate::pipeline::LiveSink for LinkSink {
+    fn entry(&mut self, entry: Entry) {
+        self.0.push(entry);
+    }
+
+    fn progress(&mut self, s: &crate::pipeline::LiveSummary) {
+        self.0.set_counters(CaptureCounters {
+            packets: s.capture.packets,
+            bytes: s.capture.bytes,
+            drops: s.capture.kernel_drops,
+            entries: s.engine.entries,
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
