@@ -82,7 +82,7 @@ pub fn count_packets(pcapng: &[u8]) -> Result<u64, PcapngError> {
             big_endian = magic == [0x1A, 0x2B, 0x3C, 0x4D];
         }
         let len = word(pos + 4, big_endian).ok_or(PcapngError::Truncated(pos))? as usize;
-        if len < 12 || len % 4 != 0 {
+        if len < 12 || !len.is_multiple_of(4) {
             return Err(PcapngError::BadBlock(pos));
         }
         let end = pos.checked_add(len).ok_or(PcapngError::BadBlock(pos))?;

@@ -132,7 +132,10 @@ impl Session {
         let slot = state.streams.open(&filter);
         let mut session = Session { state, filter, slot, cursor: 0, tx, batch: Vec::new(), rows: 0 };
         let _ = session.serve(rx, replay).await;
-        // Dropping the session drops its slot: the stream's filter leaves the push-down union.
+        // The stream's filter leaves the push-down union before the client sees the close.
+        let Session { slot, mut tx, .. } = session;
+        drop(slot);
+        let _ = tokio::time::timeout(SEND_TIMEOUT, tx.close()).await;
     }
 
     async fn serve(&mut self, mut rx: SplitStream<Ws>, replay: usize) -> Result<(), End> {
@@ -154,10 +157,7 @@ impl Session {
                 }
                 msg = rx.next() => match msg {
                     Some(Ok(Message::Text(text))) => self.client_message(text.as_str()).await?,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                        let _ = self.tx.close().await;
-                        return Ok(());
-                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
                     Some(Ok(_)) => {}
                 },
                 changed = watch.changed(), if !more => {
