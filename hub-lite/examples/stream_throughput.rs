@@ -28,7 +28,9 @@ fn entry(i: u64) -> Entry {
             "method": "GET", "path": format!("/api/items/{i}?page=2"), "version": "HTTP/1.1",
             "headers": [["Host", "api"], ["Accept", "*/*"]],
         }),
-        response: Some(serde_json::json!({"status": 200, "reason": "OK", "headers": [["Content-Type", "application/json"]]})),
+        response: Some(
+            serde_json::json!({"status": 200, "reason": "OK", "headers": [["Content-Type", "application/json"]]}),
+        ),
         notes: vec![],
     }
 }

@@ -526,3 +526,17 @@ async fn shutdown_closes_streams_and_the_listener() {
     tokio::time::timeout(HANG_GUARD, hub.wait()).await.expect("stopped in time").expect("clean stop");
     assert!(TcpStream::connect(addr).await.is_err(), "the listener is closed");
 }
+
+#[tokio::test]
+async fn a_given_token_is_used_and_a_bad_one_refused() {
+    let bad = Hub::start(HubConfig { token: Some("has space".into()), ..HubConfig::default() });
+    assert!(matches!(bad, Err(hub_lite::hub::HubError::BadToken)));
+    let hub = Hub::start(HubConfig { token: Some("t0k&=+".into()), ..HubConfig::default() }).expect("hub");
+    assert_eq!(hub.token(), "t0k&=+");
+    let url = hub.url();
+    assert_eq!(url, format!("http://{}/?token=t0k%26%3D%2B", hub.local_addr()));
+    let target = url.split_once(&hub.local_addr().to_string()).expect("path").1;
+    let r = get_with(&hub, &format!("{}&x=1", target.replacen("/?", "/api/v1/session?", 1)), None, &[]).await;
+    assert_eq!(r.status, 200, "the URL's token authorizes");
+    assert_eq!(get_with(&hub, "/api/v1/session?token=t0k", None, &[]).await.status, 401);
+}
