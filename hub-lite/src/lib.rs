@@ -8,12 +8,17 @@
 //! - `agents`: connections to agents: reconnect, resume without duplicates, filter push-down,
 //!   health, pcap export requests.
 //! - `http`: the HTTP server, token auth, routes of /api/v1 and the dashboard assets.
+//! - `hub`: starting a hub (store, agent pool, HTTP server) and stopping it.
+//! - `token`: session tokens (random, from a file, constant-time comparison).
 //! - `har`, `stats`, `service_map`: pure views computed from stored entries.
 //! - `assets`: the dashboard, built by Vite and embedded at compile time.
 
 pub mod agents;
 pub mod assets;
 pub mod har;
+pub mod http;
+pub mod hub;
 pub mod service_map;
 pub mod stats;
 pub mod store;
+pub mod token;

@@ -101,6 +101,13 @@ impl EntryStore {
         inner.entries.get((seq - inner.first_seq) as usize).map(|(e, _)| Arc::clone(e))
     }
 
+    /// The stored entry with this id and its sequence number.
+    pub fn get_with_seq(&self, id: &str) -> Option<(u64, Arc<Entry>)> {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        let seq = *inner.by_id.get(id)?;
+        inner.entries.get((seq - inner.first_seq) as usize).map(|(e, _)| (seq, Arc::clone(e)))
+    }
+
     /// Up to `max` entries with a sequence number greater than `after`.
     pub fn after(&self, after: u64, max: usize) -> Batch {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
@@ -208,6 +215,8 @@ mod tests {
         assert_eq!(ids, vec![(8, "a-7".into()), (9, "a-8".into()), (10, "a-9".into())]);
         assert!(store.get("a-6").is_none());
         assert_eq!(store.get("a-8").map(|e| e.id.clone()), Some("a-8".into()));
+        assert_eq!(store.get_with_seq("a-8").map(|(seq, e)| (seq, e.id.clone())), Some((9, "a-8".into())));
+        assert!(store.get_with_seq("a-6").is_none());
         assert_eq!(store.after(9, 100).entries.len(), 1);
         assert_eq!(store.after(10, 100).entries.len(), 0);
     }

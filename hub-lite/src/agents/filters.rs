@@ -41,6 +41,11 @@ impl FilterRegistry {
         StreamFilter { registry: Arc::clone(self), id }
     }
 
+    /// How many streams are open.
+    pub fn open_count(&self) -> usize {
+        self.streams.lock().unwrap_or_else(|e| e.into_inner()).filters.len()
+    }
+
     /// The filters agents are asked to apply now (empty: everything passes).
     pub fn in_force(&self) -> Vec<String> {
         self.pushed.borrow().clone()

@@ -121,15 +121,9 @@ impl Agents {
     /// left out), one pcapng section per agent, agents in configuration order. Entries of agent
     /// runs that are gone are left out; an agent that fails fails the whole export.
     pub async fn export_entries(&self, entries: &[Arc<Entry>]) -> Result<PcapExport, PcapError> {
-        let mut per_agent: Vec<Vec<PcapConnection>> = vec![Vec::new(); self.agents.len()];
         let prefixes: Vec<Option<String>> =
             self.agents.iter().map(|a| a.health.lock().unwrap_or_else(|e| e.into_inner()).id_prefix.clone()).collect();
-        for entry in entries.iter().take(MAX_PCAP_CONNECTIONS) {
-            let Some((prefix, _)) = entry.id.rsplit_once('-') else { continue };
-            if let Some(i) = prefixes.iter().position(|p| p.as_deref() == Some(prefix)) {
-                per_agent[i].push(PcapConnection::of_entry(entry, PCAP_MARGIN_NANOS));
-            }
-        }
+        let per_agent = connections_per_agent(entries, &prefixes);
         let mut all = PcapExport::default();
         for (agent, connections) in self.agents.iter().zip(per_agent) {
             if connections.is_empty() {
@@ -141,6 +135,35 @@ impl Agents {
         }
         Ok(all)
     }
+}
+
+/// The connections to export for `entries`, per agent (by position in `prefixes`): one per distinct
+/// connection, its time range covering all its entries; at most [`MAX_PCAP_CONNECTIONS`] in all,
+/// the newest entries' connections first; each agent's sorted by start time.
+fn connections_per_agent(entries: &[Arc<Entry>], prefixes: &[Option<String>]) -> Vec<Vec<PcapConnection>> {
+    use std::collections::HashMap;
+    type Key = (usize, std::net::SocketAddr, std::net::SocketAddr);
+    let mut merged: HashMap<Key, PcapConnection> = HashMap::new();
+    for entry in entries.iter().rev() {
+        let Some((prefix, _)) = entry.id.rsplit_once('-') else { continue };
+        let Some(agent) = prefixes.iter().position(|p| p.as_deref() == Some(prefix)) else { continue };
+        let c = PcapConnection::of_entry(entry, PCAP_MARGIN_NANOS);
+        let key = if c.a <= c.b { (agent, c.a, c.b) } else { (agent, c.b, c.a) };
+        if let Some(m) = merged.get_mut(&key) {
+            m.from = m.from.min(c.from);
+            m.to = m.to.max(c.to);
+        } else if merged.len() < MAX_PCAP_CONNECTIONS {
+            merged.insert(key, c);
+        }
+    }
+    let mut per_agent: Vec<Vec<PcapConnection>> = vec![Vec::new(); prefixes.len()];
+    for ((agent, _, _), c) in merged {
+        per_agent[agent].push(c);
+    }
+    for cs in &mut per_agent {
+        cs.sort_by_key(|c| (c.from, c.to, c.a, c.b));
+    }
+    per_agent
 }
 
 impl Drop for Agents {

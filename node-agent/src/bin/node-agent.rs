@@ -141,7 +141,8 @@ fn main() {
         let report: Arc<dyn Fn(String) + Send + Sync> = Arc::new(|m| eprintln!("node-agent: {m}"));
         runtime.spawn(node_agent::link::serve(listener, Arc::clone(&state), config, shutdown_rx, report));
         eprintln!("node-agent: serving hubs on ws://{listen}{}", node_agent::link::protocol::LINK_PATH);
-        let result = run_live(options, stop, &mut node_agent::link::LinkSink(Arc::clone(&state))).map_err(|e| e.to_string());
+        let result =
+            run_live(options, stop, &mut node_agent::link::LinkSink(Arc::clone(&state))).map_err(|e| e.to_string());
         shutdown.send_replace(true);
         runtime.shutdown_timeout(std::time::Duration::from_secs(2));
         result
