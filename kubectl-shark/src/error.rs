@@ -22,6 +22,9 @@ pub enum CliError {
     Pipeline(#[from] PipelineError),
     #[error("writing output: {0}")]
     Output(std::io::Error),
+    /// The dashboard (agent link or hub) could not be started.
+    #[error("dashboard: {0}")]
+    Dashboard(String),
     /// A command this platform cannot run (live capture off Linux).
     #[cfg_attr(target_os = "linux", allow(dead_code))]
     #[error("{0}")]
@@ -39,7 +42,7 @@ impl CliError {
                 PipelineErrorKind::PermissionDenied => exit::PERMISSION_DENIED,
                 PipelineErrorKind::Other => exit::OTHER,
             },
-            CliError::Output(_) | CliError::Unsupported(_) => exit::OTHER,
+            CliError::Output(_) | CliError::Unsupported(_) | CliError::Dashboard(_) => exit::OTHER,
         }
     }
 }

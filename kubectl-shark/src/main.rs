@@ -2,8 +2,10 @@
 
 mod cli;
 mod commands;
+mod dashboard;
 mod error;
 mod output;
+mod select;
 mod signals;
 mod units;
 

@@ -31,6 +31,7 @@ pub fn run(args: LocalArgs) -> Result<(), CliError> {
             .unwrap_or_else(|| std::env::temp_dir().join(format!("kubectl-shark-{}", current_uid())).join("local"));
         (dir, args.storage_limit)
     });
+    let selection = crate::select::Selection { filter: args.filter.clone(), redact: !args.no_redact };
     let capture = LiveConfig { interfaces: args.interfaces.clone(), ..LiveConfig::default() };
     let options = LiveOptions {
         capture,
@@ -47,10 +48,14 @@ pub fn run(args: LocalArgs) -> Result<(), CliError> {
         };
         eprintln!("kubectl-shark: capturing on {scope}{stored}; Ctrl-C to stop");
     }
+    let Some(format) = args.output else {
+        return serve(&args, options, selection, &stop);
+    };
     let mut sink = OutputSink {
-        output: EntryOutput::spawn(args.output, Box::new(std::io::stdout()), 64),
+        output: EntryOutput::spawn(format, Box::new(std::io::stdout()), 64),
         open: true,
         stop: Arc::clone(&stop),
+        selection,
     };
     let result = run_live(options, &stop, &mut sink);
     let written = sink.output.finish();
@@ -79,17 +84,77 @@ pub fn run(args: LocalArgs) -> Result<(), CliError> {
     }
 }
 
+/// Captures into the dashboard until Ctrl-C, SIGTERM or SIGHUP.
+#[cfg(target_os = "linux")]
+fn serve(
+    args: &LocalArgs,
+    options: node_agent::pipeline::LiveOptions,
+    selection: crate::select::Selection,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<(), CliError> {
+    use crate::dashboard::{Session, SessionSpec};
+    use node_agent::link::PacketStore;
+
+    let spec = SessionSpec {
+        mode: hub_lite::hub::Mode::Local,
+        id_prefix: "local",
+        packets: PacketStore::from(options.storage.as_ref().map(|(dir, _)| dir.clone())),
+        redact: selection.redact,
+    };
+    let session = Session::start(spec, &args.dashboard)?;
+    let mut sink =
+        DashboardSink { link: node_agent::link::LinkSink(std::sync::Arc::clone(session.agent())), selection };
+    let result = node_agent::pipeline::run_live(options, stop, &mut sink);
+    // The last entries the engine flushed reach the hub before it stops.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    session.shutdown();
+    let summary = result?;
+    if !args.quiet {
+        let (c, e) = (&summary.capture, &summary.engine);
+        let counters = [
+            ("packets", c.packets),
+            ("bytes", c.bytes),
+            ("drops", c.kernel_drops),
+            ("entries", e.entries),
+            ("gaps", e.reassembly.gaps),
+        ];
+        eprintln!("{}", crate::output::counters_line(&counters));
+    }
+    Ok(())
+}
+
+/// Entries, selected, into the in-process agent.
+#[cfg(target_os = "linux")]
+struct DashboardSink {
+    link: node_agent::link::LinkSink,
+    selection: crate::select::Selection,
+}
+
+#[cfg(target_os = "linux")]
+impl node_agent::pipeline::LiveSink for DashboardSink {
+    fn entry(&mut self, entry: node_agent::Entry) {
+        if let Some(entry) = self.selection.apply(entry) {
+            node_agent::pipeline::LiveSink::entry(&mut self.link, entry);
+        }
+    }
+    fn progress(&mut self, summary: &node_agent::pipeline::LiveSummary) {
+        node_agent::pipeline::LiveSink::progress(&mut self.link, summary);
+    }
+}
+
 /// Entries go to the output thread; when the output is gone (closed pipe), capture stops.
 #[cfg(target_os = "linux")]
 struct OutputSink {
     output: crate::output::EntryOutput,
     open: bool,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    selection: crate::select::Selection,
 }
 
 #[cfg(target_os = "linux")]
 impl node_agent::pipeline::LiveSink for OutputSink {
     fn entry(&mut self, entry: node_agent::Entry) {
+        let Some(entry) = self.selection.apply(entry) else { return };
         if self.open && !self.output.push(entry) {
             self.closed();
         }

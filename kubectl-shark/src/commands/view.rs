@@ -1,17 +1,44 @@
-//! `kubectl shark view FILE...`: dissect capture files.
+//! `kubectl shark view FILE...`: dissect capture files, and serve them in the dashboard or write
+//! the entries to stdout (`--output json|table|har`).
 
-use crate::cli::ViewArgs;
+use crate::cli::{OutputFormat, ViewArgs, ViewOutput};
+use crate::dashboard::{Session, SessionSpec};
 use crate::error::CliError;
 use crate::output::{is_broken_pipe, EntryOutput};
+use crate::select::Selection;
+use hub_lite::hub::Mode;
 use node_agent::engine::EngineConfig;
-use node_agent::pipeline::{run_files, OfflineSummary};
+use node_agent::link::PacketStore;
+use node_agent::pipeline::{run_files, OfflineRun, OfflineSummary};
+use std::io::Write;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// Entry ids of `view` are `e-<n>`, in the dashboard as in `--output json`.
+const ID_PREFIX: &str = "e";
 
 pub fn run(args: ViewArgs) -> Result<(), CliError> {
-    let mut output = EntryOutput::spawn(args.output, Box::new(std::io::stdout()), 512);
+    let selection = Selection { filter: args.filter.clone(), redact: !args.no_redact };
+    match args.output {
+        None => serve(&args, &selection),
+        Some(ViewOutput::Har) => write_har(&args, &selection),
+        Some(ViewOutput::Json) => write_entries(&args, &selection, OutputFormat::Json),
+        Some(ViewOutput::Table) => write_entries(&args, &selection, OutputFormat::Table),
+    }
+}
+
+fn engine_config() -> EngineConfig {
+    EngineConfig { source_id: ID_PREFIX.into(), ..EngineConfig::default() }
+}
+
+fn write_entries(args: &ViewArgs, selection: &Selection, format: OutputFormat) -> Result<(), CliError> {
+    let mut output = EntryOutput::spawn(format, Box::new(std::io::stdout()), 512);
     let mut open = true;
-    let run = run_files(&args.files, EngineConfig::default(), &mut |entry| {
+    let run = run_files(&args.files, engine_config(), &mut |entry| {
         if open {
-            open = output.push(entry);
+            if let Some(entry) = selection.apply(entry) {
+                open = output.push(entry);
+            }
         }
     });
     let written = output.finish();
@@ -24,6 +51,69 @@ pub fn run(args: ViewArgs) -> Result<(), CliError> {
     match written {
         Err(e) if !is_broken_pipe(&e) => Err(CliError::Output(e)),
         _ => Ok(()),
+    }
+}
+
+/// HAR 1.2 of the HTTP entries on stdout (what came before damage in a corrupt file included).
+fn write_har(args: &ViewArgs, selection: &Selection) -> Result<(), CliError> {
+    let mut entries = Vec::new();
+    let run = run_files(&args.files, engine_config(), &mut |entry| {
+        if entry.protocol == "http" {
+            if let Some(entry) = selection.apply(entry) {
+                entries.push(Arc::new(entry));
+            }
+        }
+    });
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = hub_lite::har::write(&entries, &mut out).and_then(|()| out.flush());
+    if !args.quiet {
+        print_summary(&run.summary, Some(entries.len() as u64));
+    }
+    if let Some(e) = run.error {
+        return Err(e.into());
+    }
+    match written {
+        Err(e) if !is_broken_pipe(&e) => Err(CliError::Output(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Serves the files' entries in the dashboard until Ctrl-C. A damaged file still shows what came
+/// before the damage; its error is reported at once and decides the exit code.
+fn serve(args: &ViewArgs, selection: &Selection) -> Result<(), CliError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    crate::signals::stop_on_termination(&stop);
+    let spec = SessionSpec {
+        mode: Mode::View,
+        id_prefix: ID_PREFIX,
+        packets: PacketStore::Files(args.files.clone()),
+        redact: selection.redact,
+    };
+    let session = Session::start(spec, &args.dashboard)?;
+    let agent = Arc::clone(session.agent());
+    let OfflineRun { summary, error } = run_files(&args.files, engine_config(), &mut |entry| {
+        if let Some(entry) = selection.apply(entry) {
+            agent.push(entry);
+        }
+    });
+    agent.set_counters(node_agent::link::CaptureCounters {
+        packets: summary.source.packets,
+        bytes: summary.source.bytes,
+        drops: 0,
+        entries: summary.engine.entries,
+    });
+    if !args.quiet {
+        print_summary(&summary, None);
+    }
+    if let Some(e) = &error {
+        eprintln!("kubectl-shark: error: {e} (the dashboard shows what came before it)");
+    }
+    eprintln!("kubectl-shark: serving {} entries; Ctrl-C to stop", summary.engine.entries);
+    session.serve_until(&stop);
+    match error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
 }
 
