@@ -42,7 +42,8 @@ test("the list shows every entry of the capture, in order, with its summary and 
     await scrollToRow(e.id);
     const row = page.locator(`.row[data-id="${e.id}"]`);
     const text = await row.innerText();
-    assert.ok(text.includes(e.protocol), text);
+    // The badge is upper-cased by CSS, and innerText reports what is shown.
+    assert.ok(text.toLowerCase().includes(e.protocol), text);
     const shown = e.protocol === "http" ? e.request.path : e.summary;
     assert.ok(text.includes(shown), `${text} lacks ${shown}`);
     assert.ok(text.includes(e.status ?? "—"), `${text} lacks ${e.status}`);
@@ -175,13 +176,19 @@ test("the HAR export of the current filter parses and has the HTTP entries", asy
   const [pcap] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-pcap").click()]);
   const pf = path.join(OUT, "export.pcapng");
   await pcap.saveAs(pf);
+  // tshark joins the URIs of several requests in one frame (pipelining) with commas; no path of
+  // the demo capture has a comma of its own (checked, so the split cannot hide a difference).
+  assert.ok(http.every((e) => !e.request.path.includes(",")));
   const reqs = execFileSync("tshark", ["-r", pf, "-Y", "http.request", "-T", "fields", "-e", "http.request.uri"], { encoding: "utf8" })
-    .split("\n").filter(Boolean).sort();
+    .split(/[\n,]/).filter(Boolean).sort();
   assert.deepEqual(reqs, http.map((e) => e.request.path).sort());
   await page.getByTestId("filter").fill("");
   await page.getByTestId("filter").press("Enter");
   await waitForCount(page, entries.length);
 });
+
+// docs/api.md: a server without names is ip:port, an IPv6 address in brackets.
+const serverNode = (e) => (e.dst.ip.includes(":") ? `[${e.dst.ip}]:${e.dst.port}` : `${e.dst.ip}:${e.dst.port}`);
 
 test("the service map has a node per client address and per server address:port", async () => {
   await page.locator('[data-view="map"]').click();
@@ -189,7 +196,8 @@ test("the service map has a node per client address and per server address:port"
   const want = new Set();
   for (const e of entries) {
     want.add(e.src.ip);
-    want.add(`${e.dst.ip}:${e.dst.port}`);
+    // docs/api.md: servers are ip:port, IPv6 addresses in brackets.
+    want.add(serverNode(e));
   }
   const nodes = await page.locator("[data-node]").evaluateAll((els) => els.map((el) => el.getAttribute("data-node")));
   assert.deepEqual(new Set(nodes), want);
@@ -197,7 +205,7 @@ test("the service map has a node per client address and per server address:port"
   const server = [...want].find((n) => n.endsWith(":80"));
   await page.locator(`[data-node="${server}"]`).hover();
   const info = await page.getByTestId("map-info").innerText();
-  const incoming = entries.filter((e) => `${e.dst.ip}:${e.dst.port}` === server).length;
+  const incoming = entries.filter((e) => serverNode(e) === server).length;
   assert.ok(info.includes(String(incoming)), `${info} should show ${incoming} entries in`);
   await page.screenshot({ path: path.join(OUT, "service-map.png") });
 });
