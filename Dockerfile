@@ -10,6 +10,14 @@
 ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=bookworm
 
+# The dashboard (hub-lite/dashboard, Vite) is built with Node; the Rust build embeds its dist.
+FROM node:20-${DEBIAN_RELEASE} AS dashboard
+WORKDIR /dashboard
+COPY hub-lite/dashboard/package.json hub-lite/dashboard/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY hub-lite/dashboard/ ./
+RUN npm run build
+
 FROM rust:${RUST_VERSION}-${DEBIAN_RELEASE} AS build
 # clang and libbpf headers: the node-agent's eBPF programs are C compiled with clang.
 RUN apt-get update \
@@ -17,7 +25,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# Build each image binary the workspace has; hub-lite may not be a binary yet.
+COPY --from=dashboard /dashboard/dist hub-lite/dashboard/dist
+ENV SHARK_DASHBOARD_SKIP_BUILD=1
+# Build each image binary the workspace has.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target,sharing=locked \
     set -eu; mkdir -p /out; \
