@@ -19,7 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MAX_MESSAGE = 64 * 1024 * 1024
 
 
@@ -51,7 +51,7 @@ class Hub:
         return f"{self.base}{path}" + (f"?{q}" if q else "")
 
     def request(self, path: str, params: dict | None = None, token: str | None | bool = True, timeout=60):
-        """GET; returns (status, headers, body bytes) also for error statuses. token=True: the
+        """GET; returns (status, headers with lowercase names, body bytes) also for error statuses. token=True: the
         session's token as `Authorization: Bearer`; a string: that token; None/False: none."""
         req = urllib.request.Request(self.url(path, params))
         tok = self.token if token is True else (token or None)
@@ -59,9 +59,9 @@ class Hub:
             req.add_header("Authorization", f"Bearer {tok}")
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
-                return r.status, dict(r.headers), r.read()
+                return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
         except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read()
+            return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
     def get_json(self, path: str, params: dict | None = None):
         status, _, body = self.request(path, params)

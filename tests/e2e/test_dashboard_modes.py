@@ -314,6 +314,8 @@ def test_local_dashboard_equals_oracle_pcap_auth_stream_sigint(topology, workdir
         assert_oracle_matches_expectations(oracle, expects, keep_dns=no_probe_oracle)
         entries = wait_all_arrived(hub, oracle)
         assert_hub_equals_oracle(oracle, entries, "entries of `local` in the hub (/api/v1/entries)")
+        print(f"local dashboard: {len(oracle.http)} HTTP and {len(oracle.dns)} DNS exchanges (probes included) "
+              f"== the hub's {len(entries)} entries")
         session = hub.get_json("/api/v1/session")
         assert session["mode"] == "local" and session["redact"] is True, session
 
@@ -347,9 +349,10 @@ def check_entry_pcap(hub: Hub, entries, ref_pcap: Path, workdir: Path):
         # the agent reads its ring as on disk: the last half second may still be in flight
         return (headers, got) if sum(got.values()) >= sum(want.values()) else None
     headers, got = wait_for(exported, 30, f"the packets of {e['id']} in its pcap export", interval=1)
-    assert headers.get("Content-Type", "").startswith("application/vnd.tcpdump.pcap"), headers
+    assert headers.get("content-type", "").startswith("application/vnd.tcpdump.pcap"), headers
     res = subprocess.run(["tshark", "-r", str(out), "-q"], capture_output=True, text=True)
     assert res.returncode == 0, f"tshark cannot read the export: {res.stderr}"
+    print(f"pcap export of {e['id']}: {sum(got.values())} packets, reference {sum(want.values())}")
     missing, extra = want - got, got - want
     assert not missing and not extra, (f"export of {e['id']} ({a} <-> {b}) differs from the reference: "
                                        f"{sum(missing.values())} missing e.g. {list(missing)[:3]}, "
@@ -367,7 +370,7 @@ def check_token_required(hub: Hub):
         assert refused.value.status == 401, refused.value
     # the URL as printed (?token=) works too, and sets the cookie
     status, headers, _ = hub.request("/api/v1/session", {"token": hub.token}, token=None)
-    assert status == 200 and "shark_token=" in headers.get("Set-Cookie", ""), (status, headers)
+    assert status == 200 and "shark_token=" in headers.get("set-cookie", ""), (status, headers)
 
 
 def check_dns_stream(topo, hub: Hub, probes: Prober):
@@ -684,6 +687,7 @@ def test_view_har_equals_tshark_requests(topology, workdir):
         full = uris.get((x.req_frame, x.method, x.path))
         assert full, f"tshark has no full URI for frame {x.req_frame} {x.method} {x.path}"
         want[(x.method, full, x.status, f"{x.client[0]}:{x.client[1]}")] += 1
+    assert sum(want.values()) == len([e for e in expects if e.proto == "http"]) > 30, want
     _, har = view_har(pcap)
     log = har["log"]
     assert log["version"] == "1.2" and log["creator"]["name"] == "kubectl-shark", {k: log[k] for k in log
@@ -694,6 +698,7 @@ def test_view_har_equals_tshark_requests(topology, workdir):
         client = f"{canon_ip(src['ip'])}:{src['port']}"
         got[(h["request"]["method"], h["request"]["url"], h["response"]["status"], client)] += 1
         assert h["time"] >= 0 and h["startedDateTime"], h
+    print(f"HAR: {sum(got.values())} entries, e.g. {sorted(got)[:2]}")
     missing, extra = want - got, got - want
     assert not missing and not extra, (f"HAR differs from tshark's requests: {sum(missing.values())} missing "
                                        f"{sorted(missing)[:8]}, {sum(extra.values())} unexpected {sorted(extra)[:8]}")
