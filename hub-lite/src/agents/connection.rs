@@ -228,14 +228,11 @@ impl Link {
                                 store: &self.store,
                                 health: &self.health,
                                 names: &self.names,
+                                resume: &self.resume,
                                 redact: self.redact,
                                 agent: &agent,
                             };
-                            let after = resume.after;
                             sink.take(m, resume, pending, &mut unacked, &mut scopes_sent)?;
-                            if resume.after != after {
-                                self.save(resume);
-                            }
                         }
                         Some(Ok(Message::Binary(b))) => match parse_pcap_chunk(&b) {
                             Some((id, data)) => pending.data(id, data),
@@ -339,6 +336,9 @@ struct Sink<'a> {
     store: &'a EntryStore,
     health: &'a Mutex<HealthState>,
     names: &'a NameFeed,
+    /// The resume point the pool sees, moved past a batch before the batch is stored (so a pool
+    /// that saw an entry stored never resumes before it).
+    resume: &'a Mutex<Resume>,
     redact: bool,
     agent: &'a str,
 }
@@ -359,6 +359,10 @@ impl Sink<'_> {
     ) -> Result<(), LinkError> {
         match message {
             AgentMessage::Entries { entries } => {
+                if let Some(last) = entries.iter().map(|e| e.seq).max().filter(|&last| last > resume.after) {
+                    let mut shared = self.resume.lock().unwrap_or_else(|e| e.into_inner());
+                    *shared = Resume { run: resume.run.clone(), after: last };
+                }
                 let mut received = 0;
                 for item in entries {
                     if item.seq <= resume.after {
