@@ -88,7 +88,7 @@ struct Pool {
     stopped: bool,
 }
 
-/// Resume points of removed agents kept; beyond that the oldest are forgotten (such an agent,
+/// Resume points of removed agents kept; beyond that an arbitrary one is forgotten (such an agent,
 /// added again, is sent its whole buffer, and the store leaves out the entries it still holds).
 const MAX_RETIRED: usize = 4096;
 
