@@ -120,3 +120,44 @@ async fn bad_messages_after_subscribing_are_answered_and_the_connection_stays() 
     // Entry 1 was looked at while no valid filter was in force, so it was left out.
     assert_eq!(ids, vec![(2, "x-2")]);
 }
+
+/// Names and capture scopes a hub may not set are refused whole with an answer; what the agent had
+/// stays, and good ones that follow are taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_and_scopes_beyond_the_limits_are_refused_and_change_nothing() {
+    use node_agent::resolve::{NameKey, Names};
+    let (url, _stop, state) = agent().await;
+    let mut ws = connect(&url).await;
+    next(&mut ws).await;
+    ws.send(Message::text(r#"{"type":"subscribe","id":0}"#)).await.unwrap();
+    assert!(matches!(next(&mut ws).await, Some(AgentMessage::Filter { id: 0, ok: true, .. })));
+
+    let good = r#"{"type":"names","reset":true,"set":[{"ip":"10.0.0.5","pod":"web-0"}]}"#;
+    ws.send(Message::text(good)).await.unwrap();
+    // A scope acknowledgement after it shows the names message was taken (messages are in order).
+    ws.send(Message::text(r#"{"type":"capture","id":1,"addresses":["10.0.0.5"]}"#)).await.unwrap();
+    assert_eq!(next(&mut ws).await, Some(AgentMessage::Capture { id: 1, ok: true, error: None }));
+    let web = Names { pod: Some("web-0".into()), ..Names::default() };
+    assert_eq!(state.names.get(NameKey::ip("10.0.0.5".parse().unwrap())), Some(web.clone()));
+    assert_eq!(state.scope.get().addresses(), Some(vec!["10.0.0.5".parse().unwrap()]));
+
+    let long = "x".repeat(254);
+    let bad_names = format!(r#"{{"type":"names","reset":true,"set":[{{"ip":"10.0.0.6","pod":"{long}"}}]}}"#);
+    ws.send(Message::text(bad_names)).await.unwrap();
+    let Some(AgentMessage::Error { error }) = next(&mut ws).await else { panic!("an error for a long name") };
+    assert!(error.contains("254 bytes"), "{error}");
+    let addresses: Vec<String> = (0..=65_536u32).map(|i| std::net::Ipv4Addr::from(i).to_string()).collect();
+    let bad_scope = serde_json::json!({"type": "capture", "id": 2, "addresses": addresses}).to_string();
+    ws.send(Message::text(bad_scope)).await.unwrap();
+    let Some(AgentMessage::Capture { id: 2, ok: false, error: Some(error) }) = next(&mut ws).await else {
+        panic!("a refused scope")
+    };
+    assert!(error.contains("65537"), "{error}");
+    assert_eq!(state.names.len(), 1, "the refused names changed nothing");
+    assert_eq!(state.names.get(NameKey::ip("10.0.0.5".parse().unwrap())), Some(web));
+    assert_eq!(state.scope.get().address_count(), Some(1), "the refused scope changed nothing");
+
+    ws.send(Message::text(r#"{"type":"capture","id":3,"all":true}"#)).await.unwrap();
+    assert_eq!(next(&mut ws).await, Some(AgentMessage::Capture { id: 3, ok: true, error: None }));
+    assert!(state.scope.get().is_all());
+}
