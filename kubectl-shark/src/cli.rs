@@ -231,6 +231,10 @@ pub struct TapArgs {
     /// Memory limit of each agent.
     #[arg(long, value_name = "QUANTITY", default_value = "256Mi")]
     pub memory_limit: String,
+    /// Extra argument for hub-lite, appended after the agreed ones (repeatable; for development
+    /// and tests, e.g. `--hub-arg=--agent --hub-arg=NAME=URL`).
+    #[arg(long = "hub-arg", value_name = "ARG", hide = true, allow_hyphen_values = true)]
+    pub hub_args: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]

@@ -63,6 +63,7 @@ async fn tap(args: TapArgs) -> Result<(), K8sError> {
         no_redact: args.no_redact,
         created_by: user_name(client).await.unwrap_or_else(|| holder.clone()),
         holder: holder.clone(),
+        extra_hub_args: args.hub_args.clone(),
     };
     let pods = pods_in_scope(client, &scope).await?;
     if args.dry_run {

@@ -44,6 +44,8 @@ pub struct Plan {
     pub created_by: String,
     /// The Lease holder: `user@host/pid` of the attached CLI.
     pub holder: String,
+    /// Extra hub arguments (hidden `--hub-arg`, for development), after the agreed ones.
+    pub extra_hub_args: Vec<String>,
 }
 
 /// The random tokens of a session (stored in the Secret).
@@ -260,6 +262,7 @@ fn hub(plan: &Plan) -> Deployment {
     if plan.no_redact {
         args.push("--no-redact".into());
     }
+    args.extend(plan.extra_hub_args.iter().cloned());
     let container = Container {
         name: "hub".into(),
         image: Some(plan.image.clone()),

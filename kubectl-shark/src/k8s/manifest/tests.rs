@@ -21,6 +21,7 @@ fn plan(scope: Scope) -> Plan {
         no_redact: false,
         created_by: "alice".into(),
         holder: "alice@laptop/42".into(),
+        extra_hub_args: Vec::new(),
     }
 }
 
