@@ -3,7 +3,7 @@
 //! (its id names the index; the summary must be that entry's; indices ascend; only expected ones
 //! come), and records when each row arrived.
 
-use crate::input::index_of;
+use crate::input::{index_of, Input};
 use futures_util::StreamExt;
 use hub_lite::hub::HubHandle;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,13 +71,12 @@ struct ServerMessage {
     error: Option<String>,
 }
 
-/// Which rows should come: the entries `i` in `1..=n` with `i % every == 0`, whose summaries are
-/// `summaries[i - 1]`.
+/// Which rows should come: the entries `i` in `1..=n` of `input` with `i % every == 0`.
 pub struct Expect {
     pub n: u64,
     pub every: u64,
     pub prefix: String,
-    pub summaries: Arc<Vec<String>>,
+    pub input: Arc<Input>,
 }
 
 impl Expect {
@@ -174,7 +173,7 @@ pub async fn receive(
                         got.problem(format!("{} after {newest}", row.id));
                     } else if i64 % expect.every != 0 {
                         got.problem(format!("{} does not pass the filter", row.id));
-                    } else if expect.summaries.get(i - 1) != Some(&row.summary) {
+                    } else if expect.input.summary(i) != row.summary {
                         got.problem(format!("{}: summary {:?} is not the pushed entry's", row.id, row.summary));
                     }
                     newest = newest.max(i64);

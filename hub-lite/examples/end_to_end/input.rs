@@ -24,6 +24,8 @@ pub struct Input {
     pub dissected: usize,
     /// Mean JSON size of `base`, bytes.
     pub mean_json_bytes: f64,
+    /// The earliest time of the base entries.
+    t0: Timestamp,
 }
 
 /// Dissects `capture` and keeps the entries whose JSON is at most `max_entry_bytes`.
@@ -47,22 +49,24 @@ pub fn load(capture: &Path, max_entry_bytes: usize) -> Result<Input, InputError>
         return Err(InputError::Empty { path: capture.into(), max_bytes: max_entry_bytes });
     }
     let mean_json_bytes = total as f64 / base.len() as f64;
-    Ok(Input { base, dissected, mean_json_bytes })
+    let t0 = base.iter().map(|e| e.ts).min().unwrap_or_default();
+    Ok(Input { base, dissected, mean_json_bytes, t0 })
 }
 
 impl Input {
-    /// `n` entries cycling through the base: ids `<prefix>-1` ..= `<prefix>-n`, times 1 ms apart
-    /// from the earliest base entry's.
-    pub fn renumbered(&self, n: usize, prefix: &str) -> Vec<Entry> {
-        let t0 = self.base.iter().map(|e| e.ts).min().unwrap_or_default();
-        (0..n)
-            .map(|k| {
-                let mut e = self.base[k % self.base.len()].clone();
-                e.id = format!("{prefix}-{}", k + 1);
-                e.ts = Timestamp(t0.as_nanos() + k as u64 * 1_000_000);
-                e
-            })
-            .collect()
+    /// Entry `i` (from 1) of the renumbered sequence: base entry `(i - 1) % len` with the id
+    /// `<prefix>-<i>` and a time `i` ms after the earliest base entry's. Made when asked, as a
+    /// capture thread makes entries, so the sequence takes no memory of its own.
+    pub fn entry(&self, i: usize, prefix: &str) -> Entry {
+        let mut e = self.base[(i.max(1) - 1) % self.base.len()].clone();
+        e.id = format!("{prefix}-{i}");
+        e.ts = Timestamp(self.t0.as_nanos() + i as u64 * 1_000_000);
+        e
+    }
+
+    /// The summary of entry `i` (from 1).
+    pub fn summary(&self, i: usize) -> &str {
+        &self.base[(i.max(1) - 1) % self.base.len()].summary
     }
 }
 

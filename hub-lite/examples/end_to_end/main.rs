@@ -25,7 +25,6 @@ use hub_lite::agents::AgentConfig;
 use hub_lite::hub::{Hub, HubConfig, HubHandle};
 use node_agent::link::state::run_tag;
 use node_agent::link::{AgentIdentity, AgentState, LogLimits, PacketStore, ServerConfig};
-use node_agent::Entry;
 use producer::Pace;
 use report::CaseResult;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -39,7 +38,7 @@ use std::time::{Duration, Instant};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The agent's name and the prefix of the entries' ids.
-const PREFIX: &str = "bench";
+pub const PREFIX: &str = "bench";
 /// The filter of the `10%` case and the share of entries it passes.
 const TENTH_FILTER: &str = "id endsWith \"0\"";
 const TENTH: u64 = 10;
@@ -62,6 +61,9 @@ struct Args {
     /// Fixed producer rates (entries/s) for the latency cases.
     #[arg(long = "rate", default_values_t = [50_000.0])]
     rates: Vec<f64>,
+    /// Run only the cases whose names start with one of these (`all`, `10%`, `fixed`).
+    #[arg(long)]
+    only: Vec<String>,
     /// Connect the hub straight to the agent (no relay, so no byte count).
     #[arg(long)]
     direct: bool,
@@ -90,7 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples/demo.pcapng"));
     let loadavg_start = std::fs::read_to_string("/proc/loadavg").ok().map(|s| s.trim().to_string());
     eprintln!("dissecting {} ...", capture.display());
-    let input = input::load(&capture, args.max_entry_bytes)?;
+    let input = Arc::new(input::load(&capture, args.max_entry_bytes)?);
     eprintln!(
         "{} entries ({} kept, mean {:.0} bytes of JSON), cycled to {} per case",
         input.dissected,
@@ -106,11 +108,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for &r in &args.rates {
         cases.push((format!("fixed {} entries/s", r as u64), String::new(), Pace::Rate(r)));
     }
+    if !args.only.is_empty() {
+        cases.retain(|(name, _, _)| args.only.iter().any(|o| name.starts_with(o.as_str())));
+    }
     let mut results = Vec::new();
     for (name, filter, pace) in cases {
         eprintln!("case {name} ...");
-        let entries = input.renumbered(n, PREFIX);
-        let result = run_case(&name, &filter, pace, entries, args.direct).await?;
+        let result = run_case(&name, &filter, pace, Arc::clone(&input), n, args.direct).await?;
         eprintln!("  {:.0} entries/s", result.entries_per_s);
         results.push(result);
     }
@@ -188,17 +192,13 @@ async fn run_case(
     name: &str,
     filter: &str,
     pace: Pace,
-    entries: Vec<Entry>,
+    input: Arc<input::Input>,
+    entries: usize,
     direct: bool,
 ) -> Result<CaseResult, Box<dyn std::error::Error>> {
-    let n = entries.len() as u64;
+    let n = entries as u64;
     let every = if filter.is_empty() { 1 } else { TENTH };
-    let expect = Expect {
-        n,
-        every,
-        prefix: PREFIX.into(),
-        summaries: Arc::new(entries.iter().map(|e| e.summary.clone()).collect()),
-    };
+    let expect = Expect { n, every, prefix: PREFIX.into(), input: Arc::clone(&input) };
     let pipeline = Pipeline::start(direct).await?;
     let mut ws = client::connect(&pipeline.hub, filter).await?;
     pipeline.ready(filter).await?;
@@ -209,7 +209,7 @@ async fn run_case(
     let producer = {
         let (agent, acked) = (Arc::clone(&pipeline.agent), Arc::clone(&acked));
         std::thread::spawn(move || {
-            let pushed_at = producer::run(&agent, entries, pace, &acked, t0);
+            let pushed_at = producer::run(&agent, &input, entries, pace, &acked, t0);
             (pushed_at, t0.elapsed())
         })
     };
