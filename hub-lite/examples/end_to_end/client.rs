@@ -171,7 +171,7 @@ pub async fn receive(
                     let i64 = i as u64;
                     if i64 <= newest {
                         got.problem(format!("{} after {newest}", row.id));
-                    } else if i64 % expect.every != 0 {
+                    } else if !i64.is_multiple_of(expect.every) {
                         got.problem(format!("{} does not pass the filter", row.id));
                     } else if expect.input.summary(i) != row.summary {
                         got.problem(format!("{}: summary {:?} is not the pushed entry's", row.id, row.summary));

@@ -29,12 +29,12 @@ pub fn run(agent: &AgentState, input: &Input, n: usize, pace: Pace, acked: &Atom
     let nanos = |t: Instant| u64::try_from(t.duration_since(t0).as_nanos()).unwrap_or(u64::MAX);
     match pace {
         Pace::Window(window) => {
-            for i in 1..=n {
+            for (i, at) in pushed_at.iter_mut().enumerate().skip(1) {
                 let e = input.entry(i, PREFIX);
                 while (i as u64).saturating_sub(acked.load(Ordering::Acquire)) > window {
                     std::thread::sleep(Duration::from_micros(100));
                 }
-                pushed_at[i] = nanos(Instant::now());
+                *at = nanos(Instant::now());
                 agent.push(e);
             }
         }
