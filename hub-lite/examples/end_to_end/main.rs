@@ -59,7 +59,7 @@ struct Args {
     #[arg(long, default_value_t = 10_000)]
     window: u64,
     /// Fixed producer rates (entries/s) for the latency cases.
-    #[arg(long = "rate", default_values_t = [50_000.0])]
+    #[arg(long = "rate", default_values_t = [20_000.0, 50_000.0])]
     rates: Vec<f64>,
     /// Run only the cases whose names start with one of these (`all`, `10%`, `fixed`).
     #[arg(long)]
