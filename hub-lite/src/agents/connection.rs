@@ -436,7 +436,7 @@ fn join(filters: &[String]) -> String {
 }
 
 fn parse(agent: &str, text: &str) -> Result<AgentMessage, LinkError> {
-    serde_json::from_str(text).map_err(|e| LinkError::Protocol {
+    AgentMessage::from_json(text).map_err(|e| LinkError::Protocol {
         agent: agent.into(),
         what: format!("unreadable message ({e}): {}", text.chars().take(80).collect::<String>()),
     })

@@ -38,8 +38,9 @@ pub struct EntryLog {
 /// What a reader gets after a sequence number.
 #[derive(Debug, Default)]
 pub struct LogBatch {
-    /// `(seq, entry)`, ascending and consecutive.
-    pub entries: Vec<(u64, Arc<Entry>)>,
+    /// `(seq, entry, approximate size)` ([`approx_size`], computed once when pushed), ascending
+    /// and consecutive.
+    pub entries: Vec<(u64, Arc<Entry>, usize)>,
     /// Entries after the cursor that were evicted before they could be read.
     pub missed: u64,
 }
@@ -78,8 +79,14 @@ impl EntryLog {
         let missed = inner.first_seq.saturating_sub(start);
         let from = start.max(inner.first_seq);
         let skip = usize::try_from(from - inner.first_seq).unwrap_or(usize::MAX);
-        let entries =
-            inner.entries.iter().skip(skip).take(max).zip(from..).map(|((e, _), seq)| (seq, Arc::clone(e))).collect();
+        let entries = inner
+            .entries
+            .iter()
+            .skip(skip)
+            .take(max)
+            .zip(from..)
+            .map(|((e, size), seq)| (seq, Arc::clone(e), *size))
+            .collect();
         LogBatch { entries, missed }
     }
 
@@ -167,10 +174,11 @@ mod tests {
         assert_eq!(log.bounds(), (7, 10));
         let b = log.after(0, 100);
         assert_eq!(b.missed, 6);
-        let got: Vec<_> = b.entries.iter().map(|(s, e)| (*s, e.id.as_str())).collect();
+        let got: Vec<_> = b.entries.iter().map(|(s, e, _)| (*s, e.id.as_str())).collect();
         assert_eq!(got, vec![(7, "a-7"), (8, "a-8"), (9, "a-9"), (10, "a-10")]);
         let b = log.after(8, 1);
         assert_eq!((b.missed, b.entries.len(), b.entries[0].0), (0, 1, 9));
+        assert!(b.entries.iter().all(|(_, e, size)| *size == approx_size(e) && *size > 0));
         assert!(log.after(10, 100).entries.is_empty());
         // A cursor from the future (another run's numbers) gets nothing rather than a panic.
         assert!(log.after(u64::MAX, 100).entries.is_empty());

@@ -117,6 +117,31 @@ pub enum AgentMessage {
     },
 }
 
+impl AgentMessage {
+    /// Parses an agent message: the same result as `serde_json::from_str`, faster for `entries`.
+    /// An `entries` message whose `"type"` comes first (as [`write_entries_message`] writes it) is
+    /// read straight into its entries; serde reads internally tagged enums by first building the
+    /// whole message as an intermediate tree, which was most of the hub's CPU time per entry. Any
+    /// other message, or `type` elsewhere, takes the general way.
+    pub fn from_json(text: &str) -> Result<AgentMessage, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct EntriesMessage {
+            /// Read so that a second `"type"` is refused as a duplicate, as the general way does.
+            #[serde(rename = "type")]
+            _type: serde::de::IgnoredAny,
+            entries: Vec<SeqEntry>,
+        }
+        if text.starts_with(ENTRIES_MESSAGE_START) {
+            let m: EntriesMessage = serde_json::from_str(text)?;
+            return Ok(AgentMessage::Entries { entries: m.entries });
+        }
+        serde_json::from_str(text)
+    }
+}
+
+/// How [`write_entries_message`] starts a message.
+const ENTRIES_MESSAGE_START: &str = r#"{"type":"entries","#;
+
 /// Hub to agent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -224,7 +249,8 @@ pub fn write_entries_message(entries: &[(u64, &Entry)], out: &mut Vec<u8>) -> Re
         seq: u64,
         entry: &'a Entry,
     }
-    out.extend_from_slice(br#"{"type":"entries","entries":["#);
+    out.extend_from_slice(ENTRIES_MESSAGE_START.as_bytes());
+    out.extend_from_slice(br#""entries":["#);
     for (i, (seq, entry)) in entries.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -269,6 +295,36 @@ mod tests {
         };
         assert_eq!(String::from_utf8(out.clone()).unwrap(), serde_json::to_string(&owned).unwrap());
         assert_eq!(serde_json::from_slice::<AgentMessage>(&out).unwrap(), owned);
+    }
+
+    /// The fast way must agree with serde's general way on every message it could see: entries
+    /// as written, entries with `type` elsewhere, other messages, and broken or ambiguous ones.
+    #[test]
+    fn from_json_agrees_with_the_general_parse() {
+        let e = entry();
+        let mut written = Vec::new();
+        write_entries_message(&[(3, &e), (9, &e)], &mut written).unwrap();
+        let written = String::from_utf8(written).unwrap();
+        let entry_json = serde_json::to_string(&e).unwrap();
+        let texts = [
+            written.clone(),
+            format!(r#"{{"entries":[{{"seq":4,"entry":{entry_json}}}],"type":"entries"}}"#),
+            r#"{"type":"entries","entries":[]}"#.to_string(),
+            serde_json::to_string(&AgentMessage::Missed { count: 7 }).unwrap(),
+            serde_json::to_string(&AgentMessage::Stats(AgentStats { sent: 2, ..AgentStats::default() })).unwrap(),
+            r#"{"type":"entries","entries":[{"seq":1}]}"#.to_string(),
+            r#"{"type":"entries","entries":[],"type":"missed"}"#.to_string(),
+            r#"{"type":"entries","entries":[]"#.to_string(),
+            r#"{"type":"entries","count":3}"#.to_string(),
+            r#"{"type":"entries","entries":[], "extra": {"a": [1, 2]}}"#.to_string(),
+        ];
+        for text in &texts {
+            let general = serde_json::from_str::<AgentMessage>(text).map_err(|_| ());
+            assert_eq!(AgentMessage::from_json(text).map_err(|_| ()), general, "{text}");
+        }
+        let Ok(AgentMessage::Entries { entries }) = AgentMessage::from_json(&written) else { panic!("{written}") };
+        assert_eq!(entries.iter().map(|s| s.seq).collect::<Vec<_>>(), vec![3, 9]);
+        assert_eq!(entries[1].entry, e);
     }
 
     #[test]
