@@ -1,7 +1,7 @@
 //! Starting a hub on the caller's tokio runtime: the store, the agent pool, the filter push-down
 //! registry and the HTTP server on one address; and stopping it gracefully.
 
-use crate::agents::{AgentConfig, Agents, AgentsOptions};
+use crate::agents::{AgentConfig, Agents, AgentsError, AgentsOptions, NameFeed};
 use crate::http::auth::HostPolicy;
 use crate::http::server::{self, TaskSet};
 use crate::http::{query, AppState};
@@ -157,6 +157,28 @@ impl HubHandle {
 
     pub fn agents(&self) -> Arc<Agents> {
         Arc::clone(&self.agents)
+    }
+
+    /// Connects to one more agent while the hub runs (see [`Agents::add`]).
+    pub fn add_agent(&self, config: AgentConfig) -> Result<(), AgentsError> {
+        self.agents.add(config)
+    }
+
+    /// Disconnects from an agent; its health row goes, its stored entries stay (see
+    /// [`Agents::remove`]).
+    pub fn remove_agent(&self, name: &str) -> bool {
+        self.agents.remove(name)
+    }
+
+    /// The names of endpoints: changes reach every agent and fill entries on receipt. Stored
+    /// entries are not rewritten when names change.
+    pub fn names(&self) -> Arc<NameFeed> {
+        Arc::clone(self.agents.names())
+    }
+
+    /// What every agent captures, now and after any reconnect (default: everything).
+    pub fn set_capture_scope(&self, scope: node_agent::scope::Scope) {
+        self.agents.set_capture_scope(scope);
     }
 
     /// The filters pushed down to the agents now (empty: everything).

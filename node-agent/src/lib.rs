@@ -13,6 +13,8 @@ pub mod packet;
 pub mod pipeline;
 pub mod reassembly;
 pub mod redact;
+pub mod resolve;
+pub mod scope;
 pub mod source;
 pub mod storage;
 pub mod time;

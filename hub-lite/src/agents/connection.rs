@@ -1,15 +1,19 @@
-//! One agent, from the hub: connect, say what to send and from where, take entries into the store,
-//! keep health, push filter changes, run pcap exports; on any failure reconnect with backoff and
-//! resume after the last entry received, so nothing is stored twice and little is lost.
+//! One agent, from the hub: connect, say what to send and from where, tell it the capture scope
+//! and the names of endpoints, take entries into the store (filling names the agent did not know),
+//! keep health, push filter, scope and name changes, run pcap exports; on any failure reconnect
+//! with backoff and resume after the last entry received, so nothing is stored twice and little
+//! is lost.
 
 use super::health::HealthState;
+use super::names::{Delta, NameFeed, NamesMessages, NAMES_INTERVAL};
 use super::pcap::{PcapRequest, PendingExports};
 use crate::store::EntryStore;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink as WsSink, SinkExt, StreamExt};
 use node_agent::link::protocol::{
     parse_pcap_chunk, AgentMessage, HubMessage, LINK_PATH, MAX_AGENT_MESSAGE, PROTOCOL_VERSION,
 };
 use node_agent::redact::{needs_redaction, redact_entry};
+use node_agent::scope::Scope;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -79,11 +83,15 @@ pub(crate) struct Link {
     pub redact: bool,
     pub max_pcap_bytes: u64,
     pub shutdown: watch::Receiver<bool>,
+    pub names: Arc<NameFeed>,
+    pub scope: watch::Receiver<Arc<Scope>>,
+    /// Where to resume, shared with the pool so that an agent removed and added again resumes.
+    pub resume: Arc<Mutex<Resume>>,
 }
 
 /// Where to resume: the agent run and the last of its sequence numbers received.
-#[derive(Clone, Debug, Default)]
-struct Resume {
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Resume {
     run: Option<String>,
     after: u64,
 }
@@ -95,7 +103,7 @@ impl Link {
 
     /// Runs until shutdown: connects, serves the connection, and reconnects after failures.
     pub async fn run(mut self) {
-        let mut resume = Resume::default();
+        let mut resume = self.resume.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut backoff = MIN_BACKOFF;
         let mut first = true;
         loop {
@@ -173,6 +181,7 @@ impl Link {
             // A new agent run (or the first connection): its numbers start over, and without a run
             // of its own in `subscribe` the agent sends from its oldest buffered entry.
             *resume = Resume { run: None, after: 0 };
+            self.save(resume);
         }
         let filters = self.filters.borrow_and_update().clone();
         let m = subscribe(&agent, resume.run.clone(), resume.after, filters.clone(), self.redact)?;
@@ -183,6 +192,21 @@ impl Link {
         let mut next_filter_id = 0u64;
         self.health().connected(&run, &id_prefix);
         *greeted = true;
+
+        // The agent gets this hub's capture scope and names, whatever it had before.
+        let mut next_capture_id = 0u64;
+        let mut scopes_sent: VecDeque<(u64, Option<u64>)> = VecDeque::new();
+        let scope = Arc::clone(&self.scope.borrow_and_update());
+        next_capture_id += 1;
+        tx.send(encode(&agent, &capture(next_capture_id, &scope))?).await.map_err(ws_err)?;
+        scopes_sent.push_back((next_capture_id, scope.address_count().map(|n| n as u64)));
+        let mut names_changed = self.names.watch();
+        names_changed.borrow_and_update();
+        let (mut names_generation, delta) = self.names.since(None);
+        send_names(&mut tx, &agent, delta).await?;
+        let mut names_sent_at = Instant::now();
+        // When changed names are due to be sent (at most every NAMES_INTERVAL).
+        let mut names_due: Option<Instant> = None;
 
         let mut silence_deadline = Instant::now() + AGENT_SILENCE_LIMIT;
         let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
@@ -200,8 +224,18 @@ impl Link {
                         Some(Err(e)) => return Err(ws_err(e)),
                         Some(Ok(Message::Text(t))) => {
                             let m = parse(&agent, &t)?;
-                            let sink = Sink { store: &self.store, health: &self.health, redact: self.redact, agent: &agent };
-                            sink.take(m, resume, pending, &mut unacked)?;
+                            let sink = Sink {
+                                store: &self.store,
+                                health: &self.health,
+                                names: &self.names,
+                                redact: self.redact,
+                                agent: &agent,
+                            };
+                            let after = resume.after;
+                            sink.take(m, resume, pending, &mut unacked, &mut scopes_sent)?;
+                            if resume.after != after {
+                                self.save(resume);
+                            }
                         }
                         Some(Ok(Message::Binary(b))) => match parse_pcap_chunk(&b) {
                             Some((id, data)) => pending.data(id, data),
@@ -224,6 +258,33 @@ impl Link {
                         unacked.pop_front();
                     }
                 }
+                changed = self.scope.changed() => {
+                    if changed.is_err() {
+                        return Ok(()); // the hub is going away
+                    }
+                    let scope = Arc::clone(&self.scope.borrow_and_update());
+                    next_capture_id += 1;
+                    tx.send(encode(&agent, &capture(next_capture_id, &scope))?).await.map_err(ws_err)?;
+                    scopes_sent.push_back((next_capture_id, scope.address_count().map(|n| n as u64)));
+                    while scopes_sent.len() > 64 {
+                        scopes_sent.pop_front();
+                    }
+                }
+                changed = names_changed.changed() => {
+                    if changed.is_err() {
+                        return Ok(()); // the hub is going away
+                    }
+                    if names_due.is_none() {
+                        names_due = Some((names_sent_at + NAMES_INTERVAL).max(Instant::now()));
+                    }
+                }
+                _ = sleep_until(names_due.unwrap_or_else(Instant::now)), if names_due.is_some() => {
+                    names_due = None;
+                    let (generation, delta) = self.names.since(Some(names_generation));
+                    names_generation = generation;
+                    names_sent_at = Instant::now();
+                    send_names(&mut tx, &agent, delta).await?;
+                }
                 request = self.requests.recv() => {
                     let Some(request) = request else { return Ok(()) };
                     if let Some(id) = pending.start(request.reply) {
@@ -235,6 +296,11 @@ impl Link {
                 _ = sleep_until(silence_deadline) => return Err(LinkError::Silent { agent }),
             }
         }
+    }
+
+    /// Shares the resume point with the pool.
+    fn save(&self, resume: &Resume) {
+        *self.resume.lock().unwrap_or_else(|e| e.into_inner()) = resume.clone();
     }
 
     async fn connect(
@@ -272,6 +338,7 @@ impl Link {
 struct Sink<'a> {
     store: &'a EntryStore,
     health: &'a Mutex<HealthState>,
+    names: &'a NameFeed,
     redact: bool,
     agent: &'a str,
 }
@@ -288,6 +355,7 @@ impl Sink<'_> {
         resume: &mut Resume,
         pending: &mut PendingExports,
         unacked: &mut VecDeque<(u64, Vec<String>)>,
+        scopes_sent: &mut VecDeque<(u64, Option<u64>)>,
     ) -> Result<(), LinkError> {
         match message {
             AgentMessage::Entries { entries } => {
@@ -301,6 +369,8 @@ impl Sink<'_> {
                     if self.redact && needs_redaction(&entry) {
                         redact_entry(&mut entry);
                     }
+                    // Names the agent did not know (an older agent, or names learned since).
+                    node_agent::resolve::apply(self.names, &mut entry);
                     if self.store.push(entry).is_some() {
                         received += 1;
                     }
@@ -321,6 +391,19 @@ impl Sink<'_> {
                     let at = column.map(|c| format!(" at column {c}")).unwrap_or_default();
                     health.view.last_error =
                         Some(format!("the agent refused the filter{at}: {}", error.unwrap_or_default()));
+                }
+            }
+            AgentMessage::Capture { id, ok, error } => {
+                while scopes_sent.front().is_some_and(|(i, _)| *i < id) {
+                    scopes_sent.pop_front();
+                }
+                let sent = scopes_sent.front().filter(|(i, _)| *i == id).map(|(_, n)| *n);
+                let mut health = self.health();
+                if !ok {
+                    health.view.last_error =
+                        Some(format!("the agent refused the capture scope: {}", error.unwrap_or_default()));
+                } else if let Some(addresses) = sent {
+                    health.view.scope = addresses;
                 }
             }
             AgentMessage::PcapEnd { id, packets, .. } => pending.finish(id, packets),
@@ -359,6 +442,24 @@ fn encode(agent: &str, message: &HubMessage) -> Result<Message, LinkError> {
     serde_json::to_string(message)
         .map(Message::text)
         .map_err(|source| LinkError::Encode { agent: agent.into(), source })
+}
+
+/// The `capture` message for `scope`.
+fn capture(id: u64, scope: &Scope) -> HubMessage {
+    HubMessage::Capture { id, all: scope.is_all(), addresses: scope.addresses().unwrap_or_default() }
+}
+
+/// Sends the `names` messages of `delta` (none when nothing changed).
+async fn send_names<S>(tx: &mut S, agent: &str, delta: Delta) -> Result<(), LinkError>
+where
+    S: WsSink<Message, Error = tungstenite::Error> + Unpin,
+{
+    let mut messages = NamesMessages::new(delta);
+    loop {
+        let next = messages.next_message().map_err(|source| LinkError::Encode { agent: agent.into(), source })?;
+        let Some(text) = next else { return Ok(()) };
+        tx.send(Message::text(text)).await.map_err(|source| LinkError::WebSocket { agent: agent.into(), source })?;
+    }
 }
 
 fn subscribe(

@@ -27,6 +27,10 @@ pub struct AgentHealth {
     pub missed: u64,
     /// Entries the hub received from this agent (after leaving out resent ones).
     pub received: u64,
+    /// Packets the agent's capture scope left out (for the agent run).
+    pub out_of_scope: u64,
+    /// Addresses in the capture scope the agent acknowledged; `None`: everything is captured.
+    pub scope: Option<u64>,
 }
 
 /// The mutable state behind [`AgentHealth`].
@@ -89,6 +93,7 @@ impl HealthState {
         self.view.bytes = s.bytes;
         self.view.drops = s.drops;
         self.view.entries = s.entries;
+        self.view.out_of_scope = s.out_of_scope;
         self.view.sent = self.base_sent + s.sent;
         self.view.filtered_out = self.base_filtered_out + s.filtered_out;
         self.last = Some(s);

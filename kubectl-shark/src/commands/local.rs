@@ -39,6 +39,7 @@ pub fn run(args: LocalArgs) -> Result<(), CliError> {
         storage: storage.clone(),
         duration: args.duration,
         progress_interval: Duration::from_millis(200),
+        scope: None,
     };
     if !args.quiet {
         let scope = if args.interfaces.is_empty() { "all interfaces".to_string() } else { args.interfaces.join(", ") };
@@ -102,6 +103,9 @@ fn serve(
         redact: selection.redact,
     };
     let session = Session::start(spec, &args.dashboard)?;
+    // The hub's capture scope reaches the capture (everything unless the hub narrows it).
+    let scope: std::sync::Arc<dyn node_agent::scope::PacketScope> = session.agent().scope.clone();
+    let options = node_agent::pipeline::LiveOptions { scope: Some(scope), ..options };
     let mut sink =
         DashboardSink { link: node_agent::link::LinkSink(std::sync::Arc::clone(session.agent())), selection };
     let result = node_agent::pipeline::run_live(options, stop, &mut sink);

@@ -101,6 +101,7 @@ fn serve(args: &ViewArgs, selection: &Selection) -> Result<(), CliError> {
         packets: summary.source.packets,
         bytes: summary.source.bytes,
         drops: 0,
+        out_of_scope: summary.out_of_scope,
         entries: summary.engine.entries,
     });
     if !args.quiet {

@@ -68,6 +68,8 @@ fn main() {
             storage,
             duration: None,
             progress_interval: std::time::Duration::from_millis(500),
+            // The hub's `capture` messages decide what is captured.
+            scope: Some(Arc::clone(&state.scope) as Arc<dyn node_agent::scope::PacketScope>),
         };
         let config = node_agent::link::ServerConfig { token, ..Default::default() };
         match serve_link(listen, options, state, config, &stop) {
@@ -82,6 +84,7 @@ fn main() {
         storage: (args.storage_limit > 0).then_some((args.storage_dir, args.storage_limit)),
         duration: None,
         progress_interval: std::time::Duration::from_millis(500),
+        scope: None,
     };
     struct JsonLines<W: Write> {
         out: W,

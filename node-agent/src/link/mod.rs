@@ -6,12 +6,13 @@
 //! - `protocol`: the messages of both directions and the protocol's limits.
 //! - `log`: the bounded, numbered buffer of recent entries that connections read from.
 //! - `state`: what the connections share: identity, buffer, capture counters, ring directory.
-//! - `redact`: replacing credential header values before filtering.
+//! - `names`: the hub's `names` messages, gathered and applied to the agent's name table.
 //! - `session`: one hub connection, from `hello` to close.
 //! - `pcap`: exports of stored packets, chunked for the connection.
 //! - `server`: accepting hubs, the token check.
 
 pub mod log;
+pub mod names;
 pub mod pcap;
 pub mod protocol;
 pub mod server;

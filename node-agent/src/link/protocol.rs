@@ -3,10 +3,11 @@
 //! `"type"`, except pcap data, which travels in binary messages (see [`pcap_chunk`]).
 
 use crate::entry::Entry;
+use crate::resolve::{NameKey, NameRecord};
 use crate::storage::ConnectionFilter;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// The protocol version in `hello`; a hub refuses an agent that speaks another.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -18,6 +19,8 @@ pub const MAX_HUB_MESSAGE: usize = 4 * 1024 * 1024;
 pub const MAX_AGENT_MESSAGE: usize = 64 * 1024 * 1024;
 /// Most connections in one pcap request.
 pub const MAX_PCAP_CONNECTIONS: usize = 10_000;
+/// A `names` message of the hub stops growing once its records' JSON passes this many bytes.
+pub const MAX_NAMES_MESSAGE_BYTES: usize = 1024 * 1024;
 /// Most filters the hub pushes at once; beyond that it pushes none (everything passes).
 pub const MAX_FILTERS: usize = 32;
 
@@ -49,6 +52,9 @@ pub struct AgentStats {
     pub missed: u64,
     /// Entries buffered in the agent now.
     pub buffered: u64,
+    /// Packets the capture scope left out (for the run).
+    #[serde(default)]
+    pub out_of_scope: u64,
 }
 
 /// Agent to hub.
@@ -85,6 +91,13 @@ pub enum AgentMessage {
         ok: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         column: Option<usize>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// The acknowledgement of `capture`: the scope in force, or why it is not.
+    Capture {
+        id: u64,
+        ok: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
@@ -129,6 +142,28 @@ pub enum HubMessage {
     },
     /// New filters, for entries not sent yet.
     Filter { id: u64, filters: Vec<String> },
+    /// Names of endpoints. With `reset`, the records replace the agent's whole table; without, the
+    /// keys in `remove` are forgotten and then `set` is applied. With `more`, further `names`
+    /// messages continue this change, which takes effect (as one) at the message without `more`.
+    Names {
+        #[serde(default)]
+        reset: bool,
+        #[serde(default)]
+        more: bool,
+        #[serde(default)]
+        set: Vec<NameRecord>,
+        #[serde(default)]
+        remove: Vec<NameKey>,
+    },
+    /// The capture scope: with `all`, every packet; otherwise only packets from or to one of
+    /// `addresses` (at most [`crate::scope::MAX_SCOPE_ADDRESSES`]).
+    Capture {
+        id: u64,
+        #[serde(default)]
+        all: bool,
+        #[serde(default)]
+        addresses: Vec<IpAddr>,
+    },
     /// Export the stored packets of these connections as pcapng.
     Pcap {
         id: u64,

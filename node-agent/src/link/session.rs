@@ -1,7 +1,9 @@
 //! One hub connection on the agent: `hello`, then the hub's `subscribe`, then entries from the
-//! buffer as they come (redacted and filtered as the hub asked), stats every second, filter changes
-//! and pcap exports, until either side closes or the hub stays silent too long.
+//! buffer as they come (named, redacted and filtered as the hub asked), stats every second, filter
+//! changes, names, the capture scope and pcap exports, until either side closes or the hub stays
+//! silent too long.
 
+use super::names::NamesReceiver;
 use super::pcap::{self, PcapOutput};
 use super::protocol::{
     write_entries_message, AgentMessage, AgentStats, HubMessage, MAX_FILTERS, MAX_PCAP_CONNECTIONS, PROTOCOL_VERSION,
@@ -10,6 +12,8 @@ use super::state::AgentState;
 use crate::entry::Entry;
 use crate::filter::Filter;
 use crate::redact::{needs_redaction, redact_entry};
+use crate::resolve;
+use crate::scope::Scope;
 use futures_util::{Sink, SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -134,6 +138,7 @@ where
     let mut filters: Option<Vec<Filter>> = compiled.ok();
 
     let mut counters = Counters::default();
+    let mut names = NamesReceiver::default();
     let mut changed = state.log.watch();
     let (pcap_tx, mut pcap_rx) = mpsc::channel::<PcapOutput>(8);
     let mut pending_exports = 0usize;
@@ -170,6 +175,22 @@ where
                         if let Ok(f) = compiled {
                             filters = Some(f);
                         }
+                    }
+                    Ok(HubMessage::Names { reset, more, set, remove }) => {
+                        if let Err(e) = names.take(&state.names, reset, more, set, remove) {
+                            send(&mut tx, &AgentMessage::Error { error: e.to_string() }).await?;
+                        }
+                    }
+                    Ok(HubMessage::Capture { id, all, addresses }) => {
+                        let scope = if all { Ok(Scope::all()) } else { Scope::only(addresses) };
+                        let ack = match scope {
+                            Ok(scope) => {
+                                state.scope.set(scope);
+                                AgentMessage::Capture { id, ok: true, error: None }
+                            }
+                            Err(e) => AgentMessage::Capture { id, ok: false, error: Some(e.to_string()) },
+                        };
+                        send(&mut tx, &ack).await?;
                     }
                     Ok(HubMessage::Pcap { id, connections, max_bytes }) => {
                         if connections.len() > MAX_PCAP_CONNECTIONS {
@@ -210,6 +231,7 @@ where
                     filtered_out: counters.filtered_out,
                     missed: counters.missed,
                     buffered: state.log.len() as u64,
+                    out_of_scope: c.out_of_scope,
                 };
                 send(&mut tx, &AgentMessage::Stats(stats)).await?;
             }
@@ -241,7 +263,9 @@ struct Batch {
 }
 
 /// Reads the buffer after `cursor`, moves the cursor over what it read, and encodes the entries
-/// that pass `filters` (none: everything; `None`: nothing), redacted first when asked.
+/// that pass `filters` (none: everything; `None`: nothing), named from the agent's name table and
+/// redacted first (when asked), so filters see names and never secrets. Names are looked up when
+/// an entry is sent, so entries buffered before the hub sent its names get them too.
 fn next_batch(
     state: &AgentState,
     cursor: &mut u64,
@@ -258,9 +282,16 @@ fn next_batch(
             break;
         }
         *cursor = seq;
-        let entry = if redacting && needs_redaction(&entry) {
+        let fill = resolve::lookup(state.names.as_ref(), &entry);
+        let redact = redacting && needs_redaction(&entry);
+        let entry = if fill.is_some() || redact {
             let mut copy = Entry::clone(&entry);
-            redact_entry(&mut copy);
+            if let Some(fill) = fill {
+                fill.apply_to(&mut copy);
+            }
+            if redact {
+                redact_entry(&mut copy);
+            }
             Arc::new(copy)
         } else {
             entry

@@ -1,8 +1,11 @@
 //! What the agent's hub connections share: who the agent is, its entry buffer, the capture
-//! counters (set by the capture thread) and where its packet ring lives.
+//! counters (set by the capture thread), where its packet ring lives, and what the hub told it:
+//! the names of endpoints and the capture scope.
 
 use super::log::{EntryLog, LogLimits};
 use crate::entry::Entry;
+use crate::resolve::NameTable;
+use crate::scope::CaptureScope;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -50,6 +53,8 @@ pub struct CaptureCounters {
     pub bytes: u64,
     pub drops: u64,
     pub entries: u64,
+    /// Packets the capture scope left out.
+    pub out_of_scope: u64,
 }
 
 /// Where an agent's packets are, for pcap exports.
@@ -86,6 +91,11 @@ pub struct AgentState {
     pub log: EntryLog,
     /// Where the packets are, for pcap exports.
     pub packets: PacketStore,
+    /// Names of endpoints, as the hub sent them; applied to entries before filtering.
+    pub names: Arc<NameTable>,
+    /// The capture scope the hub sent (everything until then). The live pipeline must be given it
+    /// (`LiveOptions::scope`) for it to take effect.
+    pub scope: Arc<CaptureScope>,
     counters: Mutex<CaptureCounters>,
     started: Instant,
     pub(crate) exports: Arc<Semaphore>,
@@ -97,6 +107,8 @@ impl AgentState {
             identity,
             log: EntryLog::new(limits),
             packets: packets.into(),
+            names: Arc::new(NameTable::new()),
+            scope: Arc::new(CaptureScope::new()),
             counters: Mutex::new(CaptureCounters::default()),
             started: Instant::now(),
             exports: Arc::new(Semaphore::new(CONCURRENT_EXPORTS)),
@@ -138,6 +150,7 @@ impl crate::pipeline::LiveSink for LinkSink {
             bytes: s.capture.bytes,
             drops: s.capture.kernel_drops,
             entries: s.engine.entries,
+            out_of_scope: s.out_of_scope,
         });
     }
 }

@@ -13,6 +13,7 @@ use crate::source::RawPacket;
 use etherparse::err::{self, Layer, LenError};
 use etherparse::{ip_number, LaxIpSlice, LenSource, TcpSlice, UdpSlice};
 use link::{IpVersion, NetStart};
+use std::net::IpAddr;
 
 /// Decodes a captured frame down to its TCP or UDP payload.
 ///
@@ -78,6 +79,28 @@ pub fn decode<'a>(p: &RawPacket<'a>) -> Result<Option<Decoded<'a>>, DecodeError>
         truncated,
         ip_packet,
     }))
+}
+
+/// The source and destination addresses of a frame's IP header, read without decoding further:
+/// cheap enough to decide per packet whether it is wanted at all. `None` for frames that carry no
+/// IP packet or whose IP header is cut short (the engine then decides what they are).
+pub fn addresses(p: &RawPacket<'_>) -> Option<(IpAddr, IpAddr)> {
+    let start = link::net_start(p.link_type, p.data).ok()??;
+    let ip = p.data.get(start.offset..)?;
+    let version = ip.first()? >> 4;
+    match (version, start.version) {
+        (4, IpVersion::V4 | IpVersion::Either) => {
+            let src: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
+            let dst: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
+            Some((IpAddr::from(src), IpAddr::from(dst)))
+        }
+        (6, IpVersion::V6 | IpVersion::Either) => {
+            let src: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
+            let dst: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
+            Some((IpAddr::from(src), IpAddr::from(dst)))
+        }
+        _ => None,
+    }
 }
 
 /// The IP version nibble must agree with what the link header announced.

@@ -5,7 +5,7 @@
 mod decode;
 mod error;
 
-pub use decode::decode;
+pub use decode::{addresses, decode};
 pub use error::DecodeError;
 
 use crate::time::Timestamp;

@@ -4,12 +4,14 @@
 use super::error::PipelineError;
 use crate::engine::{Disposition, Engine, EngineConfig, EngineStats};
 use crate::entry::Entry;
+use crate::scope::{keeps_frame, PacketScope};
 use crate::source::live::{LiveCapture, LiveConfig};
 use crate::source::SourceStats;
 use crate::storage::{PcapRing, RingStats};
 use crate::time::Timestamp;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct LiveOptions {
@@ -21,6 +23,9 @@ pub struct LiveOptions {
     pub duration: Option<Duration>,
     /// How often `on_progress` is called.
     pub progress_interval: Duration,
+    /// Which packets are kept at all, judged by their IP addresses before the engine sees them
+    /// (`None`: every packet). Packets left out are neither dissected nor stored, only counted.
+    pub scope: Option<Arc<dyn PacketScope>>,
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -28,6 +33,8 @@ pub struct LiveSummary {
     pub capture: SourceStats,
     pub engine: EngineStats,
     pub storage: Option<RingStats>,
+    /// Packets the scope left out.
+    pub out_of_scope: u64,
 }
 
 /// Where a live run puts what it finds.
@@ -52,12 +59,17 @@ pub fn run_live(
     let started = Instant::now();
     let mut last_progress = Instant::now();
     let mut storage_error = None;
+    let mut out_of_scope = 0u64;
     while !stop.load(Ordering::Relaxed) {
         if options.duration.is_some_and(|d| started.elapsed() >= d) {
             break;
         }
         let got = capture
             .next_batch(Duration::from_millis(100), &mut |raw| {
+                if !keeps_frame(options.scope.as_deref(), &raw) {
+                    out_of_scope += 1;
+                    return;
+                }
                 if engine.process(&raw, &mut |e| sink.entry(e)) == Disposition::Kept {
                     if let Some(r) = ring.as_mut() {
                         if let Err(e) = r.write(&raw) {
@@ -82,6 +94,7 @@ pub fn run_live(
                 capture: capture.stats(),
                 engine: engine.stats(),
                 storage: ring.as_ref().map(|r| r.stats()),
+                out_of_scope,
             };
             sink.progress(&summary);
         }
@@ -90,5 +103,10 @@ pub fn run_live(
     if let Some(r) = ring.as_mut() {
         r.flush()?;
     }
-    Ok(LiveSummary { capture: capture.stats(), engine: engine.stats(), storage: ring.as_ref().map(|r| r.stats()) })
+    Ok(LiveSummary {
+        capture: capture.stats(),
+        engine: engine.stats(),
+        storage: ring.as_ref().map(|r| r.stats()),
+        out_of_scope,
+    })
 }

@@ -9,4 +9,4 @@ mod offline;
 pub use error::{PipelineError, PipelineErrorKind};
 #[cfg(target_os = "linux")]
 pub use live::{run_live, LiveOptions, LiveSink, LiveSummary};
-pub use offline::{run_files, OfflineRun, OfflineSummary};
+pub use offline::{run_files, run_files_scoped, OfflineRun, OfflineSummary};

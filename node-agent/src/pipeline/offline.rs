@@ -3,6 +3,7 @@
 use super::error::PipelineError;
 use crate::engine::{Engine, EngineConfig, EngineStats};
 use crate::entry::Entry;
+use crate::scope::{keeps_frame, PacketScope};
 use crate::source::file::{CaptureFile, FileFormat};
 use crate::source::{LinkType, RawPacket, SourceStats};
 use crate::time::Timestamp;
@@ -12,6 +13,8 @@ use std::path::PathBuf;
 pub struct OfflineSummary {
     pub source: SourceStats,
     pub engine: EngineStats,
+    /// Packets the scope left out (see [`run_files_scoped`]).
+    pub out_of_scope: u64,
 }
 
 /// What a run over files found, and the error that ended it early, if one did.
@@ -26,6 +29,17 @@ pub struct OfflineRun {
 /// way yields everything before the damage; the error is then reported after the engine is
 /// flushed, together with what was found.
 pub fn run_files(paths: &[PathBuf], config: EngineConfig, on_entry: &mut dyn FnMut(Entry)) -> OfflineRun {
+    run_files_scoped(paths, config, None, on_entry)
+}
+
+/// [`run_files`], keeping only the packets `scope` keeps (judged by their IP addresses before the
+/// engine sees them, as the live pipeline does); the others are only counted.
+pub fn run_files_scoped(
+    paths: &[PathBuf],
+    config: EngineConfig,
+    scope: Option<&dyn PacketScope>,
+    on_entry: &mut dyn FnMut(Entry),
+) -> OfflineRun {
     let mut files = Vec::with_capacity(paths.len());
     for p in paths {
         match CaptureFile::open(p) {
@@ -36,11 +50,13 @@ pub fn run_files(paths: &[PathBuf], config: EngineConfig, on_entry: &mut dyn FnM
     // A single classic pcap file has one capture point: no copies across interfaces to drop.
     let single_point = files.len() == 1 && files[0].format() == FileFormat::Pcap;
     let mut engine = Engine::new(EngineConfig { dedup: config.dedup && !single_point, ..config });
+    let mut run = Run { engine: &mut engine, scope, out_of_scope: 0 };
     let result = if files.len() == 1 {
-        run_single(&mut files[0], &mut engine, on_entry)
+        run_single(&mut files[0], &mut run, on_entry)
     } else {
-        run_merged(&mut files, &mut engine, on_entry)
+        run_merged(&mut files, &mut run, on_entry)
     };
+    let out_of_scope = run.out_of_scope;
     engine.finish(on_entry);
     let mut source = SourceStats::default();
     for f in &files {
@@ -48,17 +64,30 @@ pub fn run_files(paths: &[PathBuf], config: EngineConfig, on_entry: &mut dyn FnM
         source.packets += s.packets;
         source.bytes += s.bytes;
     }
-    OfflineRun { summary: OfflineSummary { source, engine: engine.stats() }, error: result.err() }
+    OfflineRun { summary: OfflineSummary { source, engine: engine.stats(), out_of_scope }, error: result.err() }
 }
 
-fn run_single(
-    file: &mut CaptureFile,
-    engine: &mut Engine,
-    on_entry: &mut dyn FnMut(Entry),
-) -> Result<(), PipelineError> {
+/// The engine of a run and the scope in front of it.
+struct Run<'a> {
+    engine: &'a mut Engine,
+    scope: Option<&'a dyn PacketScope>,
+    out_of_scope: u64,
+}
+
+impl Run<'_> {
+    fn process(&mut self, raw: &RawPacket<'_>, on_entry: &mut dyn FnMut(Entry)) {
+        if keeps_frame(self.scope, raw) {
+            self.engine.process(raw, on_entry);
+        } else {
+            self.out_of_scope += 1;
+        }
+    }
+}
+
+fn run_single(file: &mut CaptureFile, run: &mut Run<'_>, on_entry: &mut dyn FnMut(Entry)) -> Result<(), PipelineError> {
     while let Some(next) = file.next_packet() {
         let raw = next.map_err(PipelineError::Capture)?;
-        engine.process(&raw, on_entry);
+        run.process(&raw, on_entry);
     }
     Ok(())
 }
@@ -89,7 +118,7 @@ fn next_owned(file: &mut CaptureFile, file_index: usize, buf: Vec<u8>) -> Result
 
 fn run_merged(
     files: &mut [CaptureFile],
-    engine: &mut Engine,
+    run: &mut Run<'_>,
     on_entry: &mut dyn FnMut(Entry),
 ) -> Result<(), PipelineError> {
     let mut heads: Vec<Option<Pending>> = Vec::with_capacity(files.len());
@@ -109,7 +138,7 @@ fn run_merged(
             data: &p.data,
             orig_len: p.orig_len,
         };
-        engine.process(&raw, on_entry);
+        run.process(&raw, on_entry);
         heads[i] = next_owned(&mut files[i], i, p.data)?;
     }
 }

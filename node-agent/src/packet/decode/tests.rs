@@ -577,3 +577,25 @@ fn random_frames_never_panic() {
     }
     assert!(decoded > 100, "the generator should reach the transport layer now and then ({decoded})");
 }
+
+/// `addresses` reads the same addresses `decode` finds for every link type, also from frames cut
+/// just after the IP addresses (where `decode` gives up), and nothing from frames cut inside them
+/// or from non-IP frames.
+#[test]
+fn addresses_agree_with_decode_and_need_only_the_ip_header() {
+    use super::addresses;
+    for c in all_cases() {
+        let d = decode_ok(c.link_type, &c.frame);
+        assert_eq!(addresses(&raw(c.link_type, &c.frame)), Some((d.src_ip, d.dst_ip)), "{}", c.name);
+        let addresses_end = c.link_len() + if c.ip_layer == "ipv4" { 20 } else { 40 };
+        let cut = &c.frame[..addresses_end];
+        assert_eq!(addresses(&raw(c.link_type, cut)), Some((d.src_ip, d.dst_ip)), "{} cut after", c.name);
+        let short = &c.frame[..addresses_end - 1];
+        assert_eq!(addresses(&raw(c.link_type, short)), None, "{} cut inside", c.name);
+    }
+    let arp = cat(&ethernet(0x0806), &[0u8; 28]);
+    assert_eq!(addresses(&raw(LinkType::Ethernet, &arp)), None);
+    // An IPv6 header behind an EtherType that announces IPv4 is not read as IPv4.
+    let mismatched = cat(&ethernet(0x0800), &ipv6_udp(PAYLOAD));
+    assert_eq!(addresses(&raw(LinkType::Ethernet, &mismatched)), None);
+}
