@@ -26,10 +26,12 @@ fn names(pod: Option<&str>, ns: Option<&str>, service: Option<&str>, node: Optio
     Names { pod: s(pod), namespace: s(ns), service: s(service), node: s(node) }
 }
 
+type Objects =
+    (HashMap<String, PodInfo>, HashMap<String, ServiceInfo>, HashMap<String, SliceInfo>, HashMap<String, NodeInfo>);
+
 /// A node, a client and a server pod, a Service `web` (ClusterIP 10.96.0.10:80 → 8080) backed by the
 /// server, an agent on the host network, and the API server behind the `kubernetes` Service.
-fn cluster(
-) -> (HashMap<String, PodInfo>, HashMap<String, ServiceInfo>, HashMap<String, SliceInfo>, HashMap<String, NodeInfo>) {
+fn cluster() -> Objects {
     let mut agent = pod("shark-abc123", "shark-agent-x", "n1", "192.168.1.10");
     agent.host_network = true;
     let pods = keyed(vec![
