@@ -176,6 +176,17 @@ mod tests {
     }
 
     #[test]
+    fn a_lease_created_after_the_start_counts_as_renewed() {
+        let start = Instant::now();
+        let at = |s: u64| start + Duration::from_secs(s);
+        let mut o = Observer::new(Duration::from_secs(20), start);
+        assert_eq!(o.observe(at(0), None), Verdict::Alive);
+        assert_eq!(o.observe(at(15), renewal("t15")), Verdict::Alive);
+        assert_eq!(o.observe(at(34), renewal("t15")), Verdict::Alive, "counted from its appearance");
+        assert!(matches!(o.observe(at(35), renewal("t15")), Verdict::Orphaned { .. }));
+    }
+
+    #[test]
     fn a_zero_timeout_never_orphans() {
         let start = Instant::now();
         let mut o = Observer::new(Duration::ZERO, start);
