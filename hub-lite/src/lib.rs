@@ -8,6 +8,8 @@
 //! - `agents`: connections to agents: reconnect, resume without duplicates, filter push-down,
 //!   health, pcap export requests.
 //! - `http`: the HTTP server, token auth, routes of /api/v1 and the dashboard assets.
+//! - `cluster`: in a Kubernetes cluster (`--kubernetes`): agents, names and capture scope from
+//!   watches, and the orphaned-session watchdog.
 //! - `hub`: starting a hub (store, agent pool, HTTP server) and stopping it.
 //! - `token`: session tokens (random, from a file, constant-time comparison).
 //! - `har`, `stats`, `service_map`: pure views computed from stored entries.
@@ -15,6 +17,7 @@
 
 pub mod agents;
 pub mod assets;
+pub mod cluster;
 pub mod har;
 pub mod http;
 pub mod hub;

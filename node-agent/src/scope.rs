@@ -30,29 +30,54 @@ pub struct ScopeError {
     pub count: usize,
 }
 
-/// Everything, or the packets with a source or destination among some addresses.
+/// Everything, or the packets with a source or destination among some addresses; either way
+/// minus the packets from or to an excluded address.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scope {
     /// `None`: everything.
     only: Option<HashSet<IpAddr, ahash::RandomState>>,
+    /// Packets from or to these are left out whatever `only` says (in a cluster: Service
+    /// ClusterIPs whose exchanges are also captured after kube-proxy's DNAT, docs/tap.md).
+    exclude: HashSet<IpAddr, ahash::RandomState>,
+}
+
+fn bounded_set(addresses: impl IntoIterator<Item = IpAddr>) -> Result<HashSet<IpAddr, ahash::RandomState>, ScopeError> {
+    let mut set = HashSet::with_hasher(ahash::RandomState::new());
+    for a in addresses {
+        set.insert(a);
+        if set.len() > MAX_SCOPE_ADDRESSES {
+            return Err(ScopeError { count: set.len() });
+        }
+    }
+    Ok(set)
+}
+
+fn sorted(set: &HashSet<IpAddr, ahash::RandomState>) -> Vec<IpAddr> {
+    let mut v: Vec<IpAddr> = set.iter().copied().collect();
+    v.sort();
+    v
 }
 
 impl Scope {
     /// Every packet is kept (the default).
     pub fn all() -> Scope {
-        Scope { only: None }
+        Scope::default()
     }
 
     /// Packets from or to one of `addresses` are kept; none at all when it is empty.
     pub fn only(addresses: impl IntoIterator<Item = IpAddr>) -> Result<Scope, ScopeError> {
-        let mut set = HashSet::with_hasher(ahash::RandomState::new());
-        for a in addresses {
-            set.insert(a);
-            if set.len() > MAX_SCOPE_ADDRESSES {
-                return Err(ScopeError { count: set.len() });
-            }
-        }
-        Ok(Scope { only: Some(set) })
+        Ok(Scope { only: Some(bounded_set(addresses)?), exclude: HashSet::default() })
+    }
+
+    /// This scope minus the packets from or to one of `addresses` (at most
+    /// [`MAX_SCOPE_ADDRESSES`]; replaces earlier exclusions).
+    pub fn excluding(self, addresses: impl IntoIterator<Item = IpAddr>) -> Result<Scope, ScopeError> {
+        Ok(Scope { exclude: bounded_set(addresses)?, ..self })
+    }
+
+    /// The excluded addresses, sorted.
+    pub fn excluded(&self) -> Vec<IpAddr> {
+        sorted(&self.exclude)
     }
 
     pub fn is_all(&self) -> bool {
@@ -61,11 +86,7 @@ impl Scope {
 
     /// The addresses of a limited scope, sorted; `None` for everything.
     pub fn addresses(&self) -> Option<Vec<IpAddr>> {
-        self.only.as_ref().map(|s| {
-            let mut v: Vec<IpAddr> = s.iter().copied().collect();
-            v.sort();
-            v
-        })
+        self.only.as_ref().map(sorted)
     }
 
     /// Addresses in a limited scope; `None` for everything.
@@ -76,6 +97,9 @@ impl Scope {
 
 impl PacketScope for Scope {
     fn keeps(&self, src: IpAddr, dst: IpAddr) -> bool {
+        if !self.exclude.is_empty() && (self.exclude.contains(&src) || self.exclude.contains(&dst)) {
+            return false;
+        }
         match &self.only {
             None => true,
             Some(set) => set.contains(&src) || set.contains(&dst),
@@ -132,6 +156,19 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_excluded_address_leaves_its_packets_out_whatever_the_other_end() {
+        let s = Scope::only([ip("10.0.0.5")]).unwrap().excluding([ip("10.96.0.10")]).unwrap();
+        assert!(s.keeps(ip("10.0.0.5"), ip("10.0.0.6")));
+        assert!(!s.keeps(ip("10.0.0.5"), ip("10.96.0.10")), "to a ClusterIP");
+        assert!(!s.keeps(ip("10.96.0.10"), ip("10.0.0.5")), "from a ClusterIP");
+        assert_eq!(s.excluded(), vec![ip("10.96.0.10")]);
+        let all = Scope::all().excluding([ip("10.96.0.10")]).unwrap();
+        assert!(all.keeps(ip("1.2.3.4"), ip("5.6.7.8")) && !all.keeps(ip("1.2.3.4"), ip("10.96.0.10")));
+        let many = (0..=MAX_SCOPE_ADDRESSES as u32).map(|i| IpAddr::from(i.to_be_bytes()));
+        assert!(Scope::all().excluding(many).is_err(), "exclusions are bounded too");
     }
 
     #[test]

@@ -450,7 +450,12 @@ fn encode(agent: &str, message: &HubMessage) -> Result<Message, LinkError> {
 
 /// The `capture` message for `scope`.
 fn capture(id: u64, scope: &Scope) -> HubMessage {
-    HubMessage::Capture { id, all: scope.is_all(), addresses: scope.addresses().unwrap_or_default() }
+    HubMessage::Capture {
+        id,
+        all: scope.is_all(),
+        addresses: scope.addresses().unwrap_or_default(),
+        exclude: scope.excluded(),
+    }
 }
 
 /// Sends the `names` messages of `delta` (none when nothing changed).

@@ -261,6 +261,7 @@ fn hub(plan: &Plan) -> Deployment {
     ];
     args.extend(plan.scope.hub_args());
     args.extend(["--orphan-timeout".into(), plan.orphan_timeout_secs.to_string()]);
+    args.extend(["--agent-port".into(), plan.agent_port.to_string()]);
     args.extend(["--max-entries".into(), plan.max_entries.to_string()]);
     if plan.no_redact {
         args.push("--no-redact".into());
@@ -353,6 +354,10 @@ fn agents(plan: &Plan) -> DaemonSet {
             "/var/lib/shark".into(),
             "--storage-limit".into(),
             plan.storage_limit.to_string(),
+            // Capture nothing until the hub sends the capture scope: a replaced agent must not
+            // capture the pre-DNAT copies the scope leaves out (docs/tap.md, "One exchange, one entry").
+            "--initial-scope".into(),
+            "none".into(),
         ]),
         ports: Some(vec![ContainerPort {
             name: Some("link".into()),

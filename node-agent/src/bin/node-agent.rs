@@ -35,6 +35,17 @@ fn main() {
         /// Entries kept for hubs that are slow or reconnecting.
         #[arg(long, default_value_t = 20_000)]
         buffer_entries: usize,
+        /// With --listen, what is captured until a hub sends a capture scope: `all`, or `none` (in a
+        /// cluster, where the hub always sends one: nothing outside the tap's scope is dissected, and
+        /// no exchange is seen both before and after kube-proxy's DNAT, docs/tap.md).
+        #[arg(long, value_enum, default_value_t = InitialScope::All)]
+        initial_scope: InitialScope,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+    enum InitialScope {
+        All,
+        None,
     }
 
     let args = Args::parse();
@@ -62,6 +73,12 @@ fn main() {
             limits,
             storage.as_ref().map(|s| s.0.clone()),
         ));
+        if args.initial_scope == InitialScope::None {
+            match node_agent::scope::Scope::only([]) {
+                Ok(nothing) => state.scope.set(nothing),
+                Err(e) => fail(&e.to_string()),
+            }
+        }
         let options = LiveOptions {
             capture: LiveConfig { interfaces: args.interfaces, ..LiveConfig::default() },
             engine: EngineConfig { source_id: identity.id_prefix.clone(), ..EngineConfig::default() },

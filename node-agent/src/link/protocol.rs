@@ -181,13 +181,16 @@ pub enum HubMessage {
         remove: Vec<NameKey>,
     },
     /// The capture scope: with `all`, every packet; otherwise only packets from or to one of
-    /// `addresses` (at most [`crate::scope::MAX_SCOPE_ADDRESSES`]).
+    /// `addresses` (at most [`crate::scope::MAX_SCOPE_ADDRESSES`]); either way not the packets
+    /// from or to one of `exclude` (as many at most).
     Capture {
         id: u64,
         #[serde(default)]
         all: bool,
         #[serde(default)]
         addresses: Vec<IpAddr>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        exclude: Vec<IpAddr>,
     },
     /// Export the stored packets of these connections as pcapng.
     Pcap {

@@ -184,8 +184,9 @@ where
                             send(&mut tx, &AgentMessage::Error { error: e.to_string() }).await?;
                         }
                     }
-                    Ok(HubMessage::Capture { id, all, addresses }) => {
+                    Ok(HubMessage::Capture { id, all, addresses, exclude }) => {
                         let scope = if all { Ok(Scope::all()) } else { Scope::only(addresses) };
+                        let scope = scope.and_then(|s| s.excluding(exclude));
                         let ack = match scope {
                             Ok(scope) => {
                                 state.scope.set(scope);

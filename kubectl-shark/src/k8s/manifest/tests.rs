@@ -148,7 +148,9 @@ fn the_agent_runs_with_two_capabilities_on_the_host_network_and_no_api_access() 
             "--storage-dir",
             "/var/lib/shark",
             "--storage-limit",
-            "200000000"
+            "200000000",
+            "--initial-scope",
+            "none"
         ]
     );
     assert_eq!(c["env"], json!([{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]));
@@ -197,6 +199,8 @@ fn the_hub_gets_the_agreed_flags() {
             "kube-system",
             "--orphan-timeout",
             "120",
+            "--agent-port",
+            "9811",
             "--max-entries",
             "5000",
             "--no-redact"
