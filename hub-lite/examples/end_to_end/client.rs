@@ -1,7 +1,7 @@
 //! The dashboard side: one WebSocket client on `/api/v1/stream` (tokio-tungstenite) that parses every
 //! message and every row into typed structs, checks each row against the entry that was pushed
 //! (its id names the index; the summary must be that entry's; indices ascend; only expected ones
-//! come), and records when each row arrived.
+//! come), records when each row arrived and which expected rows never did (gaps).
 
 use crate::input::{index_of, Input};
 use futures_util::StreamExt;
@@ -103,7 +103,13 @@ pub struct Received {
     /// Rows that did not check out, and the first few descriptions.
     pub bad_rows: u64,
     pub first_problems: Vec<String>,
+    /// Expected indices whose row never arrived, and the first few of them.
+    pub gaps: u64,
+    pub first_gaps: Vec<u64>,
 }
+
+/// How many gap indices [`Received::first_gaps`] keeps.
+const FIRST_GAPS: usize = 10;
 
 impl Received {
     fn problem(&mut self, what: String) {
@@ -143,6 +149,8 @@ pub async fn receive(
     stall: Duration,
 ) -> Result<Received, ClientError> {
     let mut got = Received { arrived_at: vec![0; expect.n as usize + 1], ..Received::default() };
+    // Per entry index, whether its row arrived (`arrived_at` cannot tell: 0 ns is a time too).
+    let mut arrived = vec![false; expect.n as usize + 1];
     let last = expect.last();
     let mut newest = 0u64;
     let mut progress = Instant::now();
@@ -178,12 +186,21 @@ pub async fn receive(
                     }
                     newest = newest.max(i64);
                     got.arrived_at[i] = now;
+                    arrived[i] = true;
                 }
                 acked.store(newest, Ordering::Release);
             }
             "missed" => got.missed += m.count.unwrap_or(0),
             "error" => got.problem(format!("hub error message: {}", m.error.unwrap_or_default())),
             _ => {} // filter, health
+        }
+    }
+    for i in (expect.every..=last).step_by(expect.every as usize) {
+        if !arrived[i as usize] {
+            got.gaps += 1;
+            if got.first_gaps.len() < FIRST_GAPS {
+                got.first_gaps.push(i);
+            }
         }
     }
     Ok(got)

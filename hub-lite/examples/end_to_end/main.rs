@@ -11,7 +11,9 @@
 //! - `rate R`: empty filter, the producer at R entries/s; push-to-row latency p50/p99.
 //!
 //! `cargo run --release -p hub-lite --example end_to_end -- [--capture FILE] [--entries N]
-//!  [--rate R]... [--json FILE]`. No pass/fail: numbers only (plus the row checks).
+//!  [--rate R]... [--json FILE]`. Numbers, plus the row checks: the run fails (exit status 1) when a
+//! case's rows received plus the `missed` counts (stream and agent) are not the rows expected, or a
+//! row was bad; the first indices that never arrived are printed.
 
 mod client;
 mod input;
@@ -119,6 +121,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         results.push(result);
     }
     println!("{}", report::table(&results));
+    let mut failed = false;
+    for c in &results {
+        let accounted = c.rows_received + c.missed_stream + c.missed_agent;
+        if accounted != c.rows_expected || c.bad_rows > 0 {
+            failed = true;
+            eprintln!(
+                "case {}: {} rows expected, {} received + {} missed (stream) + {} missed (agent) = {accounted}; \
+                 {} never arrived, the first: {:?}; {} bad rows: {:?}",
+                c.name,
+                c.rows_expected,
+                c.rows_received,
+                c.missed_stream,
+                c.missed_agent,
+                c.gaps,
+                c.first_gaps,
+                c.bad_rows,
+                c.problems
+            );
+        }
+    }
     if let Some(path) = &args.json {
         let out = Output {
             capture: capture.display().to_string(),
@@ -130,6 +152,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             cases: &results,
         };
         std::fs::write(path, serde_json::to_vec_pretty(&out)?)?;
+    }
+    if failed {
+        std::process::exit(1);
     }
     Ok(())
 }
@@ -242,6 +267,8 @@ async fn run_case(
         missed_agent: health.missed,
         bad_rows: got.bad_rows,
         problems: got.first_problems,
+        gaps: got.gaps,
+        first_gaps: got.first_gaps,
         seconds,
         entries_per_s: n as f64 / seconds,
         rows_per_s: got.rows as f64 / seconds,

@@ -51,6 +51,9 @@ pub struct CaseResult {
     /// Rows that were unknown, out of order, not passing the filter or not equal to the pushed entry.
     pub bad_rows: u64,
     pub problems: Vec<String>,
+    /// Expected rows that never arrived, and the first few of their indices.
+    pub gaps: u64,
+    pub first_gaps: Vec<u64>,
     /// From the first push to the last row received.
     pub seconds: f64,
     /// Entries pushed (and gone through the agent's filter) per second, end to end.

@@ -24,6 +24,7 @@ use hyper_util::rt::TokioIo;
 use node_agent::filter::Filter;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -50,8 +51,6 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 const BATCHES_PER_TURN: usize = 16;
 /// Entries taken from the store per look.
 const SCAN: usize = 4096;
-
-type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
 /// Checks the upgrade request and answers 101; the session runs as a task of the server.
 pub fn upgrade(state: Arc<AppState>, mut req: Request<Incoming>, q: &Query) -> Result<Response<Body>, ApiError> {
@@ -83,7 +82,8 @@ pub fn upgrade(state: Arc<AppState>, mut req: Request<Incoming>, q: &Query) -> R
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_CLIENT_MESSAGE))
             .max_frame_size(Some(MAX_CLIENT_MESSAGE));
-        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        let ws: WebSocketStream<TokioIo<Upgraded>> =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
         Session::run(state, ws, filter, replay, full).await;
     });
     let mut resp = Response::new(Body::default());
@@ -122,13 +122,14 @@ struct ClientMessage {
     replay: Option<usize>,
 }
 
-struct Session {
+/// One stream over a WebSocket on `S` (an upgraded HTTP connection; tests use an in-memory pipe).
+struct Session<S> {
     state: Arc<AppState>,
     filter: Filter,
     slot: StreamFilter,
     /// Sequence number of the last store entry looked at.
     cursor: u64,
-    tx: SplitSink<Ws, Message>,
+    tx: SplitSink<WebSocketStream<S>, Message>,
     /// The `entries` message being built and its row count.
     batch: Vec<u8>,
     rows: usize,
@@ -136,8 +137,8 @@ struct Session {
     full: bool,
 }
 
-impl Session {
-    async fn run(state: Arc<AppState>, ws: Ws, filter: Filter, replay: usize, full: bool) {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Session<S> {
+    async fn run(state: Arc<AppState>, ws: WebSocketStream<S>, filter: Filter, replay: usize, full: bool) {
         let (tx, rx) = ws.split();
         let slot = state.streams.open(filter.clone());
         let mut session = Session { state, filter, slot, cursor: 0, tx, batch: Vec::new(), rows: 0, full };
@@ -148,11 +149,10 @@ impl Session {
         let _ = tokio::time::timeout(SEND_TIMEOUT, tx.close()).await;
     }
 
-    async fn serve(&mut self, mut rx: SplitStream<Ws>, replay: usize) -> Result<(), End> {
+    async fn serve(&mut self, mut rx: SplitStream<WebSocketStream<S>>, replay: usize) -> Result<(), End> {
         let mut watch = self.state.store.watch();
         let mut shutdown = self.state.shutdown.clone();
-        self.acknowledge(None).await?;
-        self.replay(replay).await?;
+        self.start(replay).await?;
         let mut health = tokio::time::interval(Duration::from_secs(1));
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_batch: Option<Instant> = None;
@@ -192,14 +192,20 @@ impl Session {
         }
     }
 
-    /// Sends the newest `n` matching rows and moves the cursor to the newest stored entry.
-    async fn replay(&mut self, n: usize) -> Result<(), End> {
+    /// (Re)starts the stream with the filter in force: moves the cursor to the newest stored entry
+    /// and takes the newest `n` matching rows, then acknowledges the filter, then sends the rows.
+    /// The cursor is fixed before the acknowledgement goes out, so every entry stored after the
+    /// client learns that the filter is in force comes after the cursor and is followed (or
+    /// counted as missed). Fixing it after the acknowledgement (as before) silently skipped the
+    /// entries stored in between: with `replay=0`, the first rows of a capture.
+    async fn start(&mut self, n: usize) -> Result<(), End> {
         let store = Arc::clone(&self.state.store);
         let filter = self.filter.clone();
         let found = tokio::task::spawn_blocking(move || select::newest(&store, &filter, None, n))
             .await
             .map_err(|_| End::Gone)?;
         self.cursor = found.cursor;
+        self.acknowledge(None).await?;
         self.clear_batch();
         for (seq, e) in &found.entries {
             self.add_row(*seq, e).await?;
@@ -284,8 +290,7 @@ impl Session {
             Ok(filter) => {
                 self.filter = filter;
                 self.slot.set(self.filter.clone());
-                self.acknowledge(None).await?;
-                self.replay(msg.replay.unwrap_or(DEFAULT_REPLAY).min(MAX_REPLAY)).await
+                self.start(msg.replay.unwrap_or(DEFAULT_REPLAY).min(MAX_REPLAY)).await
             }
             // The previous filter stays in force.
             Err(e) => self.acknowledge(Some((&msg.q, e))).await,
@@ -317,5 +322,124 @@ impl Session {
             Ok(Ok(())) => Ok(()),
             _ => Err(End::Gone),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::{Agents, AgentsOptions};
+    use crate::http::auth::HostPolicy;
+    use crate::http::server::TaskSet;
+    use crate::hub::Mode;
+    use crate::store::{EntryStore, StoreLimits};
+    use node_agent::{Endpoint, Entry, Timestamp, Transport};
+    use tokio::io::{AsyncReadExt, DuplexStream};
+    use tokio::sync::watch;
+
+    /// Longest the test waits for the session: a guard against hanging, not a measurement.
+    const HANG_GUARD: Duration = Duration::from_secs(60);
+
+    fn entry(i: u64) -> Entry {
+        Entry {
+            id: format!("n1-{i}"),
+            protocol: "http".into(),
+            transport: Transport::Tcp,
+            ts: Timestamp::from_secs_nanos(i, 0),
+            elapsed_us: None,
+            src: Endpoint::new("10.0.0.1".parse().unwrap(), 1000),
+            dst: Endpoint::new("10.0.0.2".parse().unwrap(), 80),
+            summary: format!("GET /{i}"),
+            status: None,
+            request_size: 0,
+            response_size: 0,
+            request: serde_json::json!({}),
+            response: None,
+            notes: vec![],
+        }
+    }
+
+    /// The state of a hub without agents around `store`; keep the sender (shutdown) alive.
+    fn app(store: Arc<EntryStore>) -> (Arc<AppState>, watch::Sender<bool>) {
+        let agents = Arc::new(Agents::start(Vec::new(), Arc::clone(&store), AgentsOptions::default()));
+        let (stop, shutdown) = watch::channel(false);
+        let state = AppState {
+            store,
+            streams: Arc::clone(agents.filters()),
+            agents,
+            token: "t".into(),
+            mode: Mode::View,
+            redact: false,
+            hosts: HostPolicy { allow_any: false, bound: "127.0.0.1".parse().unwrap() },
+            shutdown,
+            tasks: TaskSet::new(),
+        };
+        (Arc::new(state), stop)
+    }
+
+    /// The payload of a server text frame shorter than 126 bytes read raw from `io`, its first byte
+    /// already read.
+    async fn rest_of_small_text_frame(io: &mut DuplexStream, first: u8) -> String {
+        assert_eq!(first, 0x81, "a whole text frame");
+        let len = io.read_u8().await.unwrap();
+        assert!(len < 126, "an unmasked frame of less than 126 bytes: {len}");
+        let mut payload = vec![0; usize::from(len)];
+        io.read_exact(&mut payload).await.unwrap();
+        String::from_utf8(payload).unwrap()
+    }
+
+    /// The opening race: entries stored while the filter acknowledgement is on its way must be
+    /// sent even with `replay=0`. The session's socket is an 8-byte pipe, so its sends complete
+    /// only as the test reads: the test stores entries 1..=5 when the first byte of the
+    /// acknowledgement has arrived and the rest not, then 6..=8 once the session is following
+    /// (its first `health`). Every row 1..=8 must come, in order. Deterministic: the interleaving
+    /// is forced by the pipe, not by timing.
+    #[tokio::test(flavor = "current_thread")]
+    async fn entries_stored_while_the_filter_is_acknowledged_are_not_skipped() {
+        let store = Arc::new(EntryStore::new(StoreLimits::default()));
+        let (state, _stop) = app(Arc::clone(&store));
+        let (server, mut client) = tokio::io::duplex(8);
+        let session = tokio::spawn(async move {
+            let ws = WebSocketStream::from_raw_socket(server, Role::Server, None).await;
+            Session::run(state, ws, Filter::parse("").unwrap(), 0, false).await
+        });
+
+        let first = client.read_u8().await.unwrap();
+        for i in 1..=5 {
+            assert_eq!(store.push(entry(i)), Some(i));
+        }
+        let ack: serde_json::Value = serde_json::from_str(&rest_of_small_text_frame(&mut client, first).await).unwrap();
+        assert_eq!((ack["type"].as_str(), ack["ok"].as_bool()), (Some("filter"), Some(true)), "{ack}");
+
+        let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        let mut seqs = Vec::new();
+        let mut pushed_more = false;
+        let read = async {
+            while seqs.last() != Some(&8) {
+                let Some(Ok(Message::Text(text))) = ws.next().await else { panic!("the stream ended") };
+                let m: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+                match m["type"].as_str() {
+                    Some("entries") => {
+                        for row in m["entries"].as_array().unwrap() {
+                            let seq = row["seq"].as_u64().unwrap();
+                            assert_eq!(row["id"].as_str(), Some(format!("n1-{seq}").as_str()));
+                            seqs.push(seq);
+                        }
+                    }
+                    Some("health") if !pushed_more => {
+                        pushed_more = true;
+                        for i in 6..=8 {
+                            assert_eq!(store.push(entry(i)), Some(i));
+                        }
+                    }
+                    Some("health") => {}
+                    other => panic!("unexpected message {other:?}: {m}"),
+                }
+            }
+        };
+        tokio::time::timeout(HANG_GUARD, read).await.expect("rows within the hang guard");
+        assert_eq!(seqs, (1..=8).collect::<Vec<u64>>());
+        drop(ws);
+        tokio::time::timeout(HANG_GUARD, session).await.expect("the session ends").unwrap();
     }
 }
