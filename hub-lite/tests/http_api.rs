@@ -540,3 +540,53 @@ async fn a_given_token_is_used_and_a_bad_one_refused() {
     assert_eq!(r.status, 200, "the URL's token authorizes");
     assert_eq!(get_with(&hub, "/api/v1/session?token=t0k", None, &[]).await.status, 401);
 }
+
+#[tokio::test]
+async fn a_full_stream_carries_whole_entries_equal_to_the_stored_ones() {
+    let (hub, entries) = hub_with_demo();
+    let mut ws = connect(&hub, "full=1&replay=100000").await;
+    let last = entries.last().expect("demo entries").id.clone();
+    let got = read_rows_until(&mut ws, &last).await;
+    let mut streamed: Vec<Value> = got
+        .iter()
+        .filter(|m| m["type"] == "entries")
+        .flat_map(|m| m["entries"].as_array().expect("list").clone())
+        .collect();
+    assert_eq!(streamed.len(), entries.len(), "every entry once");
+    for (i, (got, want)) in streamed.iter_mut().zip(&entries).enumerate() {
+        let obj = got.as_object_mut().expect("entry object");
+        assert_eq!(obj.remove("seq"), Some(Value::from(i as u64 + 1)), "seq of {}", want.id);
+        // The whole entry (request, response and all), as the engine made it.
+        assert_eq!(*got, serde_json::to_value(want).expect("entry json"), "entry {}", want.id);
+    }
+}
+
+#[tokio::test]
+async fn a_bad_full_parameter_is_refused() {
+    let (hub, _) = hub_with_demo();
+    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let r = get_with(
+        &hub,
+        &format!("/api/v1/stream?full=yes&token={}", hub.token()),
+        None,
+        &[
+            ("Connection", "Upgrade"),
+            ("Upgrade", "websocket"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", key),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+}
+
+#[tokio::test]
+async fn healthz_answers_without_token_and_for_any_host() {
+    let (hub, _) = hub_with_demo();
+    let r = get_with(&hub, "/healthz", Some("shark-hub.example:8899"), &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), serde_json::json!({"ok": true}));
+    // Everything else still needs the token and a loopback Host.
+    assert_eq!(get_with(&hub, "/api/v1/session", None, &[]).await.status, 401);
+    assert_eq!(get_with(&hub, "/api/v1/session", Some("shark-hub.example:8899"), &[]).await.status, 403);
+}

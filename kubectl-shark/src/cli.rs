@@ -23,6 +23,14 @@ pub enum Command {
     View(ViewArgs),
     /// Capture live on this machine (needs root or CAP_NET_RAW; Linux only).
     Local(LocalArgs),
+    /// Capture what pods in a cluster say: deploys a session (hub + node agents) and opens the dashboard.
+    Tap(TapArgs),
+    /// Attach to a running session (e.g. one started with `tap --detach`): forward, dashboard, Lease renewal.
+    Proxy(ProxyArgs),
+    /// List the sessions in the cluster.
+    List(ListArgs),
+    /// Remove every session in the cluster (or one), and wait until it is gone.
+    Clean(CleanArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +115,161 @@ pub struct LocalArgs {
     /// Print no counters on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Which cluster, as kubectl takes it (KUBECONFIG is read too).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+/// The image pull policy of the session's pods.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PullPolicy {
+    #[value(name = "IfNotPresent")]
+    IfNotPresent,
+    #[value(name = "Always")]
+    Always,
+    #[value(name = "Never")]
+    Never,
+}
+
+impl PullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Always => "Always",
+            PullPolicy::Never => "Never",
+        }
+    }
+}
+
+/// What `tap` and `proxy` write instead of opening the dashboard.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TapOutput {
+    /// One JSON entry per line (docs/entry.md), with pod, namespace, service and node names.
+    Json,
+}
+
+/// How an attached CLI shows the session.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AttachArgs {
+    /// Local port of the dashboard on 127.0.0.1 (0: a free port); it stays the same all session.
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    pub port: u16,
+    /// Print the dashboard's address but do not open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Write entries to stdout instead of opening the dashboard.
+    #[arg(short, long, value_enum)]
+    pub output: Option<TapOutput>,
+    /// With --output json: only entries matching this filter (docs/filter.md).
+    #[arg(short, long, value_name = "EXPR", value_parser = check_filter)]
+    pub filter: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TapArgs {
+    /// Regular expression the names of the captured pods must contain a match of (default: every pod).
+    #[arg(value_name = "POD_REGEX")]
+    pub pod_regex: Option<String>,
+    /// Namespace to capture in (repeat for several; default: the context's namespace).
+    #[arg(short = 'n', long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+    /// Capture in all namespaces.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// With -A: leave this namespace out (repeatable).
+    #[arg(long = "exclude-namespace", value_name = "NS")]
+    pub exclude_namespaces: Vec<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub attach: AttachArgs,
+    /// Image holding node-agent and hub-lite.
+    #[arg(long, value_name = "IMAGE", default_value = concat!("ghcr.io/kubectl-shark/kubectl-shark:", env!("CARGO_PKG_VERSION")))]
+    pub image: String,
+    /// Image pull policy of the session's pods.
+    #[arg(long, value_enum, default_value = "IfNotPresent")]
+    pub pull_policy: PullPolicy,
+    /// Size of each agent's on-disk packet ring (e.g. 200MB, 1GiB); 0 stores no packets.
+    #[arg(long, value_name = "SIZE", default_value = "200MB", value_parser = crate::units::parse_size)]
+    pub storage_limit: u64,
+    /// Most entries the hub keeps (the oldest fall out).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_entries: usize,
+    /// Show the values of Authorization, Cookie, Set-Cookie, Proxy-Authorization and X-Api-Key headers.
+    #[arg(long)]
+    pub no_redact: bool,
+    /// List the pods in scope and the objects that would be created; create nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Leave the session running and return (attach with `kubectl shark proxy`).
+    #[arg(long)]
+    pub detach: bool,
+    /// The hub deletes the session when no CLI renewed its Lease for this long (default 2m; with
+    /// --detach: never, unless given).
+    #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
+    pub orphan_timeout: Option<std::time::Duration>,
+    /// How long to wait for the agents and the hub to become ready.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::units::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// CPU request of each agent.
+    #[arg(long, value_name = "QUANTITY", default_value = "100m")]
+    pub cpu_request: String,
+    /// CPU limit of each agent.
+    #[arg(long, value_name = "QUANTITY", default_value = "1")]
+    pub cpu_limit: String,
+    /// Memory request of each agent.
+    #[arg(long, value_name = "QUANTITY", default_value = "128Mi")]
+    pub memory_request: String,
+    /// Memory limit of each agent.
+    #[arg(long, value_name = "QUANTITY", default_value = "256Mi")]
+    pub memory_limit: String,
+    /// Extra argument for hub-lite, appended after the agreed ones (repeatable; for development
+    /// and tests, e.g. `--hub-arg=--agent --hub-arg=NAME=URL`).
+    #[arg(long = "hub-arg", value_name = "ARG", hide = true, allow_hyphen_values = true)]
+    pub hub_args: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ProxyArgs {
+    /// The session (as `kubectl shark list` shows it); not needed when there is only one.
+    #[arg(long, value_name = "ID", value_parser = parse_session)]
+    pub session: Option<crate::k8s::names::SessionId>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub attach: AttachArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CleanArgs {
+    /// Only this session (default: every session in the cluster).
+    #[arg(long, value_name = "ID", value_parser = parse_session)]
+    pub session: Option<crate::k8s::names::SessionId>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+fn parse_session(text: &str) -> Result<crate::k8s::names::SessionId, String> {
+    crate::k8s::names::SessionId::parse(text)
+}
+
+/// Checks a filter for clap and keeps its text (it is sent to the hub).
+fn check_filter(text: &str) -> Result<String, String> {
+    node_agent::filter::Filter::parse(text).map(|_| text.to_string()).map_err(|e| e.to_string())
 }
 
 /// Parses a filter for clap, with the column of the error in the message.

@@ -29,6 +29,9 @@ pub enum CliError {
     #[cfg_attr(target_os = "linux", allow(dead_code))]
     #[error("{0}")]
     Unsupported(String),
+    /// `tap`, `proxy`, `list`, `clean`: the cluster side.
+    #[error(transparent)]
+    Kubernetes(#[from] crate::k8s::error::K8sError),
 }
 
 impl CliError {
@@ -42,7 +45,10 @@ impl CliError {
                 PipelineErrorKind::PermissionDenied => exit::PERMISSION_DENIED,
                 PipelineErrorKind::Other => exit::OTHER,
             },
-            CliError::Output(_) | CliError::Unsupported(_) | CliError::Dashboard(_) => exit::OTHER,
+            CliError::Kubernetes(crate::k8s::error::K8sError::Forbidden(_)) => exit::PERMISSION_DENIED,
+            CliError::Output(_) | CliError::Unsupported(_) | CliError::Dashboard(_) | CliError::Kubernetes(_) => {
+                exit::OTHER
+            }
         }
     }
 }

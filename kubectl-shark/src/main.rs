@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod dashboard;
 mod error;
+mod k8s;
 mod output;
 mod select;
 mod signals;
@@ -22,6 +23,10 @@ fn main() {
     let result = match cli.command {
         Command::View(args) => commands::view::run(args),
         Command::Local(args) => commands::local::run(args),
+        Command::Tap(args) => commands::tap::run(args),
+        Command::Proxy(args) => commands::proxy::run(args),
+        Command::List(args) => commands::list::run(args),
+        Command::Clean(args) => commands::clean::run(args),
     };
     if let Err(e) = result {
         eprintln!("kubectl-shark: error: {e}");

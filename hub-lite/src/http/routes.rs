@@ -23,6 +23,10 @@ pub const MAX_LIMIT: usize = 10_000;
 pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_string();
     let is_api = path == "/api" || path.starts_with("/api/");
+    // Liveness for the kubelet's readiness probe (any Host, no token; it reveals nothing).
+    if path == "/healthz" {
+        return response::json_bytes(StatusCode::OK, b"{\"ok\":true}".to_vec());
+    }
     if let Err(why) = state.hosts.check(req.headers()) {
         return ApiError::Forbidden(why).into_response();
     }

@@ -69,15 +69,22 @@ pub fn write_list<'e>(
     Ok(())
 }
 
+/// A whole entry with its hub sequence number.
+#[derive(Serialize)]
+struct WithSeq<'a> {
+    seq: u64,
+    #[serde(flatten)]
+    entry: &'a Entry,
+}
+
 /// One whole entry (docs/entry.md) plus `"seq"`.
 pub fn entry_json(seq: u64, entry: &Entry) -> Result<Vec<u8>, serde_json::Error> {
-    #[derive(Serialize)]
-    struct WithSeq<'a> {
-        seq: u64,
-        #[serde(flatten)]
-        entry: &'a Entry,
-    }
     serde_json::to_vec(&WithSeq { seq, entry })
+}
+
+/// Appends one whole entry plus `"seq"` to `out` (the stream's `full=1` form).
+pub fn write_entry(out: &mut Vec<u8>, seq: u64, entry: &Entry) -> Result<(), serde_json::Error> {
+    serde_json::to_writer(out, &WithSeq { seq, entry })
 }
 
 #[cfg(test)]

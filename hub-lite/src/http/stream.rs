@@ -2,7 +2,8 @@
 //! session sends the filter acknowledgement, replays the newest matching stored rows, then follows
 //! the store: rows in batches (at most 1000 rows, at most one batch per 50 ms while trickling),
 //! `missed` when the store evicted entries before this client read them, and `health` every second.
-//! The client may change the filter (`{"type":"filter","q":...,"replay":N}`).
+//! The client may change the filter (`{"type":"filter","q":...,"replay":N}`). With `full=1` the
+//! batches carry whole entries instead of rows (`kubectl shark tap --output json` uses that).
 //!
 //! Bounded: client messages are at most 64 KiB; at most one batch is built at a time; a client that
 //! stops reading is dropped when a send does not complete within [`SEND_TIMEOUT`].
@@ -35,6 +36,8 @@ pub const DEFAULT_REPLAY: usize = 1000;
 pub const MAX_REPLAY: usize = 100_000;
 /// Most rows in one `entries` message.
 pub const MAX_BATCH_ROWS: usize = 1000;
+/// A batch is sent once it holds this many bytes (whole entries can be large).
+pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
 /// Shortest time between two batches while rows trickle in.
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
 /// Longest client message.
@@ -64,6 +67,11 @@ pub fn upgrade(state: Arc<AppState>, mut req: Request<Incoming>, q: &Query) -> R
         .map_err(|e| ApiError::Internal(format!("accept key: {e}")))?;
     let filter = filter_param(q)?;
     let replay = number_param::<usize>(q, "replay")?.unwrap_or(DEFAULT_REPLAY).min(MAX_REPLAY);
+    let full = match q.get("full") {
+        None | Some("" | "0" | "false") => false,
+        Some("1" | "true") => true,
+        Some(other) => return Err(ApiError::BadRequest(format!("full must be 0 or 1, not {other:?}"))),
+    };
     let open = state.streams.open_count();
     if open >= MAX_STREAMS {
         return Err(ApiError::TooManyStreams(open));
@@ -76,7 +84,7 @@ pub fn upgrade(state: Arc<AppState>, mut req: Request<Incoming>, q: &Query) -> R
             .max_message_size(Some(MAX_CLIENT_MESSAGE))
             .max_frame_size(Some(MAX_CLIENT_MESSAGE));
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
-        Session::run(state, ws, filter, replay).await;
+        Session::run(state, ws, filter, replay, full).await;
     });
     let mut resp = Response::new(Body::default());
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -124,13 +132,15 @@ struct Session {
     /// The `entries` message being built and its row count.
     batch: Vec<u8>,
     rows: usize,
+    /// Whole entries instead of rows (`full=1`).
+    full: bool,
 }
 
 impl Session {
-    async fn run(state: Arc<AppState>, ws: Ws, filter: Filter, replay: usize) {
+    async fn run(state: Arc<AppState>, ws: Ws, filter: Filter, replay: usize, full: bool) {
         let (tx, rx) = ws.split();
         let slot = state.streams.open(filter.clone());
-        let mut session = Session { state, filter, slot, cursor: 0, tx, batch: Vec::new(), rows: 0 };
+        let mut session = Session { state, filter, slot, cursor: 0, tx, batch: Vec::new(), rows: 0, full };
         let _ = session.serve(rx, replay).await;
         // The stream's filter leaves the push-down union before the client sees the close.
         let Session { slot, mut tx, .. } = session;
@@ -229,11 +239,16 @@ impl Session {
         if self.rows > 0 {
             self.batch.push(b',');
         }
-        if rows::write_row(&mut self.batch, seq, e).is_err() {
+        let written = if self.full {
+            rows::write_entry(&mut self.batch, seq, e)
+        } else {
+            rows::write_row(&mut self.batch, seq, e)
+        };
+        if written.is_err() {
             return Err(End::Gone);
         }
         self.rows += 1;
-        if self.rows >= MAX_BATCH_ROWS {
+        if self.rows >= MAX_BATCH_ROWS || self.batch.len() >= MAX_BATCH_BYTES {
             self.flush().await?;
             return Ok(true);
         }

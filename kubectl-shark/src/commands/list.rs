@@ -1,0 +1,22 @@
+//! `kubectl shark list`: the sessions in the cluster.
+
+use super::attach::runtime;
+use crate::cli::ListArgs;
+use crate::error::CliError;
+use crate::k8s::client::{connect, Target};
+use crate::k8s::sessions;
+
+pub fn run(args: ListArgs) -> Result<(), CliError> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let target = Target { kubeconfig: args.cluster.kubeconfig, context: args.cluster.context };
+        let conn = connect(&target).await?;
+        let all = sessions::list(&conn.client).await?;
+        if all.is_empty() {
+            eprintln!("kubectl-shark: no sessions in this cluster");
+            return Ok(());
+        }
+        print!("{}", sessions::table(&all, k8s_openapi::jiff::Timestamp::now()));
+        Ok(())
+    })
+}
