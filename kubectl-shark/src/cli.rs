@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[command(
     name = "kubectl-shark",
     bin_name = "kubectl shark",
-    version,
+    version = crate::build_info::LONG_VERSION,
     about = "See what pods in a Kubernetes cluster say to each other",
     long_about = "See what pods say to each other: capture traffic, reassemble TCP, and dissect HTTP and DNS.\n\
                   Without a cluster: `view` dissects capture files and `local` captures on this machine."
@@ -31,6 +31,8 @@ pub enum Command {
     List(ListArgs),
     /// Remove every session in the cluster (or one), and wait until it is gone.
     Clean(CleanArgs),
+    /// Print this CLI's version and commit, the image it deploys, the cluster's version and each session's.
+    Version(VersionArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,7 +194,7 @@ pub struct TapArgs {
     #[command(flatten)]
     pub attach: AttachArgs,
     /// Image holding node-agent and hub-lite.
-    #[arg(long, value_name = "IMAGE", default_value = concat!("ghcr.io/kubectl-shark/kubectl-shark:", env!("CARGO_PKG_VERSION")))]
+    #[arg(long, value_name = "IMAGE", default_value = crate::build_info::DEFAULT_IMAGE)]
     pub image: String,
     /// Image pull policy of the session's pods.
     #[arg(long, value_enum, default_value = "IfNotPresent")]
@@ -259,6 +261,28 @@ pub struct CleanArgs {
     /// Only this session (default: every session in the cluster).
     #[arg(long, value_name = "ID", value_parser = parse_session)]
     pub session: Option<crate::k8s::names::SessionId>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// How `version` prints.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionOutput {
+    /// One JSON object (client, cluster or cluster_error, warnings).
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct VersionArgs {
+    /// Only this CLI's part; do not contact the cluster.
+    #[arg(long)]
+    pub client: bool,
+    /// Print JSON instead of text (warnings are then in it, not on stderr).
+    #[arg(short, long, value_enum)]
+    pub output: Option<VersionOutput>,
+    /// How long to wait for the cluster before saying it is not reachable.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::units::parse_duration)]
+    pub request_timeout: std::time::Duration,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }

@@ -1,5 +1,6 @@
 //! `kubectl shark`: see what pods say to each other.
 
+mod build_info;
 mod cli;
 mod commands;
 mod dashboard;
@@ -27,6 +28,7 @@ fn main() {
         Command::Proxy(args) => commands::proxy::run(args),
         Command::List(args) => commands::list::run(args),
         Command::Clean(args) => commands::clean::run(args),
+        Command::Version(args) => commands::version::run(args),
     };
     if let Err(e) = result {
         eprintln!("kubectl-shark: error: {e}");

@@ -4,4 +4,5 @@ pub mod list;
 pub mod local;
 pub mod proxy;
 pub mod tap;
+pub mod version;
 pub mod view;

@@ -15,4 +15,5 @@ pub mod scope;
 pub mod sessions;
 pub mod signals;
 pub mod teardown;
+pub mod versions;
 pub mod wait;
