@@ -33,6 +33,14 @@ pub enum Command {
     Clean(CleanArgs),
     /// Print this CLI's version and commit, the image it deploys, the cluster's version and each session's.
     Version(VersionArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell), or kubectl's plugin completion file.
+    #[command(long_about = "Print a shell completion script for `kubectl-shark`, e.g.\n\
+        \x20 source <(kubectl-shark completion bash)\n\
+        or `kubectl-plugin`: the file kubectl_complete-shark that makes `kubectl shark <TAB>` work (kubectl 1.26 and\n\
+        later); put it on PATH, executable:\n\
+        \x20 kubectl-shark completion kubectl-plugin > ~/.local/bin/kubectl_complete-shark\n\
+        \x20 chmod +x ~/.local/bin/kubectl_complete-shark")]
+    Completion(CompletionArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -263,6 +271,24 @@ pub struct CleanArgs {
     pub session: Option<crate::k8s::names::SessionId>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+}
+
+/// What `completion` prints.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    #[value(name = "powershell")]
+    PowerShell,
+    /// `kubectl_complete-shark`, for `kubectl shark <TAB>` through kubectl's completion.
+    KubectlPlugin,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompletionArgs {
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: CompletionShell,
 }
 
 /// How `version` prints.

@@ -3,6 +3,7 @@
 mod build_info;
 mod cli;
 mod commands;
+mod completion;
 mod dashboard;
 mod error;
 mod k8s;
@@ -20,6 +21,14 @@ use cli::{Cli, Command};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // `kubectl-shark __complete WORDS...` (from kubectl_complete-shark) is answered before clap
+    // parses anything: the words are a partial command line, not one to run.
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next().is_some_and(|a| a == completion::COMPLETE_ARG) {
+        let words: Vec<String> = argv.map(|w| w.to_string_lossy().into_owned()).collect();
+        print!("{}", completion::answer(&words));
+        return;
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::View(args) => commands::view::run(args),
@@ -29,6 +38,7 @@ fn main() {
         Command::List(args) => commands::list::run(args),
         Command::Clean(args) => commands::clean::run(args),
         Command::Version(args) => commands::version::run(args),
+        Command::Completion(args) => commands::completion::run(args),
     };
     if let Err(e) = result {
         eprintln!("kubectl-shark: error: {e}");

@@ -1,5 +1,6 @@
 pub mod attach;
 pub mod clean;
+pub mod completion;
 pub mod list;
 pub mod local;
 pub mod proxy;
