@@ -1,4 +1,4 @@
-//! Bakes the git commit of the checkout into the binary (`kubectl shark version`).
+//! Bakes the version and the git commit of the checkout into the binary (`kubectl shark version`).
 //!
 //! Order: the `SHARK_GIT_COMMIT` environment variable (set it when building from a source archive
 //! that has no `.git`), else `git rev-parse HEAD` of the checkout, else `unknown`. No `-dirty`
@@ -9,6 +9,21 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
+    // The version the CLI reports: the workspace's, unless SHARK_VERSION says otherwise (scripts/dist
+    // --version; the self-update test builds a "next" release with it; real releases bump Cargo.toml).
+    println!("cargo:rerun-if-env-changed=SHARK_VERSION");
+    let version = match std::env::var("SHARK_VERSION") {
+        Ok(v) if !v.trim().is_empty() => {
+            let v = v.trim().trim_start_matches('v');
+            assert!(
+                !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'+'),
+                "SHARK_VERSION must look like 1.2.3 (letters, digits, . - +), not {v:?}"
+            );
+            v.to_string()
+        }
+        _ => std::env::var("CARGO_PKG_VERSION").unwrap_or_default(),
+    };
+    println!("cargo:rustc-env=SHARK_VERSION={version}");
     println!("cargo:rerun-if-env-changed=SHARK_GIT_COMMIT");
     let commit = match std::env::var("SHARK_GIT_COMMIT") {
         Ok(given) if !given.trim().is_empty() => {

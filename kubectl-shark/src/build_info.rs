@@ -1,18 +1,19 @@
 //! What this binary is: its version, the git commit it was built from (kubectl-shark/build.rs),
 //! the platform it was built for, and the image it deploys into a cluster by default.
 
-/// The CLI's version (the workspace version, without a `v`).
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The CLI's version, without a `v`: the workspace version, unless built with `SHARK_VERSION`
+/// (build.rs).
+pub const VERSION: &str = env!("SHARK_VERSION");
 
 /// The commit of the checkout it was built from (12 hex digits), or `unknown` (built outside a git
 /// checkout without `SHARK_GIT_COMMIT`).
 pub const COMMIT: &str = env!("SHARK_GIT_COMMIT");
 
 /// `clap`'s `--version` text: version and commit.
-pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SHARK_GIT_COMMIT"), ")");
+pub const LONG_VERSION: &str = concat!(env!("SHARK_VERSION"), " (commit ", env!("SHARK_GIT_COMMIT"), ")");
 
 /// The image `tap` deploys unless `--image` is given: the one of this CLI's version.
-pub const DEFAULT_IMAGE: &str = concat!("ghcr.io/kubectl-shark/kubectl-shark:", env!("CARGO_PKG_VERSION"));
+pub const DEFAULT_IMAGE: &str = concat!("ghcr.io/kubectl-shark/kubectl-shark:", env!("SHARK_VERSION"));
 
 /// The platform in Go's (and krew's) spelling: `linux/amd64`, `darwin/arm64`, `windows/amd64`.
 pub fn platform() -> String {

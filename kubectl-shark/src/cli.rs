@@ -41,6 +41,8 @@ pub enum Command {
         \x20 kubectl-shark completion kubectl-plugin > ~/.local/bin/kubectl_complete-shark\n\
         \x20 chmod +x ~/.local/bin/kubectl_complete-shark")]
     Completion(CompletionArgs),
+    /// Replace this binary by the latest release (not for krew installs: `kubectl krew upgrade shark`).
+    SelfUpdate(SelfUpdateArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -289,6 +291,19 @@ pub enum CompletionShell {
 pub struct CompletionArgs {
     #[arg(value_enum, value_name = "SHELL")]
     pub shell: CompletionShell,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SelfUpdateArgs {
+    /// GitHub's API (GitHub Enterprise: https://HOST/api/v3; or a mirror serving the same JSON).
+    #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+    pub base_url: String,
+    /// The repository whose releases to use.
+    #[arg(long, value_name = "OWNER/NAME", default_value = "kubectl-shark/kubectl-shark")]
+    pub repository: String,
+    /// Only say whether a newer release exists.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// How `version` prints.

@@ -32,6 +32,9 @@ pub enum CliError {
     /// `version` without `--client`: the local part was printed, the cluster could not be reached.
     #[error("{0}")]
     Unreachable(String),
+    /// `self-update`.
+    #[error("self-update: {0}")]
+    Update(#[from] crate::update::error::UpdateError),
     /// `tap`, `proxy`, `list`, `clean`: the cluster side.
     #[error(transparent)]
     Kubernetes(#[from] crate::k8s::error::K8sError),
@@ -52,6 +55,7 @@ impl CliError {
             CliError::Output(_)
             | CliError::Unsupported(_)
             | CliError::Unreachable(_)
+            | CliError::Update(_)
             | CliError::Dashboard(_)
             | CliError::Kubernetes(_) => exit::OTHER,
         }

@@ -11,6 +11,7 @@ mod output;
 mod select;
 mod signals;
 mod units;
+mod update;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -39,6 +40,7 @@ fn main() {
         Command::Clean(args) => commands::clean::run(args),
         Command::Version(args) => commands::version::run(args),
         Command::Completion(args) => commands::completion::run(args),
+        Command::SelfUpdate(args) => commands::self_update::run(args),
     };
     if let Err(e) = result {
         eprintln!("kubectl-shark: error: {e}");

@@ -18,7 +18,7 @@ fn client_part_names_the_version_the_commit_and_the_image() {
     let out = shark().args(["version", "--client", "-o", "json"]).output().expect("run kubectl-shark");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let version = env!("CARGO_PKG_VERSION");
+    let version = env!("SHARK_VERSION");
     assert_eq!(v["client"]["version"], version);
     assert_eq!(v["client"]["image"], format!("ghcr.io/kubectl-shark/kubectl-shark:{version}"));
     let commit = v["client"]["commit"].as_str().expect("commit");
@@ -59,7 +59,7 @@ fn without_a_cluster_the_local_part_is_printed_and_the_exit_code_says_so() {
         .expect("run kubectl-shark");
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).expect("utf-8");
-    assert!(text.starts_with(&format!("Client:  kubectl-shark {} (commit ", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(text.starts_with(&format!("Client:  kubectl-shark {} (commit ", env!("SHARK_VERSION"))), "{text}");
     assert!(text.contains("\nServer:  not reachable ("), "{text}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--client"), "the error points at --client");
 }
@@ -83,7 +83,7 @@ fn an_unreachable_server_is_reported_as_the_cluster_error() {
         shark().args(["version", "-o", "json", "--kubeconfig"]).arg(&kubeconfig).output().expect("run kubectl-shark");
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(v["client"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["client"]["version"], env!("SHARK_VERSION"));
     assert!(v["cluster_error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
     assert!(v.get("cluster").is_none(), "{v}");
 }

@@ -4,6 +4,7 @@ pub mod completion;
 pub mod list;
 pub mod local;
 pub mod proxy;
+pub mod self_update;
 pub mod tap;
 pub mod version;
 pub mod view;

@@ -191,7 +191,7 @@ fn namespace(plan: &Plan) -> Namespace {
     }
     let mut annotations = plan.scope.annotations();
     annotations.insert(names::ANN_CREATED_BY.into(), plan.created_by.clone());
-    annotations.insert(names::ANN_CLI_VERSION.into(), env!("CARGO_PKG_VERSION").into());
+    annotations.insert(names::ANN_CLI_VERSION.into(), crate::build_info::VERSION.into());
     annotations.insert(names::ANN_ORPHAN_TIMEOUT.into(), plan.orphan_timeout_secs.to_string());
     metadata.annotations = Some(annotations);
     Namespace { metadata, ..Namespace::default() }

@@ -105,7 +105,7 @@ fn the_namespace_admits_the_agent_and_records_the_scope() {
     assert_eq!(scope.describe(), p.scope.describe());
     assert_eq!(annotations.get(names::ANN_CREATED_BY).map(String::as_str), Some("alice"));
     assert_eq!(annotations.get(names::ANN_ORPHAN_TIMEOUT).map(String::as_str), Some("120"));
-    assert_eq!(annotations.get(names::ANN_CLI_VERSION).map(String::as_str), Some(env!("CARGO_PKG_VERSION")));
+    assert_eq!(annotations.get(names::ANN_CLI_VERSION).map(String::as_str), Some(crate::build_info::VERSION));
 }
 
 #[test]
