@@ -24,7 +24,7 @@ pub enum Command {
     /// Capture live on this machine (needs root or CAP_NET_RAW; Linux only).
     Local(LocalArgs),
     /// Capture what pods in a cluster say: deploys a session (hub + node agents) and opens the dashboard.
-    Tap(TapArgs),
+    Tap(Box<TapArgs>),
     /// Attach to a running session (e.g. one started with `tap --detach`): forward, dashboard, Lease renewal.
     Proxy(ProxyArgs),
     /// List the sessions in the cluster.
@@ -244,7 +244,8 @@ pub struct TapArgs {
     #[arg(long, value_name = "QUANTITY", default_value = "256Mi")]
     pub memory_limit: String,
     /// Extra argument for hub-lite, appended after the agreed ones (repeatable; for development
-    /// and tests, e.g. `--hub-arg=--agent --hub-arg=NAME=URL`).
+    /// and tests, e.g. `--hub-arg=--agent --hub-arg=n1=ws://10.0.0.1:{agent-port}/link/v1`;
+    /// `{agent-port}` stands for the session's agent port).
     #[arg(long = "hub-arg", value_name = "ARG", hide = true, allow_hyphen_values = true)]
     pub hub_args: Vec<String>,
 }

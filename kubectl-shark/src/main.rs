@@ -34,7 +34,7 @@ fn main() {
     let result = match cli.command {
         Command::View(args) => commands::view::run(args),
         Command::Local(args) => commands::local::run(args),
-        Command::Tap(args) => commands::tap::run(args),
+        Command::Tap(args) => commands::tap::run(*args),
         Command::Proxy(args) => commands::proxy::run(args),
         Command::List(args) => commands::list::run(args),
         Command::Clean(args) => commands::clean::run(args),

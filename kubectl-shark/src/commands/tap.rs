@@ -7,14 +7,14 @@ use crate::error::CliError;
 use crate::k8s::client::{connect, Target};
 use crate::k8s::error::K8sError;
 use crate::k8s::manifest::{self, Plan, Resources, Tokens};
-use crate::k8s::names::SessionId;
+use crate::k8s::names::{self, SessionId};
 use crate::k8s::scope::{Namespaces, Scope};
 use crate::k8s::signals::Signals;
 use crate::k8s::teardown::{self, Waited, Which};
 use crate::k8s::{apply, lease, preflight, wait};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, ListParams, PostParams};
 use std::time::Duration;
 
@@ -63,6 +63,7 @@ async fn tap(args: TapArgs) -> Result<(), K8sError> {
         no_redact: args.no_redact,
         created_by: user_name(client).await.unwrap_or_else(|| holder.clone()),
         holder: holder.clone(),
+        agent_port: free_agent_port(client).await?,
         extra_hub_args: args.hub_args.clone(),
     };
     let pods = pods_in_scope(client, &scope).await?;
@@ -125,6 +126,24 @@ async fn tap(args: TapArgs) -> Result<(), K8sError> {
         Waited::Stopped => say(format!("stopped waiting; the API server finishes removing session {id}")),
     }
     attached
+}
+
+/// An agent port no other session in the cluster uses (they share the nodes' network).
+async fn free_agent_port(client: &kube::Client) -> Result<u16, K8sError> {
+    let namespaces = Api::<Namespace>::all(client.clone())
+        .list_metadata(&ListParams::default().labels(&names::all_sessions_selector()))
+        .await
+        .map_err(K8sError::api("listing the other sessions (for a free agent port)"))?;
+    let used: Vec<u16> = namespaces
+        .items
+        .iter()
+        .filter_map(|n| n.metadata.annotations.as_ref()?.get(names::ANN_AGENT_PORT)?.parse().ok())
+        .collect();
+    names::pick_agent_port(&used)
+        .map_err(|e| K8sError::Session(format!("no randomness for the agent port: {e}")))?
+        .ok_or_else(|| {
+            K8sError::Session(format!("every agent port ({:?}) is taken by other sessions", names::AGENT_PORTS))
+        })
 }
 
 /// The Kubernetes user name (SelfSubjectReview), None when the cluster does not say.

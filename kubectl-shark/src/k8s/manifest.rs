@@ -44,6 +44,8 @@ pub struct Plan {
     pub created_by: String,
     /// The Lease holder: `user@host/pid` of the attached CLI.
     pub holder: String,
+    /// The agents' port on the node (unique among the cluster's sessions).
+    pub agent_port: u16,
     /// Extra hub arguments (hidden `--hub-arg`, for development), after the agreed ones.
     pub extra_hub_args: Vec<String>,
 }
@@ -193,6 +195,7 @@ fn namespace(plan: &Plan) -> Namespace {
     annotations.insert(names::ANN_CREATED_BY.into(), plan.created_by.clone());
     annotations.insert(names::ANN_CLI_VERSION.into(), crate::build_info::VERSION.into());
     annotations.insert(names::ANN_ORPHAN_TIMEOUT.into(), plan.orphan_timeout_secs.to_string());
+    annotations.insert(names::ANN_AGENT_PORT.into(), plan.agent_port.to_string());
     metadata.annotations = Some(annotations);
     Namespace { metadata, ..Namespace::default() }
 }
@@ -262,7 +265,8 @@ fn hub(plan: &Plan) -> Deployment {
     if plan.no_redact {
         args.push("--no-redact".into());
     }
-    args.extend(plan.extra_hub_args.iter().cloned());
+    // `{agent-port}` in them stands for this session's agent port.
+    args.extend(plan.extra_hub_args.iter().map(|a| a.replace("{agent-port}", &plan.agent_port.to_string())));
     let container = Container {
         name: "hub".into(),
         image: Some(plan.image.clone()),
@@ -342,7 +346,7 @@ fn agents(plan: &Plan) -> DaemonSet {
         command: Some(vec!["/usr/local/bin/node-agent".into()]),
         args: Some(vec![
             "--listen".into(),
-            format!("0.0.0.0:{}", names::AGENT_PORT),
+            format!("0.0.0.0:{}", plan.agent_port),
             "--token-file".into(),
             format!("/etc/shark/{}", names::SECRET_AGENT_KEY),
             "--storage-dir".into(),
@@ -352,14 +356,15 @@ fn agents(plan: &Plan) -> DaemonSet {
         ]),
         ports: Some(vec![ContainerPort {
             name: Some("link".into()),
-            container_port: i32::from(names::AGENT_PORT),
+            // The hub reads the agents' port from this named port of their pods.
+            container_port: i32::from(plan.agent_port),
             ..ContainerPort::default()
         }]),
         // The agent names its entries after the node (entry ids `<node>.<run>-<n>`).
         env: Some(vec![field_env("NODE_NAME", "spec.nodeName")]),
         readiness_probe: Some(Probe {
             tcp_socket: Some(TCPSocketAction {
-                port: IntOrString::Int(i32::from(names::AGENT_PORT)),
+                port: IntOrString::Int(i32::from(plan.agent_port)),
                 ..TCPSocketAction::default()
             }),
             period_seconds: Some(2),

@@ -24,6 +24,8 @@ pub const ANN_CREATED_BY: &str = "kubectl-shark.io/created-by";
 pub const ANN_CLI_VERSION: &str = "kubectl-shark.io/cli-version";
 /// Seconds without a Lease renewal after which the hub deletes the session; 0: never.
 pub const ANN_ORPHAN_TIMEOUT: &str = "kubectl-shark.io/orphan-timeout-seconds";
+/// The port the session's agents listen on (on the node: hostNetwork).
+pub const ANN_AGENT_PORT: &str = "kubectl-shark.io/agent-port";
 
 /// Fixed object names inside the session namespace.
 pub const SECRET: &str = "shark-tokens";
@@ -32,9 +34,23 @@ pub const SECRET_AGENT_KEY: &str = "agent-token";
 pub const HUB: &str = "shark-hub";
 pub const AGENT: &str = "shark-agent";
 pub const LEASE: &str = "shark-session";
-/// The hub's HTTP port (dashboard, API, /healthz) and the agents' link port (on the node).
+/// The hub's HTTP port (dashboard, API, /healthz).
 pub const HUB_PORT: u16 = 8899;
-pub const AGENT_PORT: u16 = 9781;
+/// The agents' link ports: on the node's network (hostNetwork), so every session on a node needs
+/// its own; a session takes one of these that no other session uses.
+pub const AGENT_PORTS: std::ops::RangeInclusive<u16> = 9781..=9980;
+
+/// A random agent port from [`AGENT_PORTS`] not in `used`; None when all are taken.
+pub fn pick_agent_port(used: &[u16]) -> Result<Option<u16>, getrandom::Error> {
+    let free: Vec<u16> = AGENT_PORTS.filter(|p| !used.contains(p)).collect();
+    if free.is_empty() {
+        return Ok(None);
+    }
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes)?;
+    let i = u32::from_le_bytes(bytes) as usize % free.len();
+    Ok(free.get(i).copied())
+}
 
 /// Length and alphabet of a session id.
 const ID_LEN: usize = 6;
@@ -136,6 +152,18 @@ mod tests {
         assert_eq!(SessionId::parse("ab12cd").map(|i| i.cluster_role()), Ok("shark-ab12cd-hub".to_string()));
         for bad in ["", "AB12CD", "ab12c", "ab12cde", "ab-2cd", "shark-", "kube-system"] {
             assert!(SessionId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn agent_ports_avoid_the_used_ones() {
+        let used: Vec<u16> = AGENT_PORTS.filter(|p| *p != 9900).collect();
+        assert_eq!(pick_agent_port(&used).expect("randomness"), Some(9900), "the only free one");
+        let all: Vec<u16> = AGENT_PORTS.collect();
+        assert_eq!(pick_agent_port(&all).expect("randomness"), None);
+        for _ in 0..100 {
+            let p = pick_agent_port(&[9781]).expect("randomness").expect("a port");
+            assert!(AGENT_PORTS.contains(&p) && p != 9781, "{p}");
         }
     }
 

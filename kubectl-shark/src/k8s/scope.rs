@@ -209,7 +209,10 @@ mod tests {
         assert_eq!(Scope::new(None, &[], false, &s(&["a"]), "d").err(), Some(ScopeError::ExcludeWithoutAll));
         assert_eq!(Scope::new(None, &s(&["-a"]), false, &[], "d").err(), Some(ScopeError::Namespace("-a".into())));
         let long = "a".repeat(64);
-        assert_eq!(Scope::new(None, &[long.clone()], false, &[], "d").err(), Some(ScopeError::Namespace(long)));
+        assert_eq!(
+            Scope::new(None, std::slice::from_ref(&long), false, &[], "d").err(),
+            Some(ScopeError::Namespace(long))
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ fn plan(scope: Scope) -> Plan {
         no_redact: false,
         created_by: "alice".into(),
         holder: "alice@laptop/42".into(),
+        agent_port: 9811,
         extra_hub_args: Vec::new(),
     }
 }
@@ -105,6 +106,7 @@ fn the_namespace_admits_the_agent_and_records_the_scope() {
     assert_eq!(scope.describe(), p.scope.describe());
     assert_eq!(annotations.get(names::ANN_CREATED_BY).map(String::as_str), Some("alice"));
     assert_eq!(annotations.get(names::ANN_ORPHAN_TIMEOUT).map(String::as_str), Some("120"));
+    assert_eq!(annotations.get(names::ANN_AGENT_PORT).map(String::as_str), Some("9811"));
     assert_eq!(annotations.get(names::ANN_CLI_VERSION).map(String::as_str), Some(crate::build_info::VERSION));
 }
 
@@ -140,7 +142,7 @@ fn the_agent_runs_with_two_capabilities_on_the_host_network_and_no_api_access() 
         strings(&c["args"]),
         vec![
             "--listen",
-            "0.0.0.0:9781",
+            "0.0.0.0:9811",
             "--token-file",
             "/etc/shark/agent-token",
             "--storage-dir",
@@ -159,6 +161,8 @@ fn the_agent_runs_with_two_capabilities_on_the_host_network_and_no_api_access() 
     assert!(size > 200_000_000 && size <= 240_000_000, "{size}");
     let sa = serde_json::to_value(&objects.agent_account).expect("json");
     assert_eq!(sa["automountServiceAccountToken"], false);
+    assert_eq!(c["ports"], json!([{"name": "link", "containerPort": 9811}]));
+    assert_eq!(c["readinessProbe"]["tcpSocket"], json!({"port": 9811}));
 }
 
 #[test]
