@@ -41,6 +41,7 @@ fn main() {
         Command::Version(args) => commands::version::run(args),
         Command::Completion(args) => commands::completion::run(args),
         Command::SelfUpdate(args) => commands::self_update::run(args),
+        Command::Manifests(args) => commands::manifests::run(*args),
     };
     if let Err(e) = result {
         eprintln!("kubectl-shark: error: {e}");

@@ -3,6 +3,7 @@ pub mod clean;
 pub mod completion;
 pub mod list;
 pub mod local;
+pub mod manifests;
 pub mod proxy;
 pub mod self_update;
 pub mod tap;

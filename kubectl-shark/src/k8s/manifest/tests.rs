@@ -23,6 +23,7 @@ fn plan(scope: Scope) -> Plan {
         holder: "alice@laptop/42".into(),
         agent_port: 9811,
         extra_hub_args: Vec::new(),
+        image_pull_secrets: Vec::new(),
     }
 }
 
