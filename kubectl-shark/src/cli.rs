@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[command(
     name = "kubectl-shark",
     bin_name = "kubectl shark",
-    version,
+    version = crate::build_info::LONG_VERSION,
     about = "See what pods in a Kubernetes cluster say to each other",
     long_about = "See what pods say to each other: capture traffic, reassemble TCP, and dissect HTTP and DNS.\n\
                   Without a cluster: `view` dissects capture files and `local` captures on this machine."
@@ -31,6 +31,20 @@ pub enum Command {
     List(ListArgs),
     /// Remove every session in the cluster (or one), and wait until it is gone.
     Clean(CleanArgs),
+    /// Print this CLI's version and commit, the image it deploys, the cluster's version and each session's.
+    Version(VersionArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell), or kubectl's plugin completion file.
+    #[command(long_about = "Print a shell completion script for `kubectl-shark`, e.g.\n\
+        \x20 source <(kubectl-shark completion bash)\n\
+        or `kubectl-plugin`: the file kubectl_complete-shark that makes `kubectl shark <TAB>` work (kubectl 1.26 and\n\
+        later); put it on PATH, executable:\n\
+        \x20 kubectl-shark completion kubectl-plugin > ~/.local/bin/kubectl_complete-shark\n\
+        \x20 chmod +x ~/.local/bin/kubectl_complete-shark")]
+    Completion(CompletionArgs),
+    /// Print what `tap` creates, as YAML for a persistent install (kubectl apply -f), review or GitOps.
+    Manifests(Box<ManifestsArgs>),
+    /// Replace this binary by the latest release (not for krew installs: `kubectl krew upgrade shark`).
+    SelfUpdate(SelfUpdateArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +163,67 @@ impl PullPolicy {
     }
 }
 
+/// The image of a session's pods and how it is pulled (`tap`, `manifests`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ImageArgs {
+    /// Image holding node-agent and hub-lite (default: this CLI's version).
+    #[arg(long, value_name = "IMAGE", default_value = crate::build_info::DEFAULT_IMAGE)]
+    pub image: String,
+    /// Pull the image from this registry instead (a mirror with the same repository path), e.g.
+    /// registry.example.com:5000.
+    #[arg(long, value_name = "HOST[:PORT][/PATH]", value_parser = crate::k8s::image::parse_registry)]
+    pub registry: Option<String>,
+    /// Secret of type kubernetes.io/dockerconfigjson to pull the image with (repeatable). `tap` copies
+    /// it into the session from NS (default: the context's namespace); `manifests` refers to NAME in
+    /// the session namespace, where you create it.
+    #[arg(long = "image-pull-secret", value_name = "[NS/]NAME", value_parser = parse_pull_secret)]
+    pub image_pull_secrets: Vec<PullSecretRef>,
+    /// Image pull policy of the session's pods.
+    #[arg(long, value_enum, default_value = "IfNotPresent")]
+    pub pull_policy: PullPolicy,
+}
+
+/// `--image-pull-secret [NS/]NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullSecretRef {
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ImageArgs {
+    /// The image the pods run: `--image`, moved to `--registry` when given.
+    pub fn image(&self) -> String {
+        match &self.registry {
+            Some(r) => crate::k8s::image::with_registry(&self.image, r),
+            None => self.image.clone(),
+        }
+    }
+
+    /// The names of the pull Secrets in the session namespace.
+    pub fn pull_secret_names(&self) -> Vec<String> {
+        self.image_pull_secrets.iter().map(|s| s.name.clone()).collect()
+    }
+}
+
+fn parse_pull_secret(text: &str) -> Result<PullSecretRef, String> {
+    // DNS-1123 subdomain for the name, label for the namespace.
+    let name_ok = |n: &str, max: usize| {
+        !n.is_empty()
+            && n.len() <= max
+            && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && n.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    let (namespace, name) = match text.split_once('/') {
+        Some((ns, name)) => (Some(ns), name),
+        None => (None, text),
+    };
+    if !name_ok(name, 253) || namespace.is_some_and(|ns| !name_ok(ns, 63) || ns.contains('.')) {
+        return Err(format!("{text:?} is not [NAMESPACE/]NAME of a Secret"));
+    }
+    Ok(PullSecretRef { namespace: namespace.map(String::from), name: name.to_string() })
+}
+
 /// What `tap` and `proxy` write instead of opening the dashboard.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TapOutput {
@@ -191,12 +266,8 @@ pub struct TapArgs {
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub attach: AttachArgs,
-    /// Image holding node-agent and hub-lite.
-    #[arg(long, value_name = "IMAGE", default_value = concat!("ghcr.io/kubectl-shark/kubectl-shark:", env!("CARGO_PKG_VERSION")))]
-    pub image: String,
-    /// Image pull policy of the session's pods.
-    #[arg(long, value_enum, default_value = "IfNotPresent")]
-    pub pull_policy: PullPolicy,
+    #[command(flatten)]
+    pub image: ImageArgs,
     /// Size of each agent's on-disk packet ring (e.g. 200MB, 1GiB); 0 stores no packets.
     #[arg(long, value_name = "SIZE", default_value = "200MB", value_parser = crate::units::parse_size)]
     pub storage_limit: u64,
@@ -260,6 +331,105 @@ pub struct CleanArgs {
     /// Only this session (default: every session in the cluster).
     #[arg(long, value_name = "ID", value_parser = parse_session)]
     pub session: Option<crate::k8s::names::SessionId>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// What `completion` prints.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    #[value(name = "powershell")]
+    PowerShell,
+    /// `kubectl_complete-shark`, for `kubectl shark <TAB>` through kubectl's completion.
+    KubectlPlugin,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompletionArgs {
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: CompletionShell,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ManifestsArgs {
+    /// Regular expression the names of the captured pods must contain a match of (default: every pod).
+    #[arg(value_name = "POD_REGEX")]
+    pub pod_regex: Option<String>,
+    /// Namespace to capture in (repeat for several; default: all namespaces).
+    #[arg(short = 'n', long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+    /// Capture in all namespaces (the default without -n).
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Leave this namespace out (repeatable).
+    #[arg(long = "exclude-namespace", value_name = "NS")]
+    pub exclude_namespaces: Vec<String>,
+    /// Session id (6 characters a-z, 0-9): namespace shark-ID.
+    #[arg(long, value_name = "ID", default_value = crate::k8s::static_install::DEFAULT_SESSION, value_parser = parse_session)]
+    pub session: crate::k8s::names::SessionId,
+    /// The agents' port on every node (hostNetwork); must differ from other sessions' (tap picks
+    /// theirs among 9781-9980 avoiding the ones in use).
+    #[arg(long, value_name = "PORT", default_value_t = 9980)]
+    pub agent_port: u16,
+    #[command(flatten)]
+    pub image: ImageArgs,
+    /// Size of each agent's on-disk packet ring (e.g. 200MB, 1GiB); 0 stores no packets.
+    #[arg(long, value_name = "SIZE", default_value = "200MB", value_parser = crate::units::parse_size)]
+    pub storage_limit: u64,
+    /// Most entries the hub keeps (the oldest fall out).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_entries: usize,
+    /// Show the values of Authorization, Cookie, Set-Cookie, Proxy-Authorization and X-Api-Key headers.
+    #[arg(long)]
+    pub no_redact: bool,
+    /// CPU request of each agent.
+    #[arg(long, value_name = "QUANTITY", default_value = "100m")]
+    pub cpu_request: String,
+    /// CPU limit of each agent.
+    #[arg(long, value_name = "QUANTITY", default_value = "1")]
+    pub cpu_limit: String,
+    /// Memory request of each agent.
+    #[arg(long, value_name = "QUANTITY", default_value = "128Mi")]
+    pub memory_request: String,
+    /// Memory limit of each agent.
+    #[arg(long, value_name = "QUANTITY", default_value = "256Mi")]
+    pub memory_limit: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SelfUpdateArgs {
+    /// GitHub's API (GitHub Enterprise: https://HOST/api/v3; or a mirror serving the same JSON).
+    #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+    pub base_url: String,
+    /// The repository whose releases to use.
+    #[arg(long, value_name = "OWNER/NAME", default_value = "kubectl-shark/kubectl-shark")]
+    pub repository: String,
+    /// Only say whether a newer release exists.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// How `version` prints.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionOutput {
+    /// One JSON object (client, cluster or cluster_error, warnings).
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct VersionArgs {
+    /// Only this CLI's part; do not contact the cluster.
+    #[arg(long)]
+    pub client: bool,
+    /// Print JSON instead of text (warnings are then in it, not on stderr).
+    #[arg(short, long, value_enum)]
+    pub output: Option<VersionOutput>,
+    /// How long to wait for the cluster before saying it is not reachable.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::units::parse_duration)]
+    pub request_timeout: std::time::Duration,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }

@@ -29,6 +29,12 @@ pub enum CliError {
     #[cfg_attr(target_os = "linux", allow(dead_code))]
     #[error("{0}")]
     Unsupported(String),
+    /// `version` without `--client`: the local part was printed, the cluster could not be reached.
+    #[error("{0}")]
+    Unreachable(String),
+    /// `self-update`.
+    #[error("self-update: {0}")]
+    Update(#[from] crate::update::error::UpdateError),
     /// `tap`, `proxy`, `list`, `clean`: the cluster side.
     #[error(transparent)]
     Kubernetes(#[from] crate::k8s::error::K8sError),
@@ -46,9 +52,12 @@ impl CliError {
                 PipelineErrorKind::Other => exit::OTHER,
             },
             CliError::Kubernetes(crate::k8s::error::K8sError::Forbidden(_)) => exit::PERMISSION_DENIED,
-            CliError::Output(_) | CliError::Unsupported(_) | CliError::Dashboard(_) | CliError::Kubernetes(_) => {
-                exit::OTHER
-            }
+            CliError::Output(_)
+            | CliError::Unsupported(_)
+            | CliError::Unreachable(_)
+            | CliError::Update(_)
+            | CliError::Dashboard(_)
+            | CliError::Kubernetes(_) => exit::OTHER,
         }
     }
 }

@@ -15,19 +15,34 @@ pub fn say(line: String) {
     eprintln!("kubectl-shark: {line}");
 }
 
-/// The dashboard token from the session's Secret.
+/// The dashboard token from the session's Secret: `shark-tokens` of a `tap` session, else the
+/// service-account-token Secret of an install from `kubectl shark manifests` (k8s/static_install.rs).
 pub async fn dashboard_token(client: &kube::Client, id: &SessionId) -> Result<String, K8sError> {
-    let secret = Api::<Secret>::namespaced(client.clone(), &id.namespace())
-        .get(names::SECRET)
-        .await
-        .map_err(K8sError::api(format!("reading Secret {}/{}", id.namespace(), names::SECRET)))?;
+    let api = Api::<Secret>::namespaced(client.clone(), &id.namespace());
+    let (secret_name, key, secret) = match api.get_opt(names::SECRET).await.map_err(K8sError::api(format!(
+        "reading Secret {}/{}",
+        id.namespace(),
+        names::SECRET
+    )))? {
+        Some(secret) => (names::SECRET, names::SECRET_DASHBOARD_KEY, secret),
+        None => {
+            let name = crate::k8s::static_install::DASHBOARD_TOKEN_SECRET;
+            let secret = api.get(name).await.map_err(K8sError::api(format!(
+                "reading Secret {}/{} (nor is there {})",
+                id.namespace(),
+                name,
+                names::SECRET
+            )))?;
+            (name, crate::k8s::static_install::TOKEN_KEY, secret)
+        }
+    };
     let bytes = secret
         .data
-        .and_then(|mut d| d.remove(names::SECRET_DASHBOARD_KEY))
-        .ok_or_else(|| K8sError::Session(format!("Secret {} has no {}", names::SECRET, names::SECRET_DASHBOARD_KEY)))?;
-    String::from_utf8(bytes.0).map(|t| t.trim().to_string()).map_err(|_| {
-        K8sError::Session(format!("the {} in Secret {} is not text", names::SECRET_DASHBOARD_KEY, names::SECRET))
-    })
+        .and_then(|mut d| d.remove(key))
+        .ok_or_else(|| K8sError::Session(format!("Secret {secret_name} has no {key} (yet)")))?;
+    String::from_utf8(bytes.0)
+        .map(|t| t.trim().to_string())
+        .map_err(|_| K8sError::Session(format!("the {key} in Secret {secret_name} is not text")))
 }
 
 /// Stays attached until a signal (or, with `--output json`, until writing fails).

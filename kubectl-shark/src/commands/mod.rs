@@ -1,7 +1,11 @@
 pub mod attach;
 pub mod clean;
+pub mod completion;
 pub mod list;
 pub mod local;
+pub mod manifests;
 pub mod proxy;
+pub mod self_update;
 pub mod tap;
+pub mod version;
 pub mod view;

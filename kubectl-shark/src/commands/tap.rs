@@ -49,8 +49,8 @@ async fn tap(args: TapArgs) -> Result<(), K8sError> {
     let plan = Plan {
         id: id.clone(),
         scope: scope.clone(),
-        image: args.image.clone(),
-        pull_policy: args.pull_policy.as_str().into(),
+        image: args.image.image(),
+        pull_policy: args.image.pull_policy.as_str().into(),
         storage_limit: args.storage_limit,
         max_entries: args.max_entries,
         orphan_timeout_secs: orphan_timeout.as_secs(),
@@ -65,6 +65,7 @@ async fn tap(args: TapArgs) -> Result<(), K8sError> {
         holder: holder.clone(),
         agent_port: free_agent_port(client).await?,
         extra_hub_args: args.hub_args.clone(),
+        image_pull_secrets: args.image.pull_secret_names(),
     };
     let pods = pods_in_scope(client, &scope).await?;
     if args.dry_run {
@@ -77,6 +78,8 @@ async fn tap(args: TapArgs) -> Result<(), K8sError> {
         agent: hub_lite::token::generate().map_err(|e| K8sError::Session(e.to_string()))?,
     };
     let mut objects = manifest::render(&plan, &tokens);
+    objects.pull_secrets =
+        crate::k8s::pull_secrets::copies(client, &args.image.image_pull_secrets, &conn.default_namespace, &id).await?;
     let progress = MultiProgress::new();
     let started = std::time::Instant::now();
     let ready = async {

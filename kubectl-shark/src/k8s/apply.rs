@@ -29,6 +29,10 @@ pub async fn create_all(
     let ns = objects.namespace.metadata.name.clone().unwrap_or_default();
     create_in(client, &ns, &objects.secret).await?;
     done(&mut step);
+    for pull_secret in &objects.pull_secrets {
+        create_in(client, &ns, pull_secret).await?;
+        done(&mut step);
+    }
     create_in(client, &ns, &objects.hub_account).await?;
     done(&mut step);
     create_in(client, &ns, &objects.agent_account).await?;

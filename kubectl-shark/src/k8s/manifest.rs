@@ -7,9 +7,9 @@ use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, Deploymen
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath,
-    Namespace, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SeccompProfile, Secret, SecretVolumeSource, SecurityContext, ServiceAccount, TCPSocketAction, Toleration, Volume,
-    VolumeMount,
+    LocalObjectReference, Namespace, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SeccompProfile, Secret, SecretVolumeSource, SecurityContext, ServiceAccount, TCPSocketAction,
+    Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -48,6 +48,8 @@ pub struct Plan {
     pub agent_port: u16,
     /// Extra hub arguments (hidden `--hub-arg`, for development), after the agreed ones.
     pub extra_hub_args: Vec<String>,
+    /// Secrets in the session namespace the pods pull their image with (`--image-pull-secret`).
+    pub image_pull_secrets: Vec<String>,
 }
 
 /// The random tokens of a session (stored in the Secret).
@@ -71,6 +73,9 @@ pub struct Objects {
     pub lease: Lease,
     pub hub: Deployment,
     pub agents: DaemonSet,
+    /// Copies of the user's image pull Secrets, created before the workloads (`tap
+    /// --image-pull-secret`); empty from [`render`].
+    pub pull_secrets: Vec<Secret>,
 }
 
 impl Objects {
@@ -81,9 +86,9 @@ impl Objects {
             Some(n) => format!("{kind} {n}/{}", m.name.as_deref().unwrap_or_default()),
             None => format!("{kind} {}", m.name.as_deref().unwrap_or_default()),
         };
-        vec![
-            format!("Namespace {ns}"),
-            named("Secret", &self.secret.metadata),
+        let mut out = vec![format!("Namespace {ns}"), named("Secret", &self.secret.metadata)];
+        out.extend(self.pull_secrets.iter().map(|s| named("Secret", &s.metadata)));
+        out.extend([
             named("ServiceAccount", &self.hub_account.metadata),
             named("ServiceAccount", &self.agent_account.metadata),
             named("ClusterRole", &self.cluster_role.metadata),
@@ -93,7 +98,8 @@ impl Objects {
             named("Lease", &self.lease.metadata),
             named("Deployment", &self.hub.metadata),
             named("DaemonSet", &self.agents.metadata),
-        ]
+        ]);
+        out
     }
 
     /// Makes the cluster-scoped objects owned by the created namespace (its uid), so deleting
@@ -167,6 +173,7 @@ pub fn render(plan: &Plan, tokens: &Tokens) -> Objects {
         lease: lease(plan, k8s_openapi::jiff::Timestamp::now()),
         hub: hub(plan),
         agents: agents(plan),
+        pull_secrets: Vec::new(),
     }
 }
 
@@ -193,7 +200,7 @@ fn namespace(plan: &Plan) -> Namespace {
     }
     let mut annotations = plan.scope.annotations();
     annotations.insert(names::ANN_CREATED_BY.into(), plan.created_by.clone());
-    annotations.insert(names::ANN_CLI_VERSION.into(), env!("CARGO_PKG_VERSION").into());
+    annotations.insert(names::ANN_CLI_VERSION.into(), crate::build_info::VERSION.into());
     annotations.insert(names::ANN_ORPHAN_TIMEOUT.into(), plan.orphan_timeout_secs.to_string());
     annotations.insert(names::ANN_AGENT_PORT.into(), plan.agent_port.to_string());
     metadata.annotations = Some(annotations);
@@ -319,6 +326,7 @@ fn hub(plan: &Plan) -> Deployment {
                 metadata: Some(ObjectMeta { labels: Some(labels), ..ObjectMeta::default() }),
                 spec: Some(PodSpec {
                     service_account_name: Some(names::HUB.into()),
+                    image_pull_secrets: pull_secret_refs(plan),
                     containers: vec![container],
                     volumes: Some(vec![tokens_volume(&[names::SECRET_DASHBOARD_KEY, names::SECRET_AGENT_KEY])]),
                     termination_grace_period_seconds: Some(5),
@@ -418,6 +426,7 @@ fn agents(plan: &Plan) -> DaemonSet {
                     // Every node, whatever its taints (control-plane, NoExecute, ...).
                     tolerations: Some(vec![Toleration { operator: Some("Exists".into()), ..Toleration::default() }]),
                     security_context: Some(PodSecurityContext::default()),
+                    image_pull_secrets: pull_secret_refs(plan),
                     containers: vec![container],
                     volumes: Some(vec![
                         tokens_volume(&[names::SECRET_AGENT_KEY]),
@@ -438,6 +447,12 @@ fn agents(plan: &Plan) -> DaemonSet {
         }),
         ..DaemonSet::default()
     }
+}
+
+/// `imagePullSecrets` of the pods; absent when none are given.
+fn pull_secret_refs(plan: &Plan) -> Option<Vec<LocalObjectReference>> {
+    (!plan.image_pull_secrets.is_empty())
+        .then(|| plan.image_pull_secrets.iter().map(|n| LocalObjectReference { name: n.clone() }).collect())
 }
 
 fn resources(r: &Resources) -> ResourceRequirements {

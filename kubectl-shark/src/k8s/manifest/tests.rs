@@ -23,6 +23,7 @@ fn plan(scope: Scope) -> Plan {
         holder: "alice@laptop/42".into(),
         agent_port: 9811,
         extra_hub_args: Vec::new(),
+        image_pull_secrets: Vec::new(),
     }
 }
 
@@ -107,7 +108,7 @@ fn the_namespace_admits_the_agent_and_records_the_scope() {
     assert_eq!(annotations.get(names::ANN_CREATED_BY).map(String::as_str), Some("alice"));
     assert_eq!(annotations.get(names::ANN_ORPHAN_TIMEOUT).map(String::as_str), Some("120"));
     assert_eq!(annotations.get(names::ANN_AGENT_PORT).map(String::as_str), Some("9811"));
-    assert_eq!(annotations.get(names::ANN_CLI_VERSION).map(String::as_str), Some(env!("CARGO_PKG_VERSION")));
+    assert_eq!(annotations.get(names::ANN_CLI_VERSION).map(String::as_str), Some(crate::build_info::VERSION));
 }
 
 #[test]
