@@ -11,7 +11,7 @@ use tokio::sync::watch;
 #[derive(Clone, Copy, Debug)]
 pub struct StoreLimits {
     pub max_entries: usize,
-    /// Approximate bytes of entry content (strings and numbers of the JSON), see [`approx_size`].
+    /// Approximate bytes of entry content (strings and numbers of the JSON), see [`Entry::approx_size`].
     pub max_bytes: usize,
 }
 
@@ -68,7 +68,7 @@ impl EntryStore {
     /// Stores an entry and wakes readers; returns its sequence number. An entry whose id is already
     /// stored is ignored (returns `None`), so a resent entry is never shown twice.
     pub fn push(&self, entry: Entry) -> Option<u64> {
-        let size = approx_size(&entry);
+        let size = entry.approx_size();
         let seq = {
             let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
             if inner.by_id.contains_key(entry.id.as_str()) {
@@ -153,28 +153,6 @@ impl EntryStore {
             evicted: inner.evicted,
         }
     }
-}
-
-/// Approximate heap size of an entry: its strings and the JSON of request and response.
-pub fn approx_size(entry: &Entry) -> usize {
-    fn value(v: &serde_json::Value) -> usize {
-        match v {
-            serde_json::Value::String(s) => s.len() + 24,
-            serde_json::Value::Array(a) => 24 + a.iter().map(value).sum::<usize>(),
-            serde_json::Value::Object(o) => 24 + o.iter().map(|(k, v)| k.len() + 24 + value(v)).sum::<usize>(),
-            _ => 16,
-        }
-    }
-    let names = |e: &node_agent::Endpoint| {
-        [&e.pod, &e.namespace, &e.service, &e.node].iter().map(|s| s.as_ref().map_or(0, |s| s.len())).sum::<usize>()
-    };
-    256 + entry.id.len()
-        + entry.summary.len()
-        + names(&entry.src)
-        + names(&entry.dst)
-        + value(&entry.request)
-        + entry.response.as_ref().map_or(0, value)
-        + entry.notes.iter().map(|n| n.len() + 24).sum::<usize>()
 }
 
 #[cfg(test)]

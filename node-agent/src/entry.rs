@@ -64,3 +64,27 @@ pub struct Entry {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
+
+impl Entry {
+    /// Approximate heap size of an entry: its strings and the JSON of request and response.
+    pub fn approx_size(&self) -> usize {
+        fn value(v: &serde_json::Value) -> usize {
+            match v {
+                serde_json::Value::String(s) => s.len() + 24,
+                serde_json::Value::Array(a) => 24 + a.iter().map(value).sum::<usize>(),
+                serde_json::Value::Object(o) => 24 + o.iter().map(|(k, v)| k.len() + 24 + value(v)).sum::<usize>(),
+                _ => 16,
+            }
+        }
+        let names = |e: &Endpoint| {
+            [&e.pod, &e.namespace, &e.service, &e.node].iter().map(|s| s.as_ref().map_or(0, |s| s.len())).sum::<usize>()
+        };
+        256 + self.id.len()
+            + self.summary.len()
+            + names(&self.src)
+            + names(&self.dst)
+            + value(&self.request)
+            + self.response.as_ref().map_or(0, value)
+            + self.notes.iter().map(|n| n.len() + 24).sum::<usize>()
+    }
+}

@@ -3,7 +3,7 @@
 //! never slows capture: the buffer keeps at most `max_entries` entries and about `max_bytes`, oldest
 //! out first, and a reader that fell behind learns how many it missed.
 
-use crate::entry::{Endpoint, Entry};
+use crate::entry::Entry;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -12,7 +12,7 @@ use tokio::sync::watch;
 #[derive(Clone, Copy, Debug)]
 pub struct LogLimits {
     pub max_entries: usize,
-    /// Approximate bytes of entry content, see [`approx_size`].
+    /// Approximate bytes of entry content, see [`Entry::approx_size`].
     pub max_bytes: usize,
 }
 
@@ -38,7 +38,7 @@ pub struct EntryLog {
 /// What a reader gets after a sequence number.
 #[derive(Debug, Default)]
 pub struct LogBatch {
-    /// `(seq, entry, approximate size)` ([`approx_size`], computed once when pushed), ascending
+    /// `(seq, entry, approximate size)` ([`Entry::approx_size`], computed once when pushed), ascending
     /// and consecutive.
     pub entries: Vec<(u64, Arc<Entry>, usize)>,
     /// Entries after the cursor that were evicted before they could be read.
@@ -53,7 +53,7 @@ impl EntryLog {
 
     /// Appends an entry, evicting the oldest while over the limits; returns its sequence number.
     pub fn push(&self, entry: Entry) -> u64 {
-        let size = approx_size(&entry);
+        let size = entry.approx_size();
         let seq = {
             let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             let seq = inner.first_seq + inner.entries.len() as u64;
@@ -117,32 +117,10 @@ impl EntryLog {
     }
 }
 
-/// Approximate heap size of an entry: its strings and the JSON of request and response.
-pub fn approx_size(entry: &Entry) -> usize {
-    fn value(v: &serde_json::Value) -> usize {
-        match v {
-            serde_json::Value::String(s) => s.len() + 24,
-            serde_json::Value::Array(a) => 24 + a.iter().map(value).sum::<usize>(),
-            serde_json::Value::Object(o) => 24 + o.iter().map(|(k, v)| k.len() + 24 + value(v)).sum::<usize>(),
-            _ => 16,
-        }
-    }
-    let names = |e: &Endpoint| {
-        [&e.pod, &e.namespace, &e.service, &e.node].iter().map(|s| s.as_ref().map_or(0, |s| s.len())).sum::<usize>()
-    };
-    256 + entry.id.len()
-        + entry.summary.len()
-        + names(&entry.src)
-        + names(&entry.dst)
-        + value(&entry.request)
-        + entry.response.as_ref().map_or(0, value)
-        + entry.notes.iter().map(|n| n.len() + 24).sum::<usize>()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::Transport;
+    use crate::entry::{Endpoint, Transport};
     use crate::time::Timestamp;
 
     pub(crate) fn entry(id: &str, body: usize) -> Entry {
@@ -178,7 +156,7 @@ mod tests {
         assert_eq!(got, vec![(7, "a-7"), (8, "a-8"), (9, "a-9"), (10, "a-10")]);
         let b = log.after(8, 1);
         assert_eq!((b.missed, b.entries.len(), b.entries[0].0), (0, 1, 9));
-        assert!(b.entries.iter().all(|(_, e, size)| *size == approx_size(e) && *size > 0));
+        assert!(b.entries.iter().all(|(_, e, size)| *size == e.approx_size() && *size > 0));
         assert!(log.after(10, 100).entries.is_empty());
         // A cursor from the future (another run's numbers) gets nothing rather than a panic.
         assert!(log.after(u64::MAX, 100).entries.is_empty());
