@@ -25,19 +25,27 @@ pub struct SessionInfo {
     pub terminating: bool,
 }
 
-/// Every session in the cluster, oldest first.
-pub async fn list(client: &kube::Client) -> Result<Vec<SessionInfo>, K8sError> {
+/// The namespaces labelled as sessions, with their session ids (namespaces whose label is not a
+/// valid id are left out).
+pub async fn session_namespaces(client: &kube::Client) -> Result<Vec<(SessionId, Namespace)>, K8sError> {
     let namespaces = Api::<Namespace>::all(client.clone())
         .list(&ListParams::default().labels(&names::all_sessions_selector()))
         .await
         .map_err(K8sError::api("listing session namespaces"))?;
+    Ok(namespaces
+        .items
+        .into_iter()
+        .filter_map(|ns| {
+            let id = ns.metadata.labels.as_ref()?.get(names::SESSION).and_then(|s| SessionId::parse(s).ok())?;
+            Some((id, ns))
+        })
+        .collect())
+}
+
+/// Every session in the cluster, oldest first.
+pub async fn list(client: &kube::Client) -> Result<Vec<SessionInfo>, K8sError> {
     let mut out = Vec::new();
-    for ns in namespaces.items {
-        let Some(id) =
-            ns.metadata.labels.as_ref().and_then(|l| l.get(names::SESSION)).and_then(|s| SessionId::parse(s).ok())
-        else {
-            continue;
-        };
+    for (id, ns) in session_namespaces(client).await? {
         let annotations = ns.metadata.annotations.clone().unwrap_or_default();
         let pods = Api::<Pod>::namespaced(client.clone(), &id.namespace())
             .list(&ListParams::default().labels(&names::component_selector(&id, names::COMPONENT_AGENT)))

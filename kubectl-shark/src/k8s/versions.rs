@@ -3,10 +3,10 @@
 //! hub and agents run.
 
 use super::error::K8sError;
-use super::names::{self, SessionId};
+use super::names;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::{Namespace, PodSpec};
-use kube::api::{Api, ListParams};
+use k8s_openapi::api::core::v1::PodSpec;
+use kube::api::Api;
 use serde::Serialize;
 
 /// What one session runs.
@@ -29,17 +29,8 @@ pub async fn server_version(client: &kube::Client) -> Result<String, K8sError> {
 
 /// Every session in the cluster (namespaces labelled as sessions), by id.
 pub async fn sessions(client: &kube::Client) -> Result<Vec<SessionVersion>, K8sError> {
-    let namespaces = Api::<Namespace>::all(client.clone())
-        .list(&ListParams::default().labels(&names::all_sessions_selector()))
-        .await
-        .map_err(K8sError::api("listing session namespaces"))?;
     let mut out = Vec::new();
-    for ns in namespaces.items {
-        let Some(id) =
-            ns.metadata.labels.as_ref().and_then(|l| l.get(names::SESSION)).and_then(|s| SessionId::parse(s).ok())
-        else {
-            continue;
-        };
+    for (id, ns) in super::sessions::session_namespaces(client).await? {
         let cli_version = ns.metadata.annotations.as_ref().and_then(|a| a.get(names::ANN_CLI_VERSION)).cloned();
         let hub = Api::<Deployment>::namespaced(client.clone(), &id.namespace())
             .get_opt(names::HUB)
