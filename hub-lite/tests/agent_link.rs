@@ -3,95 +3,26 @@
 //! Oracles: the entries `run_files` produces for the same file, counted and compared field by field;
 //! for pcap exports, the packets of the original file.
 
-use futures_util::{SinkExt, StreamExt};
+mod common;
+
+use common::{accept, demo, demo_entries, from_hub, new_state, no_redaction, start_agent, stored, text, until};
+use futures_util::SinkExt;
 use hub_lite::agents::{AgentConfig, Agents, AgentsOptions};
 use hub_lite::store::{EntryStore, StoreLimits};
-use node_agent::engine::EngineConfig;
 use node_agent::filter::Filter;
 use node_agent::link::protocol::{AgentMessage, HubMessage, SeqEntry};
-use node_agent::link::{serve, AgentIdentity, AgentState, LogLimits, ServerConfig};
+use node_agent::link::LogLimits;
 use node_agent::source::file::CaptureFile;
 use node_agent::storage::PcapRing;
 use node_agent::{Entry, Timestamp};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
-
-fn demo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/demo.pcapng")
-}
-
-/// The entries of the demo capture, with ids of `prefix`.
-fn demo_entries(prefix: &str) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    let config = EngineConfig { source_id: prefix.into(), ..EngineConfig::default() };
-    let run = node_agent::pipeline::run_files(&[demo()], config, &mut |e| entries.push(e));
-    assert!(run.error.is_none(), "{:?}", run.error);
-    assert!(entries.len() >= 50, "the demo capture has {} entries", entries.len());
-    entries
-}
-
-/// A running agent server; sending true on `shutdown` stops it and its sessions, and `task` ends
-/// once the listening socket is closed.
-struct AgentServer {
-    address: SocketAddr,
-    shutdown: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl AgentServer {
-    async fn stop(self) {
-        self.shutdown.send_replace(true);
-        self.task.await.unwrap();
-    }
-}
-
-async fn start_agent(state: &Arc<AgentState>, address: Option<SocketAddr>, token: Option<&str>) -> AgentServer {
-    // SO_REUSEADDR: a restarted agent takes its port again although connections to the old one linger.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_reuseaddr(true).unwrap();
-    socket.bind(address.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap())).unwrap();
-    let listener: TcpListener = socket.listen(16).unwrap();
-    let address = listener.local_addr().unwrap();
-    let (shutdown, rx) = watch::channel(false);
-    let config = ServerConfig { token: token.map(String::from), ..ServerConfig::default() };
-    let task = tokio::spawn(serve(listener, Arc::clone(state), config, rx, Arc::new(|_| {})));
-    AgentServer { address, shutdown, task }
-}
-
-fn new_state(limits: LogLimits, storage: Option<PathBuf>) -> Arc<AgentState> {
-    Arc::new(AgentState::new(AgentIdentity::new_run("node-1").unwrap(), limits, storage))
-}
-
-fn no_redaction() -> AgentsOptions {
-    AgentsOptions { redact: false, ..AgentsOptions::default() }
-}
-
-/// Waits (on the store's notifications and the agents' one-second stats) until `done` holds. The
-/// long limit only keeps a broken build from hanging CI; nothing here is a timing assertion.
-async fn until(store: &EntryStore, agents: &Agents, what: &str, mut done: impl FnMut(&EntryStore, &Agents) -> bool) {
-    let mut changes = store.watch();
-    let wait = async {
-        while !done(store, agents) {
-            let _ = tokio::time::timeout(Duration::from_millis(100), changes.changed()).await;
-        }
-    };
-    if tokio::time::timeout(Duration::from_secs(120), wait).await.is_err() {
-        panic!("gave up waiting for: {what}; health: {:?}", agents.health());
-    }
-}
-
-fn stored(store: &EntryStore) -> Vec<Entry> {
-    store.snapshot().iter().map(|e| Entry::clone(e)).collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hub_stores_every_entry_the_agent_produced_exactly_once() {
-    let state = new_state(LogLimits::default(), None);
+    let state = new_state("node-1", LogLimits::default(), None);
     let entries = demo_entries(&state.identity.id_prefix);
     let half = entries.len() / 2;
     for e in &entries[..half] {
@@ -117,7 +48,7 @@ async fn the_hub_stores_every_entry_the_agent_produced_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_are_pushed_down_and_only_matching_entries_cross() {
-    let state = new_state(LogLimits::default(), None);
+    let state = new_state("node-1", LogLimits::default(), None);
     let prefix = state.identity.id_prefix.clone();
     let entries = demo_entries(&prefix);
     let dns: Vec<Entry> = entries.iter().filter(|e| e.protocol == "dns").cloned().collect();
@@ -168,7 +99,7 @@ async fn filters_are_pushed_down_and_only_matching_entries_cross() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconnecting_hub_resumes_where_it_stopped_and_counts_what_the_agent_evicted() {
     // A buffer of 20: while the hub is away, the agent keeps only the newest 20 entries.
-    let state = new_state(LogLimits { max_entries: 20, max_bytes: usize::MAX }, None);
+    let state = new_state("node-1", LogLimits { max_entries: 20, max_bytes: usize::MAX }, None);
     let entries = demo_entries(&state.identity.id_prefix);
     assert!(entries.len() > 60);
     for e in &entries[..10] {
@@ -204,7 +135,7 @@ async fn a_reconnecting_hub_resumes_where_it_stopped_and_counts_what_the_agent_e
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_agent_is_a_new_run_whose_entries_do_not_collide() {
-    let old = new_state(LogLimits::default(), None);
+    let old = new_state("node-1", LogLimits::default(), None);
     let first = start_agent(&old, None, None).await;
     let a = demo_entries(&old.identity.id_prefix);
     for e in &a[..5] {
@@ -218,7 +149,7 @@ async fn a_restarted_agent_is_a_new_run_whose_entries_do_not_collide() {
     first.stop().await;
 
     // The same node, a new process: sequence numbers and entry numbers start over.
-    let new = new_state(LogLimits::default(), None);
+    let new = new_state("node-1", LogLimits::default(), None);
     assert_ne!(new.identity.run, old.identity.run);
     let b = demo_entries(&new.identity.id_prefix);
     for e in &b[..7] {
@@ -233,7 +164,7 @@ async fn a_restarted_agent_is_a_new_run_whose_entries_do_not_collide() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_with_a_token_refuses_hubs_without_it() {
-    let state = new_state(LogLimits::default(), None);
+    let state = new_state("node-1", LogLimits::default(), None);
     let entries = demo_entries(&state.identity.id_prefix);
     state.push(entries[0].clone());
     let agent = start_agent(&state, None, Some("s3cret-token")).await;
@@ -256,7 +187,7 @@ async fn an_agent_with_a_token_refuses_hubs_without_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_are_redacted_before_the_agent_filters() {
-    let state = new_state(LogLimits::default(), None);
+    let state = new_state("node-1", LogLimits::default(), None);
     let mut entry = demo_entries(&state.identity.id_prefix).into_iter().find(|e| e.protocol == "http").unwrap();
     let headers = entry.request["headers"].as_array_mut().unwrap();
     headers.push(serde_json::json!(["Authorization", "Bearer hunter2"]));
@@ -304,7 +235,7 @@ async fn the_pcap_of_an_entry_is_its_connection_from_the_agent_ring() {
         ring.write(&p.unwrap()).unwrap();
     }
     ring.flush().unwrap();
-    let state = new_state(LogLimits::default(), Some(dir.path().to_path_buf()));
+    let state = new_state("node-1", LogLimits::default(), Some(dir.path().to_path_buf()));
     let entries = demo_entries(&state.identity.id_prefix);
     for e in &entries {
         state.push(e.clone());
@@ -349,35 +280,16 @@ async fn the_pcap_of_an_entry_is_its_connection_from_the_agent_ring() {
     assert!(matches!(agents.export_entry(&stranger).await, Err(hub_lite::agents::PcapError::UnknownEntry(_))));
 }
 
-/// A fake agent: one accepted WebSocket connection on `listener`.
-async fn accept(listener: &TcpListener) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
-    let (tcp, _) = listener.accept().await.unwrap();
-    tokio_tungstenite::accept_async(tcp).await.unwrap()
-}
-
-/// The next text message from the hub, skipping pings.
-async fn from_hub(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) -> HubMessage {
-    loop {
-        match ws.next().await.expect("open").expect("readable") {
-            Message::Text(t) => return serde_json::from_str(&t).expect("the hub sends valid messages"),
-            _ => continue,
-        }
-    }
-}
-
 fn hello(protocol: u32, run: &str) -> Message {
-    Message::text(
-        serde_json::to_string(&AgentMessage::Hello {
-            protocol,
-            version: "9".into(),
-            agent: "fake".into(),
-            run: run.into(),
-            id_prefix: format!("fake.{run}"),
-            first_seq: 1,
-            last_seq: 0,
-        })
-        .unwrap(),
-    )
+    text(&AgentMessage::Hello {
+        protocol,
+        version: "9".into(),
+        agent: "fake".into(),
+        run: run.into(),
+        id_prefix: format!("fake.{run}"),
+        first_seq: 1,
+        last_seq: 0,
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,7 +319,7 @@ async fn a_misbehaving_agent_is_reported_and_reconnected_and_resumed_exactly() {
     let HubMessage::Subscribe { run: None, after: 0, .. } = from_hub(&mut ws).await else { panic!("subscribe") };
     let entry = Entry { id: "fake.r1-1".into(), ..demo_entries("x")[0].clone() };
     let batch = AgentMessage::Entries { entries: vec![SeqEntry { seq: 1, entry: entry.clone() }] };
-    ws.send(Message::text(serde_json::to_string(&batch).unwrap())).await.unwrap();
+    ws.send(text(&batch)).await.unwrap();
     ws.send(Message::binary(vec![1, 2, 3])).await.unwrap();
     until(&store, &agents, "the broken binary reported", error_has("binary message without id")).await;
     assert_eq!(stored(&store), vec![entry.clone()]);
@@ -421,7 +333,7 @@ async fn a_misbehaving_agent_is_reported_and_reconnected_and_resumed_exactly() {
     let batch = AgentMessage::Entries {
         entries: vec![SeqEntry { seq: 1, entry: entry.clone() }, SeqEntry { seq: 2, entry: second.clone() }],
     };
-    ws.send(Message::text(serde_json::to_string(&batch).unwrap())).await.unwrap();
+    ws.send(text(&batch)).await.unwrap();
     until(&store, &agents, "the second entry", |s, _| s.stats().stored == 2).await;
     assert_eq!(stored(&store), vec![entry, second]);
     let h = &agents.health()[0];

@@ -3,37 +3,21 @@
 //! bundled capture. Oracles: the entries `run_files` produces, named by hand in `expected_names`
 //! (not through a NameTable), and the agents' own state (their name table and capture scope).
 
-use futures_util::{SinkExt, StreamExt};
+mod common;
+
+use common::{accept, demo_entries, from_hub, new_state, no_redaction, start_agent, stored, text, until};
+use futures_util::SinkExt;
 use hub_lite::agents::{AgentConfig, Agents, AgentsError, AgentsOptions};
 use hub_lite::store::{EntryStore, StoreLimits};
-use node_agent::engine::EngineConfig;
 use node_agent::filter::Filter;
 use node_agent::link::protocol::{AgentMessage, HubMessage, SeqEntry};
-use node_agent::link::{serve, AgentIdentity, AgentState, LogLimits, ServerConfig};
+use node_agent::link::{AgentState, LogLimits};
 use node_agent::resolve::{NameKey, Names};
 use node_agent::scope::Scope;
 use node_agent::{Endpoint, Entry};
-use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
-
-fn demo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/demo.pcapng")
-}
-
-/// The entries of the demo capture, with ids of `prefix`.
-fn demo_entries(prefix: &str) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    let config = EngineConfig { source_id: prefix.into(), ..EngineConfig::default() };
-    let run = node_agent::pipeline::run_files(&[demo()], config, &mut |e| entries.push(e));
-    assert!(run.error.is_none(), "{:?}", run.error);
-    assert!(entries.len() >= 50, "the demo capture has {} entries", entries.len());
-    entries
-}
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -75,57 +59,6 @@ fn expected_names(entry: &Entry) -> Entry {
     Entry { src: named(&entry.src), dst: named(&entry.dst), ..entry.clone() }
 }
 
-struct AgentServer {
-    address: SocketAddr,
-    shutdown: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl AgentServer {
-    async fn stop(self) {
-        self.shutdown.send_replace(true);
-        self.task.await.unwrap();
-    }
-}
-
-async fn start_agent(state: &Arc<AgentState>, address: Option<SocketAddr>) -> AgentServer {
-    // SO_REUSEADDR: a restarted agent takes its port again although connections to the old one linger.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_reuseaddr(true).unwrap();
-    socket.bind(address.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap())).unwrap();
-    let listener: TcpListener = socket.listen(16).unwrap();
-    let address = listener.local_addr().unwrap();
-    let (shutdown, rx) = watch::channel(false);
-    let task = tokio::spawn(serve(listener, Arc::clone(state), ServerConfig::default(), rx, Arc::new(|_| {})));
-    AgentServer { address, shutdown, task }
-}
-
-fn new_state(name: &str) -> Arc<AgentState> {
-    Arc::new(AgentState::new(AgentIdentity::new_run(name).unwrap(), LogLimits::default(), None))
-}
-
-fn options() -> AgentsOptions {
-    AgentsOptions { redact: false, ..AgentsOptions::default() }
-}
-
-/// Waits until `done` holds, polling on the store's notifications. The long limit only keeps a
-/// broken build from hanging CI; nothing here is a timing assertion.
-async fn until(store: &EntryStore, agents: &Agents, what: &str, mut done: impl FnMut(&EntryStore, &Agents) -> bool) {
-    let mut changes = store.watch();
-    let wait = async {
-        while !done(store, agents) {
-            let _ = tokio::time::timeout(Duration::from_millis(50), changes.changed()).await;
-        }
-    };
-    if tokio::time::timeout(Duration::from_secs(120), wait).await.is_err() {
-        panic!("gave up waiting for: {what}; health: {:?}", agents.health());
-    }
-}
-
-fn stored(store: &EntryStore) -> Vec<Entry> {
-    store.snapshot().iter().map(|e| Entry::clone(e)).collect()
-}
-
 /// The agent holds exactly the names of `table` (what the hub sent arrived whole).
 fn agent_has(state: &AgentState, table: &[(NameKey, Names)]) -> bool {
     state.names.len() == table.len() && table.iter().all(|(k, n)| state.names.get(*k).as_ref() == Some(n))
@@ -133,14 +66,15 @@ fn agent_has(state: &AgentState, table: &[(NameKey, Names)]) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_pushed_to_every_agent_name_the_entries_it_sends_afterwards() {
-    let states: Vec<_> = ["node-1", "node-2", "node-3"].iter().map(|n| new_state(n)).collect();
+    let states: Vec<_> =
+        ["node-1", "node-2", "node-3"].iter().map(|n| new_state(n, LogLimits::default(), None)).collect();
     let mut servers = Vec::new();
     for s in &states {
-        servers.push(start_agent(s, None).await);
+        servers.push(start_agent(s, None, None).await);
     }
     let store = Arc::new(EntryStore::new(StoreLimits::default()));
     let configs = servers.iter().zip(["node-1", "node-2", "node-3"]).map(|(s, n)| AgentConfig::at(n, s.address, None));
-    let agents = Agents::start(configs.collect(), Arc::clone(&store), options());
+    let agents = Agents::start(configs.collect(), Arc::clone(&store), no_redaction());
     agents.names().replace_all(demo_names()).unwrap();
     let table = demo_names();
     until(&store, &agents, "every agent has the names", |_, _| states.iter().all(|s| agent_has(s, &table))).await;
@@ -205,12 +139,12 @@ async fn names_pushed_to_every_agent_name_the_entries_it_sends_afterwards() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pushed_down_filter_selects_by_name_at_the_agent() {
-    let state = new_state("node-1");
+    let state = new_state("node-1", LogLimits::default(), None);
     let entries = demo_entries(&state.identity.id_prefix);
-    let server = start_agent(&state, None).await;
+    let server = start_agent(&state, None, None).await;
     let store = Arc::new(EntryStore::new(StoreLimits::default()));
     let filter = Filter::parse(r#"dst.service == "web" and src.pod == "client-a""#).unwrap();
-    let options = AgentsOptions { initial_filters: vec![filter], ..options() };
+    let options = AgentsOptions { initial_filters: vec![filter], ..no_redaction() };
     let agents = Agents::start(vec![AgentConfig::at("node-1", server.address, None)], Arc::clone(&store), options);
     agents.names().replace_all(demo_names()).unwrap();
     until(&store, &agents, "the agent has the names", |_, _| agent_has(&state, &demo_names())).await;
@@ -235,26 +169,6 @@ async fn a_pushed_down_filter_selects_by_name_at_the_agent() {
     server.stop().await;
 }
 
-/// A fake agent: one accepted WebSocket connection on `listener`.
-async fn accept(listener: &TcpListener) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
-    let (tcp, _) = listener.accept().await.unwrap();
-    tokio_tungstenite::accept_async(tcp).await.unwrap()
-}
-
-/// The next text message from the hub, skipping pings.
-async fn from_hub(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) -> HubMessage {
-    loop {
-        match ws.next().await.expect("open").expect("readable") {
-            Message::Text(t) => return serde_json::from_str(&t).expect("the hub sends valid messages"),
-            _ => continue,
-        }
-    }
-}
-
-fn text(m: &AgentMessage) -> Message {
-    Message::text(serde_json::to_string(m).unwrap())
-}
-
 /// An agent that ignores names (say, an older one): the hub names its entries on receipt, from
 /// the names it has then. Entries already stored keep what they had (stored entries are never
 /// rewritten).
@@ -265,7 +179,7 @@ async fn the_hub_names_entries_on_receipt_and_does_not_rewrite_stored_ones() {
     let agents = Agents::start(
         vec![AgentConfig::at("old", listener.local_addr().unwrap(), None)],
         Arc::clone(&store),
-        options(),
+        no_redaction(),
     );
     let mut ws = accept(&listener).await;
     let hello = AgentMessage::Hello {
@@ -315,15 +229,15 @@ async fn the_hub_names_entries_on_receipt_and_does_not_rewrite_stored_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_capture_scope_reaches_every_agent_now_on_reconnect_and_when_added() {
-    let a = new_state("node-a");
-    let b = new_state("node-b");
-    let server_a = start_agent(&a, None).await;
-    let server_b = start_agent(&b, None).await;
+    let a = new_state("node-a", LogLimits::default(), None);
+    let b = new_state("node-b", LogLimits::default(), None);
+    let server_a = start_agent(&a, None, None).await;
+    let server_b = start_agent(&b, None, None).await;
     let store = Arc::new(EntryStore::new(StoreLimits::default()));
     let agents = Agents::start(
         vec![AgentConfig::at("node-a", server_a.address, None), AgentConfig::at("node-b", server_b.address, None)],
         Arc::clone(&store),
-        options(),
+        no_redaction(),
     );
     until(&store, &agents, "both connected", |_, a| a.health().iter().all(|h| h.connected)).await;
     assert!(a.scope.get().is_all() && b.scope.get().is_all());
@@ -338,14 +252,14 @@ async fn the_capture_scope_reaches_every_agent_now_on_reconnect_and_when_added()
     let address = server_b.address;
     server_b.stop().await;
     until(&store, &agents, "node-b gone", |_, a| !a.health()[1].connected).await;
-    let b2 = new_state("node-b");
+    let b2 = new_state("node-b", LogLimits::default(), None);
     assert!(b2.scope.get().is_all());
-    let server_b2 = start_agent(&b2, Some(address)).await;
+    let server_b2 = start_agent(&b2, Some(address), None).await;
     until(&store, &agents, "the new node-b has the scope", |_, _| *b2.scope.get() == scope).await;
 
     // An agent added later gets it at once.
-    let c = new_state("node-c");
-    let server_c = start_agent(&c, None).await;
+    let c = new_state("node-c", LogLimits::default(), None);
+    let server_c = start_agent(&c, None, None).await;
     agents.add(AgentConfig::at("node-c", server_c.address, None)).unwrap();
     until(&store, &agents, "node-c has the scope", |_, _| *c.scope.get() == scope).await;
 
@@ -360,14 +274,15 @@ async fn the_capture_scope_reaches_every_agent_now_on_reconnect_and_when_added()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_come_and_go_while_entries_flow_and_nothing_is_stored_twice() {
-    let a = new_state("node-a");
-    let b = new_state("node-b");
-    let server_a = start_agent(&a, None).await;
-    let server_b = start_agent(&b, None).await;
+    let a = new_state("node-a", LogLimits::default(), None);
+    let b = new_state("node-b", LogLimits::default(), None);
+    let server_a = start_agent(&a, None, None).await;
+    let server_b = start_agent(&b, None, None).await;
     let entries_a = demo_entries(&a.identity.id_prefix);
     let entries_b = demo_entries(&b.identity.id_prefix);
     let store = Arc::new(EntryStore::new(StoreLimits::default()));
-    let agents = Agents::start(vec![AgentConfig::at("node-a", server_a.address, None)], Arc::clone(&store), options());
+    let agents =
+        Agents::start(vec![AgentConfig::at("node-a", server_a.address, None)], Arc::clone(&store), no_redaction());
     for e in &entries_a[..20] {
         a.push(e.clone());
     }
