@@ -248,6 +248,72 @@ pub struct AttachArgs {
     pub filter: Option<String>,
 }
 
+/// What a session keeps and how it shows headers (`tap`, `manifests`). A struct of its own, apart
+/// from [`AgentResourcesArgs`], because `tap` lists other flags between the two groups in its help.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CaptureArgs {
+    /// Size of each agent's on-disk packet ring (e.g. 200MB, 1GiB); 0 stores no packets.
+    #[arg(long, value_name = "SIZE", default_value = "200MB", value_parser = crate::units::parse_size)]
+    pub storage_limit: u64,
+    /// Most entries the hub keeps (the oldest fall out).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_entries: usize,
+    /// Show the values of Authorization, Cookie, Set-Cookie, Proxy-Authorization and X-Api-Key headers.
+    #[arg(long)]
+    pub no_redact: bool,
+}
+
+/// The requests and limits of each agent (`tap`, `manifests`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct AgentResourcesArgs {
+    /// CPU request of each agent.
+    #[arg(long, value_name = "QUANTITY", default_value = "100m")]
+    pub cpu_request: String,
+    /// CPU limit of each agent.
+    #[arg(long, value_name = "QUANTITY", default_value = "1")]
+    pub cpu_limit: String,
+    /// Memory request of each agent.
+    #[arg(long, value_name = "QUANTITY", default_value = "128Mi")]
+    pub memory_request: String,
+    /// Memory limit of each agent.
+    #[arg(long, value_name = "QUANTITY", default_value = "256Mi")]
+    pub memory_limit: String,
+}
+
+/// A session's plan from the flags `tap` and `manifests` share: image, capture and agent resources.
+/// What only the caller knows is left empty, to set with `Plan { .., ..session_plan(..) }`:
+/// `created_by` and `agent_port` (always), `orphan_timeout_secs` (0: never), `holder` (none) and
+/// `extra_hub_args` (none).
+pub fn session_plan(
+    id: crate::k8s::names::SessionId,
+    scope: crate::k8s::scope::Scope,
+    image: &ImageArgs,
+    capture: &CaptureArgs,
+    agents: &AgentResourcesArgs,
+) -> crate::k8s::manifest::Plan {
+    crate::k8s::manifest::Plan {
+        id,
+        scope,
+        image: image.image(),
+        pull_policy: image.pull_policy.as_str().into(),
+        storage_limit: capture.storage_limit,
+        max_entries: capture.max_entries,
+        orphan_timeout_secs: 0,
+        agent_resources: crate::k8s::manifest::Resources {
+            cpu_request: agents.cpu_request.clone(),
+            cpu_limit: agents.cpu_limit.clone(),
+            memory_request: agents.memory_request.clone(),
+            memory_limit: agents.memory_limit.clone(),
+        },
+        no_redact: capture.no_redact,
+        created_by: String::new(),
+        holder: String::new(),
+        agent_port: 0,
+        extra_hub_args: Vec::new(),
+        image_pull_secrets: image.pull_secret_names(),
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub struct TapArgs {
     /// Regular expression the names of the captured pods must contain a match of (default: every pod).
@@ -268,15 +334,8 @@ pub struct TapArgs {
     pub attach: AttachArgs,
     #[command(flatten)]
     pub image: ImageArgs,
-    /// Size of each agent's on-disk packet ring (e.g. 200MB, 1GiB); 0 stores no packets.
-    #[arg(long, value_name = "SIZE", default_value = "200MB", value_parser = crate::units::parse_size)]
-    pub storage_limit: u64,
-    /// Most entries the hub keeps (the oldest fall out).
-    #[arg(long, value_name = "N", default_value_t = 100_000)]
-    pub max_entries: usize,
-    /// Show the values of Authorization, Cookie, Set-Cookie, Proxy-Authorization and X-Api-Key headers.
-    #[arg(long)]
-    pub no_redact: bool,
+    #[command(flatten)]
+    pub capture: CaptureArgs,
     /// List the pods in scope and the objects that would be created; create nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -290,18 +349,8 @@ pub struct TapArgs {
     /// How long to wait for the agents and the hub to become ready.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::units::parse_duration)]
     pub timeout: std::time::Duration,
-    /// CPU request of each agent.
-    #[arg(long, value_name = "QUANTITY", default_value = "100m")]
-    pub cpu_request: String,
-    /// CPU limit of each agent.
-    #[arg(long, value_name = "QUANTITY", default_value = "1")]
-    pub cpu_limit: String,
-    /// Memory request of each agent.
-    #[arg(long, value_name = "QUANTITY", default_value = "128Mi")]
-    pub memory_request: String,
-    /// Memory limit of each agent.
-    #[arg(long, value_name = "QUANTITY", default_value = "256Mi")]
-    pub memory_limit: String,
+    #[command(flatten)]
+    pub agents: AgentResourcesArgs,
     /// Extra argument for hub-lite, appended after the agreed ones (repeatable; for development
     /// and tests, e.g. `--hub-arg=--agent --hub-arg=n1=ws://10.0.0.1:{agent-port}/link/v1`;
     /// `{agent-port}` stands for the session's agent port).
@@ -376,27 +425,10 @@ pub struct ManifestsArgs {
     pub agent_port: u16,
     #[command(flatten)]
     pub image: ImageArgs,
-    /// Size of each agent's on-disk packet ring (e.g. 200MB, 1GiB); 0 stores no packets.
-    #[arg(long, value_name = "SIZE", default_value = "200MB", value_parser = crate::units::parse_size)]
-    pub storage_limit: u64,
-    /// Most entries the hub keeps (the oldest fall out).
-    #[arg(long, value_name = "N", default_value_t = 100_000)]
-    pub max_entries: usize,
-    /// Show the values of Authorization, Cookie, Set-Cookie, Proxy-Authorization and X-Api-Key headers.
-    #[arg(long)]
-    pub no_redact: bool,
-    /// CPU request of each agent.
-    #[arg(long, value_name = "QUANTITY", default_value = "100m")]
-    pub cpu_request: String,
-    /// CPU limit of each agent.
-    #[arg(long, value_name = "QUANTITY", default_value = "1")]
-    pub cpu_limit: String,
-    /// Memory request of each agent.
-    #[arg(long, value_name = "QUANTITY", default_value = "128Mi")]
-    pub memory_request: String,
-    /// Memory limit of each agent.
-    #[arg(long, value_name = "QUANTITY", default_value = "256Mi")]
-    pub memory_limit: String,
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    #[command(flatten)]
+    pub agents: AgentResourcesArgs,
 }
 
 #[derive(clap::Args, Debug)]

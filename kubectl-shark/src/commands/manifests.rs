@@ -1,10 +1,10 @@
 //! `kubectl shark manifests`: prints the objects of a persistent session as YAML (docs in
 //! k8s/static_install.rs and manifests/README.md); contacts no cluster.
 
-use crate::cli::ManifestsArgs;
+use crate::cli::{session_plan, ManifestsArgs};
 use crate::error::CliError;
 use crate::k8s::error::K8sError;
-use crate::k8s::manifest::{Plan, Resources};
+use crate::k8s::manifest::Plan;
 use crate::k8s::scope::Scope;
 use crate::k8s::static_install;
 use std::io::Write;
@@ -25,25 +25,9 @@ pub fn plan(args: &ManifestsArgs) -> Result<Plan, K8sError> {
     let all = args.all_namespaces || args.namespaces.is_empty();
     let scope = Scope::new(args.pod_regex.as_deref(), &args.namespaces, all, &args.exclude_namespaces, "default")?;
     Ok(Plan {
-        id: args.session.clone(),
-        scope,
-        image: args.image.image(),
-        pull_policy: args.image.pull_policy.as_str().into(),
-        storage_limit: args.storage_limit,
-        max_entries: args.max_entries,
-        orphan_timeout_secs: 0,
-        agent_resources: Resources {
-            cpu_request: args.cpu_request.clone(),
-            cpu_limit: args.cpu_limit.clone(),
-            memory_request: args.memory_request.clone(),
-            memory_limit: args.memory_limit.clone(),
-        },
-        no_redact: args.no_redact,
         created_by: static_install::CREATED_BY.into(),
-        holder: String::new(),
         agent_port: args.agent_port,
-        extra_hub_args: Vec::new(),
-        image_pull_secrets: args.image.pull_secret_names(),
+        ..session_plan(args.session.clone(), scope, &args.image, &args.capture, &args.agents)
     })
 }
 

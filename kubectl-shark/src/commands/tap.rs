@@ -2,11 +2,11 @@
 //! signal delete everything it created and wait until it is gone.
 
 use super::attach::{attach, runtime, say};
-use crate::cli::TapArgs;
+use crate::cli::{session_plan, TapArgs};
 use crate::error::CliError;
 use crate::k8s::client::{connect, Target};
 use crate::k8s::error::K8sError;
-use crate::k8s::manifest::{self, Plan, Resources, Tokens};
+use crate::k8s::manifest::{self, Plan, Tokens};
 use crate::k8s::names::{self, SessionId};
 use crate::k8s::scope::{Namespaces, Scope};
 use crate::k8s::signals::Signals;
@@ -47,25 +47,12 @@ async fn tap(args: TapArgs) -> Result<(), K8sError> {
         (None, false) => DEFAULT_ORPHAN_TIMEOUT,
     };
     let plan = Plan {
-        id: id.clone(),
-        scope: scope.clone(),
-        image: args.image.image(),
-        pull_policy: args.image.pull_policy.as_str().into(),
-        storage_limit: args.storage_limit,
-        max_entries: args.max_entries,
         orphan_timeout_secs: orphan_timeout.as_secs(),
-        agent_resources: Resources {
-            cpu_request: args.cpu_request.clone(),
-            cpu_limit: args.cpu_limit.clone(),
-            memory_request: args.memory_request.clone(),
-            memory_limit: args.memory_limit.clone(),
-        },
-        no_redact: args.no_redact,
         created_by: user_name(client).await.unwrap_or_else(|| holder.clone()),
         holder: holder.clone(),
         agent_port: free_agent_port(client).await?,
         extra_hub_args: args.hub_args.clone(),
-        image_pull_secrets: args.image.pull_secret_names(),
+        ..session_plan(id.clone(), scope.clone(), &args.image, &args.capture, &args.agents)
     };
     let pods = pods_in_scope(client, &scope).await?;
     if args.dry_run {
