@@ -142,6 +142,13 @@ pub struct ClusterArgs {
     pub context: Option<String>,
 }
 
+impl ClusterArgs {
+    /// Where to connect, as these flags say.
+    pub fn target(&self) -> crate::k8s::client::Target {
+        crate::k8s::client::Target { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
+    }
+}
+
 /// The image pull policy of the session's pods.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PullPolicy {

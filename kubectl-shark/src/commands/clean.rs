@@ -4,7 +4,7 @@
 use super::attach::{runtime, say};
 use crate::cli::CleanArgs;
 use crate::error::CliError;
-use crate::k8s::client::{connect, Target};
+use crate::k8s::client::connect;
 use crate::k8s::signals::Signals;
 use crate::k8s::teardown::{self, Waited, Which};
 
@@ -12,8 +12,7 @@ pub fn run(args: CleanArgs) -> Result<(), CliError> {
     let rt = runtime()?;
     rt.block_on(async {
         let mut signals = Signals::new()?;
-        let target = Target { kubeconfig: args.cluster.kubeconfig, context: args.cluster.context };
-        let conn = connect(&target).await?;
+        let conn = connect(&args.cluster.target()).await?;
         let which = match args.session {
             Some(id) => Which::One(id),
             None => Which::All,

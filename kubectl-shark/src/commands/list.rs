@@ -3,14 +3,13 @@
 use super::attach::runtime;
 use crate::cli::ListArgs;
 use crate::error::CliError;
-use crate::k8s::client::{connect, Target};
+use crate::k8s::client::connect;
 use crate::k8s::sessions;
 
 pub fn run(args: ListArgs) -> Result<(), CliError> {
     let rt = runtime()?;
     rt.block_on(async {
-        let target = Target { kubeconfig: args.cluster.kubeconfig, context: args.cluster.context };
-        let conn = connect(&target).await?;
+        let conn = connect(&args.cluster.target()).await?;
         let all = sessions::list(&conn.client).await?;
         if all.is_empty() {
             eprintln!("kubectl-shark: no sessions in this cluster");

@@ -3,7 +3,7 @@
 use super::attach::{attach, runtime, say};
 use crate::cli::ProxyArgs;
 use crate::error::CliError;
-use crate::k8s::client::{connect, Target};
+use crate::k8s::client::connect;
 use crate::k8s::signals::Signals;
 use crate::k8s::{lease, sessions};
 
@@ -11,8 +11,7 @@ pub fn run(args: ProxyArgs) -> Result<(), CliError> {
     let rt = runtime()?;
     rt.block_on(async {
         let mut signals = Signals::new()?;
-        let target = Target { kubeconfig: args.cluster.kubeconfig.clone(), context: args.cluster.context.clone() };
-        let conn = connect(&target).await?;
+        let conn = connect(&args.cluster.target()).await?;
         let id = sessions::pick(&conn.client, args.session.clone()).await?;
         say(format!("attached to session {id}"));
         attach(&conn.client, &id, &lease::holder_identity(), &args.attach, &mut signals).await?;

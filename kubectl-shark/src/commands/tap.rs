@@ -4,7 +4,7 @@
 use super::attach::{attach, runtime, say};
 use crate::cli::{session_plan, TapArgs};
 use crate::error::CliError;
-use crate::k8s::client::{connect, Target};
+use crate::k8s::client::connect;
 use crate::k8s::error::K8sError;
 use crate::k8s::manifest::{self, Plan, Tokens};
 use crate::k8s::names::{self, SessionId};
@@ -28,8 +28,7 @@ pub fn run(args: TapArgs) -> Result<(), CliError> {
 
 async fn tap(args: TapArgs) -> Result<(), K8sError> {
     let mut signals = Signals::new()?;
-    let target = Target { kubeconfig: args.cluster.kubeconfig.clone(), context: args.cluster.context.clone() };
-    let conn = connect(&target).await?;
+    let conn = connect(&args.cluster.target()).await?;
     let client = &conn.client;
     let scope = Scope::new(
         args.pod_regex.as_deref(),

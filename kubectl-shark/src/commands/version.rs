@@ -56,7 +56,7 @@ pub fn run(args: VersionArgs) -> Result<(), CliError> {
     let (cluster, cluster_error) = if args.client {
         (None, None)
     } else {
-        let target = Target { kubeconfig: args.cluster.kubeconfig.clone(), context: args.cluster.context.clone() };
+        let target = args.cluster.target();
         let rt = runtime()?;
         match rt.block_on(async { tokio::time::timeout(args.request_timeout, query(&target)).await }) {
             Ok(Ok(c)) => (Some(c), None),
