@@ -26,7 +26,7 @@ fn the_committed_rendering_is_what_the_cli_prints() {
 
 #[test]
 fn registry_pull_secret_scope_and_session_flags_show_in_the_output() {
-    let text = manifests(&[
+    let args = [
         "--registry",
         "registry.airgap.test:5000",
         "--image-pull-secret",
@@ -36,7 +36,8 @@ fn registry_pull_secret_scope_and_session_flags_show_in_the_output() {
         "web|api",
         "--session",
         "abc123",
-    ]);
+    ];
+    let text = manifests(&args);
     let version = env!("SHARK_VERSION");
     let image = format!("image: registry.airgap.test:5000/kubectl-shark/kubectl-shark:{version}");
     assert_eq!(text.matches(&image).count(), 2, "hub and agents: {text}");
@@ -46,20 +47,7 @@ fn registry_pull_secret_scope_and_session_flags_show_in_the_output() {
     assert!(text.contains("kubectl-shark.io/scope-namespaces: shop\n"), "{text}");
     assert!(text.contains("kubectl-shark.io/scope-regex: web|api\n"), "{text}");
     assert!(text.contains("# Rendered by: kubectl shark manifests --registry registry.airgap.test:5000"), "{text}");
-    assert_eq!(
-        text,
-        manifests(&[
-            "--registry",
-            "registry.airgap.test:5000",
-            "--image-pull-secret",
-            "regcred",
-            "-n",
-            "shop",
-            "web|api",
-            "--session",
-            "abc123"
-        ])
-    );
+    assert_eq!(text, manifests(&args));
 }
 
 #[test]
