@@ -22,6 +22,8 @@ fn entry(i: u64) -> Entry {
         dst: Endpoint::new([10, 0, 0, 2].into(), 8080),
         summary: format!("GET /api/items/{i}?page=2"),
         status: Some("200".into()),
+        outcome: Default::default(),
+        tls: false,
         request_size: 180,
         response_size: 733,
         request: serde_json::json!({

@@ -171,6 +171,8 @@ mod tests {
             dst: Endpoint::new("10.0.0.2".parse().unwrap(), 80),
             summary: "GET /".into(),
             status: None,
+            outcome: Default::default(),
+            tls: false,
             request_size: 0,
             response_size: 0,
             request: serde_json::json!({ "body": "x".repeat(body) }),

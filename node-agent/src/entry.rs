@@ -34,6 +34,47 @@ pub enum Transport {
     Udp,
 }
 
+/// Whether an exchange succeeded, the same way for every protocol (docs/entry.md, "Outcome").
+/// Set by the protocol's dissector from its own status; everything downstream (service map, stats,
+/// the dashboard's colours, the filter's `outcome`) reads this instead of interpreting `status`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The exchange did what was asked (HTTP 1xx-3xx, DNS NOERROR/NXDOMAIN, gRPC OK, a message delivered).
+    #[default]
+    Ok,
+    /// It failed, and the protocol says the client is at fault (HTTP 4xx, gRPC INVALID_ARGUMENT).
+    ClientError,
+    /// It failed, and the protocol says the server is at fault (HTTP 5xx, DNS SERVFAIL, gRPC INTERNAL).
+    ServerError,
+    /// It failed without the protocol saying whose fault (a reset stream, a cut connection).
+    Error,
+    /// No response was seen (connection closed, capture ended, timeout, lost to a capture gap).
+    NoResponse,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] =
+        [Outcome::Ok, Outcome::ClientError, Outcome::ServerError, Outcome::Error, Outcome::NoResponse];
+
+    /// The name as it appears in JSON and in filters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::ClientError => "client_error",
+            Outcome::ServerError => "server_error",
+            Outcome::Error => "error",
+            Outcome::NoResponse => "no_response",
+        }
+    }
+
+    /// Counted as a failure of the server side in error rates (the service map, stats): a server
+    /// error, an error of unknown fault, or no answer at all. Client errors are the caller's.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::ServerError | Outcome::Error | Outcome::NoResponse)
+    }
+}
+
 /// One exchange. `request` and `response` are protocol-defined JSON objects (see docs/entry.md);
 /// the engine and everything downstream of it treat them as data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,6 +96,12 @@ pub struct Entry {
     pub summary: String,
     /// The outcome in the protocol's words, e.g. "200" or "NXDOMAIN"; null without response.
     pub status: Option<String>,
+    /// The outcome in common words, set by the protocol from `status` (see [`Outcome`]).
+    #[serde(default)]
+    pub outcome: Outcome,
+    /// The bytes were read as plaintext from a TLS library (eBPF), not from packets on the wire.
+    #[serde(default)]
+    pub tls: bool,
     /// Bytes of the request and response messages on the wire (application layer).
     pub request_size: u64,
     pub response_size: u64,

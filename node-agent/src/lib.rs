@@ -19,5 +19,5 @@ pub mod source;
 pub mod storage;
 pub mod time;
 
-pub use entry::{Endpoint, Entry, Transport};
+pub use entry::{Endpoint, Entry, Outcome, Transport};
 pub use time::Timestamp;

@@ -1,7 +1,8 @@
-//! Redaction of credentials in entries (docs/api.md, "Redaction"): the values of the headers that
-//! carry credentials become [`REDACTED`] before an entry is stored, filtered or served.
+//! Redaction of credentials in entries (docs/api.md, "Redaction"): values that carry credentials
+//! become [`REDACTED`] before an entry is stored, filtered or served. Each protocol declares where
+//! its secrets are ([`Secrets`], in its registration); this module applies the declarations.
 //!
-//! What is redacted, and why no more:
+//! What HTTP declares, and why no more:
 //! - the values of [`SENSITIVE_HEADERS`] (any case) in `request.headers`, `response.headers`,
 //!   and in `request.trailers` / `response.trailers` (a trailer is a header sent after the body;
 //!   the same name carries the same secret there);
@@ -12,9 +13,11 @@
 //!   language and the dashboard show as on the wire. The contract names headers only.
 //! - bodies are left alone for the same reason (no reliable notion of "the secret" in a body).
 //!
-//! Entries of protocols without headers (DNS) have no `headers` key and pass through unchanged.
-//! Nothing is allocated unless a value is actually replaced.
+//! Entries of protocols without secrets (DNS) pass through unchanged; entries of a protocol this
+//! build does not know (from a newer agent) get HTTP's declaration. Nothing is allocated unless a
+//! value is actually replaced.
 
+use crate::dissect::registry;
 use crate::entry::Entry;
 use serde_json::Value;
 
@@ -24,16 +27,78 @@ pub const REDACTED: &str = "[REDACTED]";
 /// Header names whose values are credentials (compared without regard to ASCII case).
 pub const SENSITIVE_HEADERS: [&str; 5] = ["Authorization", "Cookie", "Set-Cookie", "Proxy-Authorization", "X-Api-Key"];
 
-/// The keys of a request or response object that hold `[name, value]` header pairs.
-const HEADER_LISTS: [&str; 2] = ["headers", "trailers"];
+/// Where a protocol's request and response objects keep credentials.
+#[derive(Clone, Copy)]
+pub struct Secrets {
+    /// Keys of the object that hold `[name, value]` pairs (headers, trailers, metadata).
+    pub pair_lists: &'static [&'static str],
+    /// Whether a pair's name marks its value as a credential.
+    pub is_secret_name: fn(&str) -> bool,
+    /// Keys of the object whose whole value is a credential (e.g. a password field).
+    pub fields: &'static [&'static str],
+    /// Protocol logic for the rest: JSON pointers (RFC 6901, relative to the object) of further
+    /// credential values, e.g. the password argument of a Redis `AUTH`.
+    pub find: Option<fn(&Value) -> Vec<String>>,
+}
 
-/// Replaces the values of credential headers in the entry's request and response by [`REDACTED`];
-/// returns how many values were replaced. A value that already reads [`REDACTED`] is not counted,
-/// so redacting twice returns 0 the second time. Pairs that are not `[string, string]` are skipped.
+impl Secrets {
+    /// A protocol without credentials.
+    pub const NONE: Secrets = Secrets { pair_lists: &[], is_secret_name: |_| false, fields: &[], find: None };
+    /// HTTP's: the values of [`SENSITIVE_HEADERS`] in `headers` and `trailers`.
+    pub const HTTP_HEADERS: Secrets =
+        Secrets { pair_lists: &["headers", "trailers"], is_secret_name: is_sensitive, fields: &[], find: None };
+
+    /// Replaces the credentials in one request or response object; returns how many values changed.
+    pub fn redact(&self, message: &mut Value) -> usize {
+        let pointers = self.find.map(|find| find(message)).unwrap_or_default();
+        let Value::Object(map) = message else { return 0 };
+        let mut count = 0;
+        for key in self.pair_lists {
+            if let Some(Value::Array(pairs)) = map.get_mut(*key) {
+                count += redact_pairs(pairs, self.is_secret_name);
+            }
+        }
+        for key in self.fields {
+            if let Some(v) = map.get_mut(*key) {
+                count += redact_value(v);
+            }
+        }
+        for pointer in pointers {
+            if let Some(v) = message.pointer_mut(&pointer) {
+                count += redact_value(v);
+            }
+        }
+        count
+    }
+
+    /// Whether [`Secrets::redact`] would change the object.
+    pub fn needs(&self, message: &Value) -> bool {
+        let Value::Object(map) = message else { return false };
+        let pairs =
+            self.pair_lists.iter().filter_map(|key| map.get(*key)).filter_map(Value::as_array).flatten().any(|pair| {
+                matches!(pair.as_array().map(Vec::as_slice),
+                Some([Value::String(name), Value::String(value)]) if (self.is_secret_name)(name) && value != REDACTED)
+            });
+        pairs
+            || self.fields.iter().filter_map(|key| map.get(*key)).any(is_unredacted)
+            || self.find.is_some_and(|find| find(message).iter().filter_map(|p| message.pointer(p)).any(is_unredacted))
+    }
+}
+
+/// The secrets declaration for entries of `protocol`.
+fn secrets_of(protocol: &str) -> Secrets {
+    registry::protocol(protocol).map_or(Secrets::HTTP_HEADERS, |p| p.secrets)
+}
+
+/// Replaces the credentials in the entry's request and response by [`REDACTED`], as its protocol
+/// declares them; returns how many values were replaced. A value that already reads [`REDACTED`]
+/// is not counted, so redacting twice returns 0 the second time. Values of unexpected shapes are
+/// skipped.
 pub fn redact_entry(entry: &mut Entry) -> usize {
-    let mut count = redact_message(&mut entry.request);
+    let secrets = secrets_of(&entry.protocol);
+    let mut count = secrets.redact(&mut entry.request);
     if let Some(response) = entry.response.as_mut() {
-        count += redact_message(response);
+        count += secrets.redact(response);
     }
     count
 }
@@ -41,14 +106,8 @@ pub fn redact_entry(entry: &mut Entry) -> usize {
 /// Whether [`redact_entry`] would change the entry (lets a caller that holds a shared entry skip
 /// the copy in the common case).
 pub fn needs_redaction(entry: &Entry) -> bool {
-    fn message(message: Option<&Value>) -> bool {
-        let Some(Value::Object(map)) = message else { return false };
-        HEADER_LISTS.iter().filter_map(|key| map.get(*key)).filter_map(Value::as_array).flatten().any(|pair| {
-            matches!(pair.as_array().map(Vec::as_slice),
-                Some([Value::String(name), Value::String(value)]) if is_sensitive(name) && value != REDACTED)
-        })
-    }
-    message(Some(&entry.request)) || message(entry.response.as_ref())
+    let secrets = secrets_of(&entry.protocol);
+    secrets.needs(&entry.request) || entry.response.as_ref().is_some_and(|r| secrets.needs(r))
 }
 
 /// Whether `name` is one of [`SENSITIVE_HEADERS`].
@@ -56,24 +115,25 @@ pub fn is_sensitive(name: &str) -> bool {
     SENSITIVE_HEADERS.iter().any(|s| s.eq_ignore_ascii_case(name))
 }
 
-/// Redacts the header lists of one request or response object.
-fn redact_message(message: &mut Value) -> usize {
-    let Value::Object(map) = message else { return 0 };
-    let mut count = 0;
-    for key in HEADER_LISTS {
-        if let Some(Value::Array(pairs)) = map.get_mut(key) {
-            count += redact_pairs(pairs);
-        }
-    }
-    count
+fn is_unredacted(v: &Value) -> bool {
+    !matches!(v, Value::Null) && v.as_str() != Some(REDACTED)
 }
 
-fn redact_pairs(pairs: &mut [Value]) -> usize {
+fn redact_value(v: &mut Value) -> usize {
+    if is_unredacted(v) {
+        *v = Value::String(REDACTED.to_owned());
+        1
+    } else {
+        0
+    }
+}
+
+fn redact_pairs(pairs: &mut [Value], is_secret: fn(&str) -> bool) -> usize {
     let mut count = 0;
     for pair in pairs {
         let Value::Array(pair) = pair else { continue };
         let [Value::String(name), Value::String(value)] = pair.as_mut_slice() else { continue };
-        if is_sensitive(name) && value.as_str() != REDACTED {
+        if is_secret(name) && value.as_str() != REDACTED {
             *value = REDACTED.to_owned();
             count += 1;
         }
@@ -99,6 +159,8 @@ mod tests {
             dst: Endpoint::new([10, 0, 0, 2].into(), 80),
             summary: "GET /".into(),
             status: Some("200".into()),
+            outcome: Default::default(),
+            tls: false,
             request_size: 10,
             response_size: 10,
             request,
@@ -172,5 +234,29 @@ mod tests {
         let mut e = entry(odd.clone(), Some(json!({"headers": "Set-Cookie"})));
         assert_eq!(redact_entry(&mut e), 0);
         assert_eq!(e.request, odd);
+    }
+
+    #[test]
+    fn declared_fields_and_found_pointers_are_redacted_once() {
+        let secrets = Secrets {
+            pair_lists: &["metadata"],
+            is_secret_name: |n| n.contains("token"),
+            fields: &["password"],
+            find: Some(|v| if v["command"] == "AUTH" { vec!["/args/1".to_owned()] } else { vec![] }),
+        };
+        let mut m = json!({"command": "AUTH", "args": ["user", "hunter2"], "password": 42,
+                           "metadata": [["x-token", "t"], ["x-other", "o"]]});
+        assert!(secrets.needs(&m));
+        assert_eq!(secrets.redact(&mut m), 3);
+        assert_eq!(
+            m,
+            json!({"command": "AUTH", "args": ["user", REDACTED], "password": REDACTED,
+                             "metadata": [["x-token", REDACTED], ["x-other", "o"]]})
+        );
+        assert!(!secrets.needs(&m));
+        assert_eq!(secrets.redact(&mut m), 0);
+        let mut other = json!({"command": "GET", "args": ["k"], "password": null});
+        assert!(!secrets.needs(&other));
+        assert_eq!(secrets.redact(&mut other), 0);
     }
 }

@@ -280,6 +280,8 @@ fn entry(request: Value, response: Option<Value>) -> Entry {
         dst: Endpoint::new([10, 0, 0, 2].into(), 8080),
         summary: "x".into(),
         status: response.as_ref().map(|r| r["status"].to_string()),
+        outcome: Default::default(),
+        tls: false,
         request_size: 100,
         response_size: 200,
         request,

@@ -102,6 +102,8 @@ mod tests {
             dst: Endpoint::new("10.0.0.2".parse().expect("ip"), 80),
             summary: "GET /x".into(),
             status: Some("200".into()),
+            outcome: Default::default(),
+            tls: false,
             request_size: 10,
             response_size: 20,
             request,

@@ -51,6 +51,8 @@ fn entry(
         dst: dst.endpoint(),
         summary: String::new(),
         status: status.map(Into::into),
+        outcome: Default::default(),
+        tls: false,
         request_size: bytes.0,
         response_size: bytes.1,
         request: Value::Null,

@@ -17,6 +17,8 @@ fn entry(protocol: &str, ts_ns: u64, elapsed_us: Option<u64>, status: Option<&st
         dst: Endpoint::new([10, 0, 0, 2].into(), 80),
         summary: String::new(),
         status: status.map(str::to_owned),
+        outcome: Default::default(),
+        tls: false,
         request_size: req,
         response_size: resp,
         request: serde_json::Value::Null,

@@ -1,5 +1,6 @@
 //! Engine settings.
 
+use crate::dissect::settings::ProtocolSettings;
 use crate::reassembly::Limits;
 
 #[derive(Clone, Debug)]
@@ -29,6 +30,8 @@ pub struct EngineConfig {
     pub dedup: bool,
     pub dedup_window_nanos: u64,
     pub dedup_capacity: usize,
+    /// Which protocols are dissected, and their limits.
+    pub protocols: ProtocolSettings,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +50,7 @@ impl Default for EngineConfig {
             dedup: true,
             dedup_window_nanos: 50_000_000,
             dedup_capacity: 65_536,
+            protocols: ProtocolSettings::default(),
         }
     }
 }

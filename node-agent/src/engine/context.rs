@@ -17,8 +17,14 @@ pub struct Emit<'a> {
 
 impl Emit<'_> {
     /// A sink for the exchanges of one flow with these roles.
-    pub fn sink(&mut self, transport: Transport, client: (IpAddr, u16), server: (IpAddr, u16)) -> FlowSink<'_> {
-        FlowSink { factory: self.entries, stats: self.stats, transport, client, server, out: &mut *self.out }
+    pub fn sink(
+        &mut self,
+        transport: Transport,
+        client: (IpAddr, u16),
+        server: (IpAddr, u16),
+        tls: bool,
+    ) -> FlowSink<'_> {
+        FlowSink { factory: self.entries, stats: self.stats, transport, client, server, tls, out: &mut *self.out }
     }
 }
 

@@ -15,7 +15,14 @@ impl EntryFactory {
         EntryFactory { source_id, next: 0 }
     }
 
-    pub fn make(&mut self, x: Exchange, transport: Transport, client: (IpAddr, u16), server: (IpAddr, u16)) -> Entry {
+    pub fn make(
+        &mut self,
+        x: Exchange,
+        transport: Transport,
+        client: (IpAddr, u16),
+        server: (IpAddr, u16),
+        tls: bool,
+    ) -> Entry {
         self.next += 1;
         Entry {
             id: format!("{}-{}", self.source_id, self.next),
@@ -27,6 +34,8 @@ impl EntryFactory {
             dst: Endpoint::new(server.0, server.1),
             summary: x.summary,
             status: x.status,
+            outcome: x.outcome,
+            tls,
             request_size: x.request_size,
             response_size: x.response_size,
             request: x.request,
@@ -43,13 +52,21 @@ pub struct FlowSink<'a> {
     pub transport: Transport,
     pub client: (IpAddr, u16),
     pub server: (IpAddr, u16),
+    pub tls: bool,
     pub out: &'a mut dyn FnMut(Entry),
 }
 
 impl ExchangeSink for FlowSink<'_> {
     fn emit(&mut self, exchange: Exchange) {
         self.stats.entries += 1;
-        let entry = self.factory.make(exchange, self.transport, self.client, self.server);
+        (self.out)(self.factory.make(exchange, self.transport, self.client, self.server, self.tls));
+    }
+
+    fn emit_with_id(&mut self, exchange: Exchange) -> Option<String> {
+        self.stats.entries += 1;
+        let entry = self.factory.make(exchange, self.transport, self.client, self.server, self.tls);
+        let id = entry.id.clone();
         (self.out)(entry);
+        Some(id)
     }
 }

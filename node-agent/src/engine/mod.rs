@@ -3,8 +3,10 @@
 //! Nothing here knows any protocol: dissectors come from [`crate::dissect::registry`].
 
 mod ack_order;
+mod byte_stream;
 mod config;
 mod context;
+mod dissection;
 mod entries;
 mod flow_key;
 mod probing;
@@ -12,6 +14,7 @@ mod stats;
 mod tcp_flow;
 mod udp_flow;
 
+pub use byte_stream::{StreamInput, StreamKey};
 pub use config::EngineConfig;
 pub use stats::EngineStats;
 
@@ -22,6 +25,7 @@ use crate::packet::{self, TransportHeader};
 use crate::reassembly::MemoryBudget;
 use crate::source::RawPacket;
 use crate::time::Timestamp;
+use byte_stream::ByteStream;
 use context::{Emit, FlowCtx};
 use entries::EntryFactory;
 use flow_key::FlowKey;
@@ -67,6 +71,8 @@ pub struct Engine {
     datagram_dissectors: Vec<Box<dyn DatagramDissector>>,
     tcp: HashMap<FlowKey, TcpFlow, ahash::RandomState>,
     udp: HashMap<FlowKey, UdpFlow, ahash::RandomState>,
+    /// Connections fed as in-order byte streams (not packets), e.g. TLS plaintext from eBPF.
+    streams: HashMap<StreamKey, ByteStream, ahash::RandomState>,
     budget: MemoryBudget,
     dedup: Deduplicator,
     entries: EntryFactory,
@@ -78,7 +84,9 @@ pub struct Engine {
 impl Engine {
     /// An engine with every registered protocol.
     pub fn new(config: EngineConfig) -> Self {
-        Self::with_dissectors(config, registry::stream_dissectors(), registry::datagram_dissectors())
+        let (stream, datagram) =
+            (registry::stream_dissectors(&config.protocols), registry::datagram_dissectors(&config.protocols));
+        Self::with_dissectors(config, stream, datagram)
     }
 
     /// An engine with a chosen set of protocols.
@@ -92,6 +100,7 @@ impl Engine {
             datagram_dissectors,
             tcp: HashMap::default(),
             udp: HashMap::default(),
+            streams: HashMap::default(),
             budget: MemoryBudget::new(config.memory_limit),
             dedup: Deduplicator::new(config.dedup_window_nanos, config.dedup_capacity),
             entries: EntryFactory::new(config.source_id.clone()),
@@ -133,6 +142,36 @@ impl Engine {
         Disposition::Kept
     }
 
+    /// Feeds a connection that a byte-stream source reports (in order, no reassembly needed);
+    /// `tls` marks its entries as read from a TLS library. The connection starts at its first input.
+    pub fn stream_input(&mut self, key: &StreamKey, tls: bool, input: StreamInput<'_>, out: &mut dyn FnMut(Entry)) {
+        let ts = match input {
+            StreamInput::Data { ts, .. } | StreamInput::End { ts, .. } => ts,
+            StreamInput::Gap { .. } => self.now,
+        };
+        if ts > self.now {
+            self.now = ts;
+        }
+        if !self.streams.contains_key(key) {
+            if self.streams.len() >= self.config.max_flows {
+                self.stats.flows_rejected += 1;
+                return;
+            }
+            self.streams.insert(*key, ByteStream::new(key, tls, ts));
+            self.stats.tcp_flows_total += 1;
+        }
+        if let Some(stream) = self.streams.get_mut(key) {
+            stream.on_input(input, &mut flow_ctx!(self, out));
+        }
+    }
+
+    /// A byte-stream connection ended (closed by either side): what is pending is reported.
+    pub fn stream_close(&mut self, key: &StreamKey, ts: Timestamp, out: &mut dyn FnMut(Entry)) {
+        if let Some(mut stream) = self.streams.remove(key) {
+            stream.close(ts.max(self.now), &mut flow_ctx!(self, out));
+        }
+    }
+
     /// Lets time pass without packets (live capture): times out idle flows and unanswered requests.
     pub fn tick(&mut self, now: Timestamp, out: &mut dyn FnMut(Entry)) {
         if now > self.now {
@@ -149,6 +188,11 @@ impl Engine {
         for (_, mut flow) in tcp {
             self.close_tcp_flow(&mut flow, now, out);
         }
+        let mut streams: Vec<_> = self.streams.drain().collect();
+        streams.sort_by_key(|(_, s)| s.first_seen());
+        for (_, mut stream) in streams {
+            stream.close(now, &mut flow_ctx!(self, out));
+        }
         let mut udp: Vec<_> = self.udp.drain().collect();
         udp.sort_by_key(|(_, f)| f.first_seen());
         for (_, mut flow) in udp {
@@ -161,7 +205,7 @@ impl Engine {
     pub fn stats(&self) -> EngineStats {
         let mut s = self.stats;
         s.memory_buffered = self.budget.used() as u64;
-        s.tcp_flows_active = self.tcp.len() as u64;
+        s.tcp_flows_active = (self.tcp.len() + self.streams.len()) as u64;
         s.udp_flows_active = self.udp.len() as u64;
         s.duplicate_packets = self.dedup.dropped();
         s
@@ -241,6 +285,18 @@ impl Engine {
             if let Some(mut flow) = self.tcp.remove(&key) {
                 self.stats.tcp_flows_timed_out += 1;
                 self.close_tcp_flow(&mut flow, now, out);
+            }
+        }
+        let idle_streams: Vec<StreamKey> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| now.as_nanos().saturating_sub(s.last_seen().as_nanos()) >= tcp_idle)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in idle_streams {
+            if let Some(mut stream) = self.streams.remove(&key) {
+                self.stats.tcp_flows_timed_out += 1;
+                stream.close(now, &mut flow_ctx!(self, out));
             }
         }
         let udp_idle = self.config.udp_idle_timeout_nanos;

@@ -24,5 +24,7 @@ pub struct EngineStats {
     pub entries: u64,
     /// TCP segments held back because they answered data of the other direction not yet delivered.
     pub segments_held_for_ack_order: u64,
+    /// Connections handed from one protocol to the next (HTTP Upgrade, CONNECT).
+    pub handoffs: u64,
     pub reassembly: ReassemblyStats,
 }

@@ -1,32 +1,18 @@
 //! One TCP connection: its reassembler, who is client and server, and the dissection state.
 
 use super::ack_order::{acknowledges_undelivered, AckOrder, HeldSegment};
-use super::config::EngineConfig;
-use super::context::{Emit, FlowCtx};
-use super::entries::FlowSink;
-use super::probing::{StreamProbe, Verdict};
-use crate::dissect::{Direction, FlowInfo, StreamDissector, StreamSession};
+use super::context::FlowCtx;
+use super::dissection::{Dissection, Dissector, Roles};
+use crate::dissect::Direction;
 use crate::entry::Transport;
 use crate::packet::{Decoded, TcpHeader};
-use crate::reassembly::{Limits, MemoryBudget, StreamEvent, TcpReassembler};
+use crate::reassembly::{Limits, MemoryBudget, TcpReassembler};
 use crate::time::Timestamp;
-use std::net::IpAddr;
-
-enum Dissection {
-    Probing(Box<StreamProbe>),
-    Active(Box<dyn StreamSession>),
-    /// Not a protocol we know, or the dissector is done with it (e.g. after an HTTP Upgrade).
-    Ignored,
-}
 
 pub struct TcpFlow {
-    /// The side the reassembler calls `ClientToServer` is `wire_client`; the dissector may later
-    /// recognise that the roles are the other way round (`flipped`).
-    wire_client: (IpAddr, u16),
-    wire_server: (IpAddr, u16),
-    flipped: bool,
+    /// The side the reassembler calls `ClientToServer` is the roles' `wire_client`.
+    roles: Roles,
     client_isn: Option<u32>,
-    saw_handshake: bool,
     reassembler: TcpReassembler,
     dissection: Dissection,
     /// FINs (per wire direction) and RST seen, to know when an ignored connection ends.
@@ -61,13 +47,10 @@ impl TcpFlow {
             (src, dst, false)
         };
         TcpFlow {
-            wire_client: client,
-            wire_server: server,
-            flipped: false,
+            roles: Roles::new(client, server, saw_handshake, false),
             client_isn: if tcp.syn && !tcp.ack_flag { Some(tcp.seq) } else { None },
-            saw_handshake,
             reassembler: TcpReassembler::new(limits),
-            dissection: Dissection::Probing(Box::default()),
+            dissection: Dissection::default(),
             fin_seen: [false; 2],
             rst_seen: false,
             syn_seen: [false; 2],
@@ -118,11 +101,11 @@ impl TcpFlow {
     /// Records a late SYN that belongs to this connection (see [`Self::is_new_connection_syn`]).
     pub fn adopt_late_syn(&mut self, seq: u32) {
         self.client_isn = Some(seq);
-        self.saw_handshake = true;
+        self.roles.saw_handshake = true;
     }
 
     fn wire_dir_of(&self, d: &Decoded<'_>) -> Direction {
-        if (d.src_ip, d.src_port) == self.wire_client {
+        if (d.src_ip, d.src_port) == self.roles.wire_client {
             Direction::ClientToServer
         } else {
             Direction::ServerToClient
@@ -144,7 +127,7 @@ impl TcpFlow {
         }
         self.syn_seen[wire_dir.index()] |= tcp.syn;
         let FlowCtx { dissectors, config, budget, emit } = ctx;
-        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, emit };
+        let mut events = Dissector { roles: self.roles, dissectors, config, emit, transport: Transport::Tcp };
         let TcpFlow { reassembler, dissection, ack_order, syn_seen, .. } = self;
         ack_order.tick();
         let carries_data = !d.payload.is_empty() || tcp.fin;
@@ -168,7 +151,7 @@ impl TcpFlow {
                 break;
             }
         }
-        self.flipped = events.flow_state.flipped;
+        self.roles = events.roles;
     }
 
     /// Releases segments that have been held too long while the connection was quiet.
@@ -177,28 +160,24 @@ impl TcpFlow {
             return;
         }
         let FlowCtx { dissectors, config, budget, emit } = ctx;
-        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, emit };
+        let mut events = Dissector { roles: self.roles, dissectors, config, emit, transport: Transport::Tcp };
         let TcpFlow { reassembler, dissection, ack_order, .. } = self;
         feed_held(reassembler, budget, &mut events, dissection, ack_order.drain());
-        self.flipped = events.flow_state.flipped;
+        self.roles = events.roles;
     }
 
     /// Ends the connection: delivers what is held (holes become gaps) and lets the session report
     /// what is pending.
     pub fn close(&mut self, now: Timestamp, ctx: &mut FlowCtx<'_>) {
         let FlowCtx { dissectors, config, budget, emit } = ctx;
-        let mut events = EventHandler { flow_state: FlowState::of(self), dissectors, config, emit };
+        let mut events = Dissector { roles: self.roles, dissectors, config, emit, transport: Transport::Tcp };
         let TcpFlow { reassembler, dissection, ack_order, .. } = self;
         events.emit.stats.segments_held_for_ack_order += ack_order.reordered;
         feed_held(reassembler, budget, &mut events, dissection, ack_order.drain());
         reassembler.flush(budget, &mut |ev| events.handle(dissection, ev));
         events.emit.stats.reassembly += reassembler.stats();
-        if let Dissection::Active(session) = dissection {
-            session.on_close(now, &mut events.sink());
-        } else if matches!(dissection, Dissection::Probing(_)) {
-            events.emit.stats.tcp_flows_unrecognised += 1;
-        }
-        *dissection = Dissection::Ignored;
+        events.close(dissection, now);
+        self.roles = events.roles;
     }
 }
 
@@ -206,136 +185,11 @@ impl TcpFlow {
 fn feed_held(
     reassembler: &mut TcpReassembler,
     budget: &mut MemoryBudget,
-    events: &mut EventHandler<'_, '_>,
+    events: &mut Dissector<'_, '_>,
     dissection: &mut Dissection,
     held: impl IntoIterator<Item = HeldSegment>,
 ) {
     for h in held {
         reassembler.on_segment(h.dir, &h.tcp, &h.payload, h.ts, budget, &mut |ev| events.handle(dissection, ev));
-    }
-}
-
-/// The parts of a flow the event handler needs while the reassembler is borrowed.
-struct FlowState {
-    wire_client: (IpAddr, u16),
-    wire_server: (IpAddr, u16),
-    flipped: bool,
-    saw_handshake: bool,
-}
-
-impl FlowState {
-    fn of(flow: &TcpFlow) -> Self {
-        FlowState {
-            wire_client: flow.wire_client,
-            wire_server: flow.wire_server,
-            flipped: flow.flipped,
-            saw_handshake: flow.saw_handshake,
-        }
-    }
-
-    fn roles(&self) -> ((IpAddr, u16), (IpAddr, u16)) {
-        if self.flipped {
-            (self.wire_server, self.wire_client)
-        } else {
-            (self.wire_client, self.wire_server)
-        }
-    }
-
-    /// The session's view of a direction the reassembler reports.
-    fn session_dir(&self, wire_dir: Direction) -> Direction {
-        if self.flipped {
-            wire_dir.reverse()
-        } else {
-            wire_dir
-        }
-    }
-
-    fn info(&self) -> FlowInfo {
-        let (client, server) = self.roles();
-        FlowInfo { server_port: server.1, client_port: client.1, saw_handshake: self.saw_handshake }
-    }
-}
-
-/// Turns the reassembler's events into dissector calls for one flow.
-struct EventHandler<'c, 'e> {
-    flow_state: FlowState,
-    dissectors: &'c [Box<dyn StreamDissector>],
-    config: &'c EngineConfig,
-    emit: &'c mut Emit<'e>,
-}
-
-impl EventHandler<'_, '_> {
-    fn sink(&mut self) -> FlowSink<'_> {
-        let (client, server) = self.flow_state.roles();
-        self.emit.sink(Transport::Tcp, client, server)
-    }
-
-    fn handle(&mut self, dissection: &mut Dissection, ev: StreamEvent<'_>) {
-        match ev {
-            StreamEvent::Data { dir, data, ts } => self.on_data(dissection, dir, data, ts),
-            StreamEvent::Gap { dir, len } => match dissection {
-                Dissection::Probing(probe) => {
-                    if let Verdict::Unrecognised = probe.gap(dir) {
-                        self.emit.stats.tcp_flows_unrecognised += 1;
-                        *dissection = Dissection::Ignored;
-                    }
-                }
-                Dissection::Active(session) => {
-                    let dir = self.flow_state.session_dir(dir);
-                    session.on_gap(dir, len, &mut self.sink());
-                }
-                Dissection::Ignored => {}
-            },
-            StreamEvent::End { dir, ts } => {
-                if let Dissection::Active(session) = dissection {
-                    let dir = self.flow_state.session_dir(dir);
-                    session.on_end(dir, ts, &mut self.sink());
-                }
-            }
-            StreamEvent::Reset { .. } => {}
-        }
-        if let Dissection::Active(session) = dissection {
-            if session.is_done() {
-                *dissection = Dissection::Ignored;
-            }
-        }
-    }
-
-    fn on_data(&mut self, dissection: &mut Dissection, wire_dir: Direction, data: &[u8], ts: Timestamp) {
-        match dissection {
-            Dissection::Active(session) => {
-                let dir = self.flow_state.session_dir(wire_dir);
-                session.on_data(dir, data, ts, &mut self.sink());
-            }
-            Dissection::Ignored => {}
-            Dissection::Probing(probe) => {
-                let info = self.flow_state.info();
-                let probed_dir = self.flow_state.session_dir(wire_dir);
-                match probe.push(probed_dir, data, ts, self.dissectors, &info, self.config.max_probe_bytes) {
-                    Verdict::Undecided => {}
-                    Verdict::Unrecognised => {
-                        self.emit.stats.tcp_flows_unrecognised += 1;
-                        *dissection = Dissection::Ignored;
-                    }
-                    Verdict::Chosen { index, probed, sender_is_client } => {
-                        let probed_by_client = probed == Direction::ClientToServer;
-                        let must_flip = probed_by_client != sender_is_client;
-                        if must_flip {
-                            self.flow_state.flipped = !self.flow_state.flipped;
-                        }
-                        let Some(dissector) = self.dissectors.get(index) else { return };
-                        let mut session = dissector.new_session(&self.flow_state.info());
-                        {
-                            let mut sink = self.sink();
-                            probe.replay(|dir, bytes, ts| {
-                                let dir = if must_flip { dir.reverse() } else { dir };
-                                session.on_data(dir, bytes, ts, &mut sink);
-                            });
-                        }
-                        *dissection = Dissection::Active(session);
-                    }
-                }
-            }
-        }
     }
 }

@@ -73,6 +73,7 @@ fn exchange(ts: Timestamp, req: String, res: Option<(Timestamp, String)>) -> Exc
         end_ts: res.as_ref().map(|r| r.0),
         summary: req.clone(),
         status: res.as_ref().map(|r| r.1.clone()),
+        outcome: if res.is_some() { crate::entry::Outcome::Ok } else { crate::entry::Outcome::NoResponse },
         request_size: req.len() as u64,
         response_size: res.as_ref().map_or(0, |r| r.1.len() as u64),
         request: serde_json::json!({ "line": req }),
@@ -271,4 +272,131 @@ fn response_captured_before_its_request_is_paired_with_it() {
     let got: Vec<_> = entries.iter().map(|e| (e.summary.as_str(), e.status.as_deref())).collect();
     assert_eq!(got, vec![("REQ a", Some("RES 1"))]);
     assert_eq!(stats.segments_held_for_ack_order, 1);
+}
+
+/// A toy protocol that ends by handing the connection to "line": the client sends "UPGRADE\n",
+/// the server answers "OK\n", and whatever follows either line is the next protocol's.
+struct SwitchDissector;
+struct SwitchSession {
+    bufs: [Vec<u8>; 2],
+    asked: Option<Timestamp>,
+    handoff: Option<Handoff>,
+}
+
+impl StreamDissector for SwitchDissector {
+    fn name(&self) -> &'static str {
+        "switch"
+    }
+    fn probe(&self, _: &FlowInfo, data: &[u8]) -> Probe {
+        if b"UPGRADE\n".starts_with(data) {
+            Probe::NeedMore
+        } else if data.starts_with(b"UPGRADE\n") {
+            Probe::Client
+        } else {
+            Probe::No
+        }
+    }
+    fn new_session(&self, _: &FlowInfo) -> Box<dyn StreamSession> {
+        Box::new(SwitchSession { bufs: [Vec::new(), Vec::new()], asked: None, handoff: None })
+    }
+}
+
+impl StreamSession for SwitchSession {
+    fn on_data(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
+        self.bufs[dir.index()].extend_from_slice(data);
+        let client_line = self.bufs[0].starts_with(b"UPGRADE\n");
+        if client_line && self.asked.is_none() {
+            self.asked = Some(ts);
+        }
+        if let (Some(asked), true) = (self.asked, self.bufs[1].starts_with(b"OK\n")) {
+            let mut x = exchange(asked, "UPGRADE".into(), Some((ts, "OK".into())));
+            x.protocol = "switch";
+            let id = out.emit_with_id(x);
+            let pending = [self.bufs[0].split_off(8), self.bufs[1].split_off(3)];
+            let upgrade = Upgrade { entry_id: id, ..Upgrade::default() };
+            self.handoff = Some(Handoff { next: Continuation::Protocol("line"), pending, ts, upgrade });
+        }
+    }
+    fn on_gap(&mut self, _: Direction, _: u64, _: &mut dyn ExchangeSink) {}
+    fn on_end(&mut self, _: Direction, _: Timestamp, _: &mut dyn ExchangeSink) {}
+    fn on_close(&mut self, _: Timestamp, _: &mut dyn ExchangeSink) {}
+    fn take_handoff(&mut self) -> Option<Handoff> {
+        self.handoff.take()
+    }
+}
+
+fn run_with(dissectors: Vec<Box<dyn StreamDissector>>, frames: &[(u64, Vec<u8>)]) -> (Vec<Entry>, EngineStats) {
+    let mut engine = Engine::with_dissectors(EngineConfig::default(), dissectors, vec![]);
+    let mut entries = Vec::new();
+    for (ms, frame) in frames {
+        let raw = RawPacket {
+            ts: Timestamp(ms * 1_000_000),
+            link_type: LinkType::Ethernet,
+            capture_point: 0,
+            data: frame,
+            orig_len: frame.len() as u32,
+        };
+        engine.process(&raw, &mut |e| entries.push(e));
+    }
+    engine.finish(&mut |e| entries.push(e));
+    (entries, engine.stats())
+}
+
+#[test]
+fn a_handoff_continues_the_connection_in_the_next_protocol_without_losing_a_byte() {
+    let syn = Flags { syn: true, ack: false, fin: false, rst: false };
+    let syn_ack = Flags { syn: true, ack: true, fin: false, rst: false };
+    // The client sends its first line of the next protocol in the same segment as the upgrade;
+    // the server's answer and its first line of the next protocol share a segment too.
+    let frames = vec![
+        (1, tcp_frame(true, 100, syn, b"")),
+        (2, tcp_frame(false, 500, syn_ack, b"")),
+        (3, tcp_frame(true, 101, DATA, b"UPGRADE\nREQ a\n")),
+        (4, tcp_frame(false, 501, DATA, b"OK\nRES 1\n")),
+        (5, tcp_frame(true, 115, DATA, b"REQ b\n")),
+        (6, tcp_frame(false, 510, DATA, b"RES 2\n")),
+    ];
+    let dissectors = || -> Vec<Box<dyn StreamDissector>> { vec![Box::new(SwitchDissector), Box::new(LineDissector)] };
+    let (entries, stats) = run_with(dissectors(), &frames);
+    let got: Vec<_> = entries.iter().map(|e| (e.protocol.as_str(), e.summary.as_str(), e.status.as_deref())).collect();
+    assert_eq!(
+        got,
+        vec![("switch", "UPGRADE", Some("OK")), ("line", "REQ a", Some("RES 1")), ("line", "REQ b", Some("RES 2"))]
+    );
+    assert_eq!(stats.handoffs, 1);
+    assert!(entries.iter().all(|e| e.src.port == CLIENT.1), "roles carry over: {entries:?}");
+    // With the next protocol disabled, the connection is dropped after the switch.
+    let (entries, _) = run_with(vec![Box::new(SwitchDissector)], &frames);
+    assert_eq!(entries.len(), 1);
+}
+
+#[test]
+fn byte_streams_feed_the_same_sessions_and_are_marked_tls() {
+    let key = StreamKey { client: (ip(CLIENT.0), CLIENT.1), server: (ip(SERVER.0), SERVER.1), conn_id: 7 };
+    let client = b"UPGRADE\nREQ a\nREQ b\n";
+    let server = b"OK\nRES 1\nRES 2\n";
+    let expected =
+        vec![("switch", "UPGRADE", Some("OK")), ("line", "REQ a", Some("RES 1")), ("line", "REQ b", Some("RES 2"))];
+    // Every way of cutting the client's bytes in two gives the same entries.
+    for cut in 1..client.len() {
+        let mut engine = Engine::with_dissectors(
+            EngineConfig::default(),
+            vec![Box::new(SwitchDissector), Box::new(LineDissector)],
+            vec![],
+        );
+        let mut entries = Vec::new();
+        let mut feed = |dir, data: &[u8], ms: u64, entries: &mut Vec<Entry>| {
+            let input = StreamInput::Data { dir, data, ts: Timestamp(ms * 1_000_000) };
+            engine.stream_input(&key, true, input, &mut |e| entries.push(e));
+        };
+        feed(Direction::ClientToServer, &client[..cut], 1, &mut entries);
+        feed(Direction::ClientToServer, &client[cut..], 2, &mut entries);
+        feed(Direction::ServerToClient, server, 3, &mut entries);
+        engine.stream_close(&key, Timestamp(4_000_000), &mut |e| entries.push(e));
+        let got: Vec<_> =
+            entries.iter().map(|e| (e.protocol.as_str(), e.summary.as_str(), e.status.as_deref())).collect();
+        assert_eq!(got, expected, "cut at {cut}");
+        assert!(entries.iter().all(|e| e.tls && e.transport == Transport::Tcp && e.dst.port == SERVER.1));
+        assert_eq!(engine.stats().tcp_flows_active, 0);
+    }
 }

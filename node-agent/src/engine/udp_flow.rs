@@ -88,19 +88,19 @@ impl UdpFlow {
         let dir =
             if (d.src_ip, d.src_port) == self.client { Direction::ClientToServer } else { Direction::ServerToClient };
         if let Dissection::Active(session) = &mut self.dissection {
-            session.on_datagram(dir, d.payload, d.ts, &mut emit.sink(Transport::Udp, self.client, self.server));
+            session.on_datagram(dir, d.payload, d.ts, &mut emit.sink(Transport::Udp, self.client, self.server, false));
         }
     }
 
     pub fn tick(&mut self, now: Timestamp, emit: &mut Emit<'_>) {
         if let Dissection::Active(session) = &mut self.dissection {
-            session.on_tick(now, &mut emit.sink(Transport::Udp, self.client, self.server));
+            session.on_tick(now, &mut emit.sink(Transport::Udp, self.client, self.server, false));
         }
     }
 
     pub fn close(&mut self, now: Timestamp, emit: &mut Emit<'_>) {
         if let Dissection::Active(mut session) = std::mem::replace(&mut self.dissection, Dissection::Ignored) {
-            session.on_close(now, &mut emit.sink(Transport::Udp, self.client, self.server));
+            session.on_close(now, &mut emit.sink(Transport::Udp, self.client, self.server, false));
         }
     }
 }

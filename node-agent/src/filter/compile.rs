@@ -8,6 +8,7 @@ use super::net::Net;
 use super::path::{is_field_root, resolve, Field, Kind};
 use super::value::Lit;
 use super::{MAX_REGEXES, REGEX_SIZE_LIMIT};
+use crate::entry::Outcome;
 use regex::RegexBuilder;
 
 pub(crate) fn compile(expr: &Expr) -> Result<Node, FilterError> {
@@ -129,7 +130,12 @@ fn check(field: Field, test: Test) -> Node {
 /// A bare word: a field tested for presence, or a protocol name.
 fn bare(path: &Path) -> Result<Node, FilterError> {
     if !path.segs.is_empty() || is_field_root(&path.root) {
-        return Ok(Node::Present(resolve(path)?));
+        let field = resolve(path)?;
+        // A yes/no field is always present: the bare word asks whether it is true.
+        if field.kind() == Kind::Bool {
+            return Ok(check(field, Test::Eq(Lit::Bool(true))));
+        }
+        return Ok(Node::Present(field));
     }
     let name = &path.root;
     let lowercase = name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -176,8 +182,17 @@ fn typed(path: &Path, field: &Field, lit: &Literal) -> Result<Lit, FilterError> 
         LitKind::Str(s) => Lit::string(s),
     };
     let problem = match (field.kind(), &value) {
-        (_, Lit::Null) | (Kind::Json, _) => None,
+        (_, Lit::Null) | (Kind::Json, _) | (Kind::Bool, Lit::Bool(_)) => None,
+        (Kind::Bool, _) => Some(format!("'{path}' is true or false, but found {}", lit.kind.describe())),
         (_, Lit::Bool(_)) => Some(format!("'{path}' is never true or false")),
+        (Kind::Text, Lit::Str { .. }) if *field == Field::Outcome => match &lit.kind {
+            LitKind::Str(s) if !Outcome::ALL.iter().any(|o| o.as_str() == s.as_str()) => Some(format!(
+                "'{path}' is one of {}, but found {}",
+                Outcome::ALL.map(|o| format!("\"{}\"", o.as_str())).join(", "),
+                lit.kind.describe()
+            )),
+            _ => None,
+        },
         (Kind::Text, _) => None,
         (Kind::Number, Lit::Num(_)) | (Kind::Number, Lit::Str { num: Some(_), .. }) => None,
         (Kind::Number, _) => Some(format!("'{path}' is a number, but found {}", lit.kind.describe())),

@@ -23,6 +23,8 @@ const ROOTS: &[&str] = &[
     "elapsed_us",
     "elapsed",
     "status",
+    "outcome",
+    "tls",
     "summary",
     "request_size",
     "response_size",
@@ -66,6 +68,8 @@ pub(crate) enum Field {
     Ts,
     Elapsed,
     Status,
+    Outcome,
+    Tls,
     Summary,
     RequestSize,
     ResponseSize,
@@ -83,6 +87,7 @@ pub(crate) enum Kind {
     Number,
     Ip,
     Time,
+    Bool,
     /// Protocol data: anything.
     Json,
 }
@@ -94,6 +99,7 @@ impl Field {
             Field::Endpoint(_, EndpointField::Port) => Kind::Number,
             Field::Endpoint(_, EndpointField::Ip) => Kind::Ip,
             Field::Ts => Kind::Time,
+            Field::Tls => Kind::Bool,
             Field::Request(_) | Field::Response(_) => Kind::Json,
             _ => Kind::Text,
         }
@@ -119,6 +125,8 @@ pub(crate) fn resolve(path: &ast::Path) -> Result<Field, FilterError> {
         "ts" => scalar(Field::Ts),
         "elapsed_us" | "elapsed" => scalar(Field::Elapsed),
         "status" => scalar(Field::Status),
+        "outcome" => scalar(Field::Outcome),
+        "tls" => scalar(Field::Tls),
         "summary" => scalar(Field::Summary),
         "request_size" => scalar(Field::RequestSize),
         "response_size" => scalar(Field::ResponseSize),
@@ -134,9 +142,11 @@ pub(crate) fn resolve(path: &ast::Path) -> Result<Field, FilterError> {
         other => {
             let hint = match suggest(other, ROOTS) {
                 Some(s) => format!(" (did you mean '{s}'?)"),
-                None => " (fields: protocol, transport, id, ts, elapsed_us, status, summary, request_size, \
+                None => {
+                    " (fields: protocol, transport, id, ts, elapsed_us, status, outcome, tls, summary, request_size, \
                           response_size, src.*, dst.*, notes, request.*, response.*)"
-                    .to_string(),
+                        .to_string()
+                }
             };
             Err(FilterError::new(path.col, format!("unknown field '{other}'{hint}")))
         }
@@ -198,6 +208,8 @@ pub(crate) fn any_value<'e>(field: &Field, entry: &'e Entry, f: &mut impl FnMut(
         Field::Ts => f(Val::Time(entry.ts.as_nanos())),
         Field::Elapsed => f(entry.elapsed_us.map_or(Val::Null, uint)),
         Field::Status => f(opt(&entry.status)),
+        Field::Outcome => f(Val::Str(entry.outcome.as_str())),
+        Field::Tls => f(Val::Bool(entry.tls)),
         Field::Summary => f(Val::Str(&entry.summary)),
         Field::RequestSize => f(uint(entry.request_size)),
         Field::ResponseSize => f(uint(entry.response_size)),

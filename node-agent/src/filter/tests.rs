@@ -601,3 +601,20 @@ fn throughput() {
         println!("{:>12.0} evals/s  (match={})  {text}", f64::from(n) / secs, hits > 0);
     }
 }
+
+#[test]
+fn outcome_and_tls_are_common_fields() {
+    use crate::entry::Outcome;
+    let mut e = http_get();
+    e.outcome = Outcome::ServerError;
+    let m = |f: &str, e: &Entry| Filter::parse(f).unwrap_or_else(|err| panic!("{f}: {err}")).matches(e);
+    assert!(m(r#"outcome == "server_error""#, &e));
+    assert!(!m(r#"outcome == "ok""#, &e));
+    assert!(m(r#"outcome in ["server_error", "error"]"#, &e));
+    assert!(!m("tls", &e) && m("not tls", &e) && m("tls == false", &e));
+    e.tls = true;
+    assert!(m("tls and tls == true", &e));
+    let err = Filter::parse(r#"outcome == "failed""#).unwrap_err().to_string();
+    assert!(err.contains(r#""ok", "client_error", "server_error", "error", "no_response""#), "{err}");
+    assert!(Filter::parse(r#"tls == "yes""#).unwrap_err().to_string().contains("true or false"));
+}

@@ -280,6 +280,8 @@ mod tests {
             dst: Endpoint::new("10.0.0.2".parse().unwrap(), 53),
             summary: "A x.test".into(),
             status: Some("NOERROR".into()),
+            outcome: Default::default(),
+            tls: false,
             request_size: 30,
             response_size: 46,
             request: serde_json::json!({"id": 1}),

@@ -22,6 +22,8 @@ fn entry(src: (&str, u16), dst: (&str, u16)) -> Entry {
         dst: Endpoint::new(ip(dst.0), dst.1),
         summary: "GET /".into(),
         status: None,
+        outcome: Default::default(),
+        tls: false,
         request_size: 0,
         response_size: 0,
         request: serde_json::json!({}),

@@ -63,7 +63,37 @@ pub use pairing::{MAX_PENDING, MAX_PENDING_BYTES};
 pub use tcp::{DnsTcpSession, MAX_BUFFER as MAX_TCP_BUFFER};
 pub use udp::DnsUdpSession;
 
+use super::registry::Protocol;
+use super::settings::ProtocolSettings;
 use super::{DatagramDissector, DatagramSession, FlowInfo, Probe, StreamDissector, StreamSession};
+use crate::entry::Outcome;
+
+/// DNS's registration: over TCP and UDP, no credentials.
+pub const PROTOCOL: Protocol = Protocol {
+    about: "DNS over UDP and TCP",
+    stream: Some(tcp_dissector),
+    datagram: Some(udp_dissector),
+    ..Protocol::named("dns")
+};
+
+fn tcp_dissector(_: &ProtocolSettings) -> Box<dyn StreamDissector> {
+    Box::new(DnsTcpDissector)
+}
+
+fn udp_dissector(_: &ProtocolSettings) -> Box<dyn DatagramDissector> {
+    Box::new(DnsUdpDissector::default())
+}
+
+/// The common outcome of a response code: NOERROR and NXDOMAIN answer the question (a name that
+/// does not exist is an answer); SERVFAIL and NOTIMP are the server's failure; the rest (FORMERR,
+/// REFUSED, the UPDATE and EDNS codes) refuse what the client sent.
+pub fn rcode_outcome(rcode: u16) -> Outcome {
+    match rcode {
+        0 | 3 => Outcome::Ok,
+        2 | 4 => Outcome::ServerError,
+        _ => Outcome::ClientError,
+    }
+}
 
 /// How long a query waits for its response before it is reported unanswered.
 pub const DEFAULT_TIMEOUT_NS: u64 = 5_000_000_000;

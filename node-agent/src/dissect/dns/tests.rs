@@ -308,6 +308,7 @@ fn query_and_response_pair_into_one_exchange() {
             end_ts: Some(Timestamp(25)),
             summary: "A example.com".into(),
             status: Some("NOERROR".into()),
+            outcome: crate::entry::Outcome::Ok,
             request_size: q.len() as u64,
             response_size: r.len() as u64,
             request: json!({"id": 4660, "opcode": "QUERY", "flags": ["rd"],

@@ -15,6 +15,7 @@ use super::body::body_json;
 use super::message::{Interim, RequestMsg, ResponseMsg};
 use super::parser::Header;
 use crate::dissect::Exchange;
+use crate::entry::Outcome;
 use serde_json::{Map, Value};
 
 /// Longest request target kept in a summary, in characters.
@@ -32,15 +33,28 @@ pub(crate) fn exchange(req: Option<RequestMsg>, resp: Option<ResponseMsg>) -> Ex
         }
         None => (resp.as_ref().map(|r| r.ts).unwrap_or_default(), ORPHAN_SUMMARY.to_owned(), 0, Value::Null),
     };
-    let (end_ts, status, response_size, response) = match resp {
+    let (end_ts, status, outcome, response_size, response) = match resp {
         Some(mut r) => {
             notes.append(&mut r.notes);
             let size = r.wire + r.interim.iter().map(|i| i.wire).sum::<u64>();
-            (Some(r.end), Some(r.head.status.to_string()), size, Some(response_json(r, &mut notes)))
+            let outcome = super::status_outcome(r.head.status);
+            (Some(r.end), Some(r.head.status.to_string()), outcome, size, Some(response_json(r, &mut notes)))
         }
-        None => (None, None, 0, None),
+        None => (None, None, Outcome::NoResponse, 0, None),
     };
-    Exchange { protocol: "http", ts, end_ts, summary, status, request_size, response_size, request, response, notes }
+    Exchange {
+        protocol: "http",
+        ts,
+        end_ts,
+        summary,
+        status,
+        outcome,
+        request_size,
+        response_size,
+        request,
+        response,
+        notes,
+    }
 }
 
 /// "METHOD target", the target cut at [`SUMMARY_TARGET`] characters.

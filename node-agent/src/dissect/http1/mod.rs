@@ -23,8 +23,38 @@ mod session;
 #[cfg(test)]
 mod tests;
 
+use super::registry::Protocol;
+use super::settings::ProtocolSettings;
 use super::{FlowInfo, Probe, StreamDissector, StreamSession};
+use crate::entry::Outcome;
+use crate::redact::Secrets;
 pub use session::Http1Session;
+
+/// HTTP/1.x's registration (its entries are `"http"`, shared with HTTP/2).
+pub const PROTOCOL: Protocol = Protocol {
+    about: "HTTP/1.0 and HTTP/1.1 (and HTTP/2, under the same name)",
+    http_semantics: true,
+    secrets: Secrets::HTTP_HEADERS,
+    stream: Some(dissector),
+    ..Protocol::named("http")
+};
+
+fn dissector(settings: &ProtocolSettings) -> Box<dyn StreamDissector> {
+    // A pipeline deeper than 32 requests is not seen in practice; each waiting request may hold a
+    // body, so HTTP/1 keeps the smaller of the two bounds.
+    let max_pending = settings.max_streams.clamp(1, Limits::default().max_pending);
+    Box::new(Http1Dissector::with_limits(Limits { body_limit: settings.body_limit, max_pending, ..Limits::default() }))
+}
+
+/// The common outcome of an HTTP status code (HTTP/1 and HTTP/2 alike).
+pub fn status_outcome(status: u16) -> Outcome {
+    match status {
+        400..=499 => Outcome::ClientError,
+        500..=599 => Outcome::ServerError,
+        100..=399 => Outcome::Ok,
+        _ => Outcome::Error,
+    }
+}
 
 /// Which messages a direction carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,7 +142,7 @@ pub fn probe(data: &[u8]) -> Probe {
 
 impl StreamDissector for Http1Dissector {
     fn name(&self) -> &'static str {
-        "http"
+        "http1"
     }
 
     fn probe(&self, _flow: &FlowInfo, data: &[u8]) -> Probe {

@@ -166,6 +166,15 @@ impl Reader {
         self.enter_resync(&[]);
     }
 
+    /// The bytes read but not yet part of a message (a head in progress), for the protocol that
+    /// continues the connection after a switch.
+    pub(crate) fn take_unconsumed(&mut self) -> Vec<u8> {
+        match self.state {
+            State::Head => std::mem::take(&mut self.head_buf),
+            _ => Vec::new(),
+        }
+    }
+
     /// HTTP is over on this connection.
     pub(crate) fn stop(&mut self) {
         self.state = State::Stopped;

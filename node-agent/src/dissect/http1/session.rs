@@ -7,7 +7,10 @@
 //!   time, decides: the engine delivers data only after the peer data it acknowledges, and
 //!   timestamps of a reordered capture say nothing about causality;
 //! - 1xx responses (but 101) are interim: kept and attached to the next final response;
-//! - 101, or a 2xx to CONNECT, ends HTTP on the connection ([`StreamSession::is_done`]);
+//! - 101, or a 2xx to CONNECT, ends HTTP on the connection and hands it on ([`Handoff`]):
+//!   `Upgrade: websocket` to WebSocket, `Upgrade: h2c` to HTTP/2 (the upgrade request is its
+//!   stream 1), anything else (a `CONNECT` tunnel, an unknown upgrade) to probing again; the
+//!   bytes after the switch go on unconsumed;
 //! - a response may arrive before its request's body is complete: it waits for the request;
 //! - a response-direction gap makes the pending requests unpairable: they are reported without
 //!   a response;
@@ -19,7 +22,7 @@ use super::message::{Interim, RequestMsg, ResponseMsg};
 use super::parser::{request_framing, response_kind, Framing, Header, ResponseKind};
 use super::reader::{FinishOutcome, GapOutcome, Head, Reader, Step};
 use super::{Limits, Role};
-use crate::dissect::{Direction, ExchangeSink, StreamSession};
+use crate::dissect::{Continuation, Direction, ExchangeSink, Handoff, StreamSession, Upgrade};
 use crate::time::Timestamp;
 use std::collections::VecDeque;
 
@@ -60,6 +63,8 @@ pub struct Http1Session {
     /// Requests dropped from a full queue whose responses have not started yet.
     owed: u64,
     done: bool,
+    /// The connection switched protocols: what follows, until the engine takes it.
+    handoff: Option<Handoff>,
 }
 
 fn push_note(notes: &mut Vec<String>, note: String) {
@@ -82,6 +87,7 @@ impl Http1Session {
             notes: [Vec::new(), Vec::new()],
             owed: 0,
             done: false,
+            handoff: None,
         }
     }
 
@@ -259,10 +265,7 @@ impl Http1Session {
         match kind {
             Ok(ResponseKind::Final(f)) => self.server.set_framing(f),
             Ok(ResponseKind::Interim) => {}
-            Ok(ResponseKind::Switch) => {
-                self.response_done(end, wire, Vec::new(), out);
-                self.stop(out);
-            }
+            Ok(ResponseKind::Switch) => self.switch(end, wire, out),
             Err(_) => {
                 self.server.resync_after_head();
                 self.response_done(end, wire, Vec::new(), out);
@@ -308,6 +311,37 @@ impl Http1Session {
             out.emit(json::exchange(Some(slot.req), slot.answer));
         }
         self.queue.extend(kept);
+    }
+
+    /// The response in flight switched protocols (101, or 2xx to CONNECT): reports the switching
+    /// exchange, ends HTTP, and prepares the hand-off to what continues the connection.
+    fn switch(&mut self, end: Timestamp, wire: u64, out: &mut dyn ExchangeSink) {
+        let Some(InFlight { mut msg, answers }) = self.response.take() else { return };
+        msg.end = end;
+        msg.wire = wire;
+        // The server switches only after the whole request (RFC 9110 §7.8), so the front request
+        // is complete unless its end was not captured.
+        let slot = match self.queue.front() {
+            Some(s) if Some(s.id) == answers => self.queue.pop_front(),
+            _ => None,
+        };
+        let next = match slot.as_ref().map(|s| s.req.head.method.as_str()) {
+            Some("CONNECT") => Continuation::Probe,
+            _ => next_protocol(header(&msg.head.headers, "upgrade")),
+        };
+        let mut upgrade = Upgrade {
+            response_headers: msg.head.headers.clone(),
+            request_headers: slot.as_ref().map(|s| s.req.head.headers.clone()).unwrap_or_default(),
+            request_ts: slot.as_ref().map(|s| s.req.ts),
+            request_size: slot.as_ref().map_or(0, |s| s.req.wire),
+            ..Upgrade::default()
+        };
+        let exchange = json::exchange(slot.map(|s| s.req), Some(msg));
+        upgrade.request = Some(exchange.request.clone()).filter(|r| !r.is_null());
+        upgrade.entry_id = out.emit_with_id(exchange);
+        self.stop(out);
+        let pending = [self.client.take_unconsumed(), Vec::new()];
+        self.handoff = Some(Handoff { next, pending, ts: end, upgrade });
     }
 
     /// HTTP is over on this connection (Upgrade or CONNECT).
@@ -366,6 +400,10 @@ impl StreamSession for Http1Session {
                 Direction::ClientToServer => self.on_client_step(step, out),
                 Direction::ServerToClient => self.on_server_step(step, out),
             }
+        }
+        // What came after the switch in this segment belongs to the next protocol.
+        if let (Some(h), Some(rest)) = (&mut self.handoff, data.get(pos..)) {
+            h.pending[dir.index()].extend_from_slice(rest);
         }
     }
 
@@ -445,7 +483,11 @@ impl StreamSession for Http1Session {
     }
 
     fn is_done(&self) -> bool {
-        self.done
+        self.done && self.handoff.is_none()
+    }
+
+    fn take_handoff(&mut self) -> Option<Handoff> {
+        self.handoff.take()
     }
 
     fn buffered_bytes(&self) -> usize {
@@ -453,5 +495,20 @@ impl StreamSession for Http1Session {
             self.queue.iter().map(|s| s.req.body.buffered() + s.answer.as_ref().map_or(0, |a| a.body.buffered())).sum();
         let response = self.response.as_ref().map_or(0, |r| r.msg.body.buffered());
         self.client.buffered() + self.server.buffered() + queued + response
+    }
+}
+
+/// The first value of a header, any case.
+fn header<'h>(headers: &'h [Header], name: &str) -> Option<&'h str> {
+    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+/// What continues a connection after `101 Switching Protocols` with this `Upgrade` header.
+fn next_protocol(upgrade: Option<&str>) -> Continuation {
+    let mut tokens = upgrade.unwrap_or("").split(',').map(|t| t.trim().to_ascii_lowercase());
+    match tokens.next().as_deref() {
+        Some("websocket") => Continuation::Protocol("websocket"),
+        Some("h2c") => Continuation::Protocol("http2"),
+        _ => Continuation::Probe,
     }
 }

@@ -3,7 +3,7 @@
 
 use super::body::tests_support::{gzip, raw_deflate, zlib, BR_HELLO, BR_HELLO_TEXT};
 use super::*;
-use crate::dissect::{Direction, Exchange};
+use crate::dissect::{Continuation, Direction, Exchange, Handoff};
 use crate::time::Timestamp;
 use serde_json::{json, Value};
 
@@ -29,6 +29,9 @@ struct Run {
     exchanges: Vec<Exchange>,
     done: bool,
     max_buffered: usize,
+    /// The hand-off the session made, with everything that arrived after it appended to its
+    /// pending bytes (as the engine would feed them to the next session).
+    handoff: Option<Handoff>,
 }
 
 /// Feeds `events`, data events cut into the pieces `cuts(event index, len)` gives; closes at the end.
@@ -36,26 +39,36 @@ fn run_with(d: &Http1Dissector, events: &[Ev], cuts: &mut dyn FnMut(usize, usize
     let mut s = d.new_session(&FLOW);
     let mut out = Vec::new();
     let mut max_buffered = 0;
+    let mut handoff: Option<Handoff> = None;
     for (i, ev) in events.iter().enumerate() {
         match *ev {
             C(data) | S(data) => {
                 let dir = if matches!(ev, C(_)) { Direction::ClientToServer } else { Direction::ServerToClient };
                 let mut from = 0;
                 for to in cuts(i, data.len()).into_iter().chain([data.len()]) {
-                    s.on_data(dir, &data[from..to], ts(i), &mut out);
+                    match &mut handoff {
+                        Some(h) => h.pending[dir.index()].extend_from_slice(&data[from..to]),
+                        None => {
+                            s.on_data(dir, &data[from..to], ts(i), &mut out);
+                            handoff = s.take_handoff();
+                        }
+                    }
                     max_buffered = max_buffered.max(s.buffered_bytes());
                     from = to;
                 }
             }
+            _ if handoff.is_some() => {}
             GapC(n) => s.on_gap(Direction::ClientToServer, n, &mut out),
             GapS(n) => s.on_gap(Direction::ServerToClient, n, &mut out),
             EndC => s.on_end(Direction::ClientToServer, ts(i), &mut out),
             EndS => s.on_end(Direction::ServerToClient, ts(i), &mut out),
         }
     }
-    let done = s.is_done();
-    s.on_close(ts(events.len()), &mut out);
-    Run { exchanges: out, done, max_buffered }
+    let done = s.is_done() || handoff.is_some();
+    if handoff.is_none() {
+        s.on_close(ts(events.len()), &mut out);
+    }
+    Run { exchanges: out, done, max_buffered, handoff }
 }
 
 /// Small deterministic generator for the random splits.
@@ -94,6 +107,7 @@ fn run_all_splits(d: &Http1Dissector, events: &[Ev]) -> Run {
         });
         assert_eq!(split.exchanges, whole.exchanges, "cut at byte {at} of {total}");
         assert_eq!(split.done, whole.done, "cut at byte {at}");
+        assert_eq!(split.handoff, whole.handoff, "cut at byte {at}");
     }
     for seed in 1..=8u64 {
         let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -147,7 +161,7 @@ fn probe_decides_from_content() {
     // Never NeedMore for long: a long uppercase word is decided.
     assert_eq!(p(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"), Probe::No);
     let d = Http1Dissector::default();
-    assert_eq!(d.name(), "http");
+    assert_eq!(d.name(), "http1");
     assert_eq!(d.probe(&FLOW, b"DELETE /a HTTP/1.1\r\n"), Probe::Client);
 }
 
@@ -338,6 +352,31 @@ fn upgrade_101_ends_http() {
     assert_eq!(outline(&r.exchanges), o(&[("GET /chat", Some("101"))]));
     assert_eq!(r.exchanges[0].response_size, (resp.len() - 7) as u64);
     assert_eq!(r.exchanges[0].end_ts, Some(ts(2)), "time of the head's last byte");
+    // Every byte after the switch goes on to WebSocket, once, whatever the segmentation.
+    let h = r.handoff.expect("handed off");
+    assert_eq!(h.next, Continuation::Protocol("websocket"));
+    assert_eq!(h.pending[0], b"\x81\x85abcdefghi");
+    assert_eq!(h.pending[1], b"\x81\x05hello\x81\x02hi");
+    assert_eq!(h.upgrade.response_header("upgrade"), Some("websocket"));
+    assert_eq!(h.upgrade.request.as_ref().map(|r| r["path"].clone()), Some(json!("/chat")));
+    assert_eq!(h.upgrade.request_size, req.len() as u64);
+}
+
+#[test]
+fn upgrade_to_h2c_hands_off_to_http2_with_the_request_as_stream_1() {
+    let req: &[u8] = b"GET /h2 HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n";
+    let resp: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+    let preface: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let r = run_all_splits(&Http1Dissector::default(), &[C(req), S(resp), C(preface)]);
+    let h = r.handoff.expect("handed off");
+    assert_eq!(h.next, Continuation::Protocol("http2"));
+    assert_eq!(h.pending, [preface.to_vec(), b"\x00\x00\x00\x04\x00\x00\x00\x00\x00".to_vec()]);
+    assert_eq!(h.upgrade.request_header("http2-settings"), Some("AAMAAABkAAQAAP__"));
+    assert_eq!(h.upgrade.request_ts, Some(ts(0)));
+    // An upgrade to something unknown is probed again.
+    let other = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo/2\r\n\r\n";
+    let r = run_all_splits(&Http1Dissector::default(), &[C(GET1), S(other), C(b"x")]);
+    assert_eq!(r.handoff.map(|h| (h.next, h.pending)), Some((Continuation::Probe, [b"x".to_vec(), vec![]])));
 }
 
 #[test]
@@ -355,6 +394,9 @@ fn connect_2xx_ends_http_but_407_does_not() {
         o(&[("CONNECT example.com:443", Some("407")), ("CONNECT example.com:443", Some("200"))])
     );
     assert!(r.exchanges.iter().all(|x| x.notes.is_empty()));
+    let h = r.handoff.expect("the tunnel is probed again");
+    assert_eq!(h.next, Continuation::Probe);
+    assert_eq!(h.pending, [b"\x16\x03\x01\x00\x05hello".to_vec(), b"\x16\x03\x03".to_vec()]);
 }
 
 #[test]
