@@ -4,6 +4,7 @@
 //! dissector's session with reassembled, in-order data (or datagrams) and collects [`Exchange`]s.
 
 pub mod dns;
+pub mod grpc;
 pub mod http1;
 pub mod registry;
 
