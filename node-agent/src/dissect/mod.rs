@@ -11,6 +11,7 @@
 
 pub mod dns;
 pub mod framing;
+pub mod grpc;
 pub mod http1;
 pub mod registry;
 pub mod settings;
