@@ -5,6 +5,7 @@
 
 pub mod dns;
 pub mod http1;
+pub mod http2;
 pub mod registry;
 
 use crate::time::Timestamp;
