@@ -6,4 +6,11 @@
 //! - [`connection`]: one connection's frames per direction into events (header blocks assembled
 //!   and decoded, data, resets, GOAWAY, push promises), with settings that affect decoding.
 
+pub mod codes;
+pub mod connection;
+pub mod frame;
 pub mod hpack;
+pub mod reader;
+
+#[cfg(test)]
+mod tests;

@@ -66,6 +66,12 @@ impl Decoder {
         self.table.set_bound(self.bound);
     }
 
+    /// The acknowledged SETTINGS_HEADER_TABLE_SIZE may have changed unseen (a capture gap): size
+    /// updates above the last known bound are believed from now on.
+    pub fn forget_table_size_bound(&mut self) {
+        self.bound_known = false;
+    }
+
     /// Part of the encoder's output was not seen (a capture gap): forget the dynamic table.
     pub fn desynchronize(&mut self) {
         self.table.forget(self.bound_known.then_some(self.bound));

@@ -10,7 +10,7 @@ mod huffman;
 mod table;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use decoder::{Decoder, DEFAULT_TABLE_SIZE};
 pub use header_list::{HeaderField, HeaderList, Known};
