@@ -545,7 +545,7 @@ pub const STREAM_SPAN: u32 = 1 << 16;
 /// the last of them was looked at). Every header must be plausible ([`plausible_header`]); every
 /// frame complete before the last header well-formed and meaningful (no empty DATA without
 /// END_STREAM, no empty HEADERS continued, no WINDOW_UPDATE of 0); the stream ids within [`STREAM_SPAN`] of each other; and
-/// no DATA, HEADERS or CONTINUATION on a stream an earlier frame of the chain ended.
+/// no DATA or HEADERS on a stream an earlier frame of the chain ended.
 pub fn frame_chain(buf: &[u8]) -> Option<usize> {
     let mut rest = buf;
     let mut headers = 0;
@@ -568,8 +568,8 @@ pub fn frame_chain(buf: &[u8]) -> Option<usize> {
         let id = header.stream_id;
         if id != 0 {
             (low, high) = (low.min(id), high.max(id));
-            let carries_stream =
-                matches!(header.frame_type, FrameType::Data | FrameType::Headers | FrameType::Continuation);
+            // (A CONTINUATION continues the block of a HEADERS that may end its stream.)
+            let carries_stream = matches!(header.frame_type, FrameType::Data | FrameType::Headers);
             if high - low > STREAM_SPAN || (carries_stream && ended.contains(&id)) {
                 return None;
             }

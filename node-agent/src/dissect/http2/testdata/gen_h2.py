@@ -13,6 +13,7 @@ senders in `observed` (those an h2 connection received); `counters` are per obse
 SETTINGS, SETTINGS ACK, PING, PING ACK, WINDOW_UPDATE and unknown frames h2 saw.
 """
 import json
+import random
 
 import h2.config
 import h2.connection
@@ -173,7 +174,10 @@ def big_headers_and_settings():
     c.initiate_connection()
     s.initiate_connection()
     cap.pump()
-    c.send_headers(1, request("/big", [("x-big", "abcdefghij" * 1800), ("x-small", "1")]), end_stream=True)
+    # Printable bytes that Huffman coding cannot shrink below 16 KiB: the block needs CONTINUATION.
+    rng = random.Random(9113)
+    big = "".join(rng.choice("!#$%&'*+^_`|~<>@[]{}") for _ in range(12000))
+    c.send_headers(1, request("/big", [("x-big", big), ("x-small", "1")]), end_stream=True)
     cap.pump()
     c.update_settings({h2.settings.SettingCodes.HEADER_TABLE_SIZE: 256,
                        h2.settings.SettingCodes.MAX_FRAME_SIZE: 32768})
