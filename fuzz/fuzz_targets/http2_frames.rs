@@ -84,7 +84,12 @@ fn run(start: Start, limits: Limits, max_buffered: usize, ops: &[Op<'_>], bytewi
                 for piece in pieces {
                     let r = &mut readers[dir.index()];
                     r.feed(&mut conn, dir, piece, &mut emit);
-                    assert!(r.buffered_bytes() <= r.max_buffered() + 1, "{} > {}", r.buffered_bytes(), r.max_buffered());
+                    assert!(
+                        r.buffered_bytes() <= r.max_buffered() + 1,
+                        "{} > {}",
+                        r.buffered_bytes(),
+                        r.max_buffered()
+                    );
                     assert!(conn.buffered_bytes() <= conn.max_buffered_bytes());
                 }
             }
