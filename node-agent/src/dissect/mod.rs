@@ -13,6 +13,7 @@ pub mod dns;
 pub mod framing;
 pub mod grpc;
 pub mod http1;
+pub mod http2;
 pub mod registry;
 pub mod settings;
 

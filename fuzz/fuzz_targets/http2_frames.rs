@@ -1,0 +1,123 @@
+#![no_main]
+//! Fuzzes HTTP/2 below the session: both directions' bytes through a `FrameReader` each into one
+//! `H2Connection`, with gaps and ends, from the connection's beginning or mid-way, under default
+//! or tiny limits. Checks: no panic; the reader's and the connection's buffers within their
+//! bounds after every call; the same events when every data operation is fed one byte at a time
+//! (DATA pieces merged: a frame too large to buffer arrives in pieces that follow the input).
+//!
+//! Input: byte 0 picks the start and limits; then operations, each a control byte `dkkllll l`
+//! as in http1.rs — d (bit 7): direction; kk (bits 5-6): 0-1 data, 2 gap, 3 end; l: size.
+
+use libfuzzer_sys::fuzz_target;
+use node_agent::dissect::http2::connection::{Event, H2Connection, Limits, Start};
+use node_agent::dissect::http2::hpack;
+use node_agent::dissect::http2::reader::FrameReader;
+use node_agent::dissect::Direction;
+
+enum Op<'a> {
+    Data(Direction, &'a [u8]),
+    Gap(Direction),
+    End(Direction),
+}
+
+fn ops(mut input: &[u8]) -> Vec<Op<'_>> {
+    let mut ops = Vec::new();
+    while let Some((&op, rest)) = input.split_first() {
+        let dir = if op & 0x80 == 0 { Direction::ClientToServer } else { Direction::ServerToClient };
+        let size = (op & 0x1f) as usize;
+        input = rest;
+        match (op >> 5) & 3 {
+            0 | 1 => {
+                let n = (1 + size * size * 4).min(input.len());
+                let (data, rest) = input.split_at(n);
+                ops.push(Op::Data(dir, data));
+                input = rest;
+            }
+            2 => ops.push(Op::Gap(dir)),
+            _ => ops.push(Op::End(dir)),
+        }
+    }
+    ops
+}
+
+/// An event as text, DATA kept apart so pieces can be merged.
+enum Seen {
+    Line(String),
+    Data(Direction, u32, Vec<u8>, bool),
+}
+
+fn record(seen: &mut Vec<Seen>, e: &Event<'_>) {
+    if let Event::Data { dir, stream_id, data, end_stream } = e {
+        if let Some(Seen::Data(d, s, bytes, false)) = seen.last_mut() {
+            if d == dir && s == stream_id {
+                bytes.extend_from_slice(data);
+                if *end_stream {
+                    if let Some(Seen::Data(.., end)) = seen.last_mut() {
+                        *end = true;
+                    }
+                }
+                return;
+            }
+        }
+        seen.push(Seen::Data(*dir, *stream_id, data.to_vec(), *end_stream));
+    } else {
+        // Display of anomalies must not panic either.
+        if let Event::Anomaly { anomaly, .. } = e {
+            let _ = anomaly.to_string();
+        }
+        seen.push(Seen::Line(format!("{e:?}")));
+    }
+}
+
+fn run(start: Start, limits: Limits, max_buffered: usize, ops: &[Op<'_>], bytewise: bool) -> Vec<String> {
+    let mut conn = H2Connection::new(start, limits);
+    let mut readers = match start {
+        Start::Beginning => [FrameReader::new(true, max_buffered), FrameReader::new(false, max_buffered)],
+        Start::MidStream => [FrameReader::resyncing(max_buffered), FrameReader::resyncing(max_buffered)],
+    };
+    let mut seen = Vec::new();
+    for op in ops {
+        let mut emit = |e: Event<'_>| record(&mut seen, &e);
+        match *op {
+            Op::Data(dir, data) => {
+                let pieces: Vec<&[u8]> = if bytewise { data.chunks(1).collect() } else { vec![data] };
+                for piece in pieces {
+                    let r = &mut readers[dir.index()];
+                    r.feed(&mut conn, dir, piece, &mut emit);
+                    assert!(
+                        r.buffered_bytes() <= r.max_buffered() + 1,
+                        "{} > {}",
+                        r.buffered_bytes(),
+                        r.max_buffered()
+                    );
+                    assert!(conn.buffered_bytes() <= conn.max_buffered_bytes());
+                }
+            }
+            Op::Gap(dir) => readers[dir.index()].on_gap(&mut conn, dir, &mut emit),
+            Op::End(dir) => readers[dir.index()].on_end(&mut conn, dir, &mut emit),
+        }
+    }
+    seen.into_iter()
+        .map(|s| match s {
+            Seen::Line(l) => l,
+            Seen::Data(d, s, bytes, end) => format!("{d:?} data {s} {bytes:?} {end}"),
+        })
+        .collect()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&cfg, rest)) = data.split_first() else {
+        return;
+    };
+    let start = if cfg & 1 == 0 { Start::Beginning } else { Start::MidStream };
+    let (limits, max_buffered) = if cfg & 2 == 0 {
+        (Limits::default(), 1 << 20)
+    } else {
+        let hpack = hpack::Limits { max_list_size: 100, max_fields: 3, max_table_size: 64 };
+        (Limits { hpack, max_header_block: 16, max_pending_settings: 1 }, 0)
+    };
+    let ops = ops(rest);
+    let whole = run(start, limits, max_buffered, &ops, false);
+    let bytewise = run(start, limits, max_buffered, &ops, true);
+    assert_eq!(whole, bytewise, "segmentation changed the result");
+});
