@@ -66,8 +66,11 @@ fn every_protocol_has_a_golden_fixture_and_each_gives_its_expected_entries() {
         }
         let text = std::fs::read_to_string(&expected_path)
             .unwrap_or_else(|e| panic!("{}: {e} (bless with GOLDEN_BLESS=1)", expected_path.display()));
-        let expected: Vec<serde_json::Value> =
-            text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("golden JSON")).collect();
+        let expected: Vec<serde_json::Value> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("golden JSON"))
+            .collect();
         if got.len() != expected.len() {
             failures.push(format!("{proto}/{}: {} entries, expected {}", capture.display(), got.len(), expected.len()));
         }
@@ -112,6 +115,13 @@ fn oracle_mismatch(capture: &Path, got: &[serde_json::Value]) -> Option<String> 
         v.sort();
     }
     (want != have).then(|| {
-        format!("{}: tshark saw summaries {:?} statuses {:?}; the entries have {:?} {:?}", capture.display(), want[0], want[1], have[0], have[1])
+        format!(
+            "{}: tshark saw summaries {:?} statuses {:?}; the entries have {:?} {:?}",
+            capture.display(),
+            want[0],
+            want[1],
+            have[0],
+            have[1]
+        )
     })
 }

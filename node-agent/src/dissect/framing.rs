@@ -7,7 +7,8 @@
 //! - buffers only a frame that is not complete yet, and only up to what that frame needs (frames
 //!   that lie whole inside the received bytes are handed out as slices of them, no copy);
 //! - enforces a size limit: a frame longer than `max_frame` is handed out as its first
-//!   `max_frame` bytes ([`Framed::Oversized`]) and the rest is skipped without being buffered;
+//!   `max_frame` bytes ([`Framed::Oversized`]) and the rest streams through as it arrives
+//!   ([`Framed::Tail`]), never buffered (a protocol that does not want it ignores the tail);
 //! - after a capture gap inside a frame of known length, drops that frame
 //!   ([`Framed::Damaged`]) and carries on at the next boundary, which the length tells;
 //! - after a gap it cannot place, or bytes that cannot start a frame, resynchronises: it asks the
@@ -61,9 +62,12 @@ pub trait FrameFormat {
 pub enum Framed<'a> {
     /// A whole frame, header included; `ts` is the capture time of its first byte.
     Frame { bytes: &'a [u8], ts: Timestamp },
-    /// A frame longer than the limit: its first `prefix.len()` bytes; the other `len - prefix.len()`
-    /// are skipped.
+    /// A frame longer than the limit: its first `prefix.len()` bytes; the rest follows as
+    /// [`Framed::Tail`] pieces.
     Oversized { prefix: &'a [u8], len: usize, ts: Timestamp },
+    /// The next bytes of an oversized frame of `len` bytes, starting at `offset` within it (an
+    /// offset that jumps means a capture gap took the bytes in between).
+    Tail { bytes: &'a [u8], offset: usize, len: usize, ts: Timestamp },
     /// A capture gap took `lost` bytes of a frame of `len` bytes; `head` is what arrived of it
     /// before the gap. The frame is dropped; framing continues after it.
     Damaged { head: &'a [u8], len: usize, lost: u64 },
@@ -76,8 +80,13 @@ pub enum Framed<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
     Framing,
-    /// Skipping the rest of an oversized or damaged frame.
+    /// Skipping the rest of a damaged frame.
     Skip(u64),
+    /// Streaming the rest of an oversized frame of `len` bytes, from `offset` on.
+    Tail {
+        offset: usize,
+        len: usize,
+    },
     /// Looking for a frame start; `skipped` bytes (lost or discarded) so far.
     Resync {
         skipped: u64,
@@ -167,6 +176,15 @@ impl Framer {
                     data = data.get(k as usize..).unwrap_or_default();
                     self.mode = if k == n { Mode::Framing } else { Mode::Skip(n - k) };
                 }
+                Mode::Tail { offset, len } => {
+                    if data.is_empty() {
+                        return;
+                    }
+                    let k = (len - offset).min(data.len());
+                    on(Framed::Tail { bytes: &data[..k], offset, len, ts });
+                    data = &data[k..];
+                    self.mode = if offset + k == len { Mode::Framing } else { Mode::Tail { offset: offset + k, len } };
+                }
                 Mode::Resync { skipped } => {
                     let k = self.max_frame.saturating_sub(self.buf.len()).min(data.len());
                     self.append(&data[..k], ts);
@@ -203,6 +221,16 @@ impl Framer {
             Mode::Skip(n) if len < n => self.mode = Mode::Skip(n - len),
             Mode::Skip(n) if len == n => self.mode = Mode::Framing,
             Mode::Skip(n) => self.lose_sync(len - n, on),
+            Mode::Tail { offset, len: total } => {
+                let missing = (total - offset) as u64;
+                if len < missing {
+                    self.mode = Mode::Tail { offset: offset + len as usize, len: total };
+                } else if len == missing {
+                    self.mode = Mode::Framing;
+                } else {
+                    self.lose_sync(len - missing, on);
+                }
+            }
             Mode::Resync { skipped } => {
                 // Candidates cannot continue across the gap.
                 let had = self.buf.len() as u64;
@@ -311,13 +339,9 @@ impl Framer {
                             return pos;
                         }
                         on(Framed::Oversized { prefix: &rest[..self.max_frame], len, ts });
-                        let used = len.min(rest.len());
-                        pos += used;
-                        if len > used {
-                            self.mode = Mode::Skip((len - used) as u64);
-                            return pos;
-                        }
-                        continue;
+                        pos += self.max_frame;
+                        self.mode = Mode::Tail { offset: self.max_frame, len };
+                        return pos;
                     }
                     match rest.get(..len) {
                         Some(bytes) => on(Framed::Frame { bytes, ts }),
@@ -380,12 +404,18 @@ impl Framer {
                 on(Framed::Oversized { prefix: &self.buf[..target], len: total, ts });
             }
             self.front_len = None;
-            // The rest of an oversized frame may already be in the buffer (after resynchronising).
-            let skip = total - target;
-            let from_buf = (self.buf.len() - target).min(skip);
-            self.buf.drain(..target + from_buf);
-            if skip > from_buf {
-                self.mode = Mode::Skip((skip - from_buf) as u64);
+            if total > target {
+                // The rest of an oversized frame may already be in the buffer (after resynchronising).
+                let from_buf = (self.buf.len() - target).min(total - target);
+                if from_buf > 0 {
+                    on(Framed::Tail { bytes: &self.buf[target..target + from_buf], offset: target, len: total, ts });
+                }
+                self.buf.drain(..target + from_buf);
+                if target + from_buf < total {
+                    self.mode = Mode::Tail { offset: target + from_buf, len: total };
+                }
+            } else {
+                self.buf.drain(..target);
             }
         }
         used
@@ -419,6 +449,8 @@ mod tests {
     enum Ev {
         Frame(Vec<u8>),
         Oversized(Vec<u8>, usize),
+        /// Tail pieces of one frame joined (a split must not change what arrives, only in how many pieces).
+        Tail(Vec<u8>, usize),
         Damaged(Vec<u8>, usize, u64),
         Skipped(u64),
         Lost(u64),
@@ -426,13 +458,23 @@ mod tests {
 
     fn record(out: &mut Vec<Ev>) -> impl FnMut(Framed<'_>) + '_ {
         |f| {
-            out.push(match f {
+            let ev = match f {
                 Framed::Frame { bytes, .. } => Ev::Frame(bytes.to_vec()),
                 Framed::Oversized { prefix, len, .. } => Ev::Oversized(prefix.to_vec(), len),
+                Framed::Tail { bytes, offset, .. } => {
+                    if let Some(Ev::Tail(b, start)) = out.last_mut() {
+                        if *start + b.len() == offset {
+                            b.extend_from_slice(bytes);
+                            return;
+                        }
+                    }
+                    Ev::Tail(bytes.to_vec(), offset)
+                }
                 Framed::Damaged { head, len, lost } => Ev::Damaged(head.to_vec(), len, lost),
                 Framed::Skipped { bytes } => Ev::Skipped(bytes),
                 Framed::Lost { skipped } => Ev::Lost(skipped),
-            })
+            };
+            out.push(ev);
         }
     }
 
@@ -486,7 +528,25 @@ mod tests {
         data.extend(1..=10);
         data.extend([0xAA, 1, 7]);
         let ev = same_for_every_split(5, &[Ok(&data)]);
-        assert_eq!(ev, vec![Ev::Oversized(vec![0xAA, 10, 1, 2, 3], 12), Ev::Frame(vec![0xAA, 1, 7])]);
+        assert_eq!(
+            ev,
+            vec![
+                Ev::Oversized(vec![0xAA, 10, 1, 2, 3], 12),
+                Ev::Tail((4..=10).collect(), 5),
+                Ev::Frame(vec![0xAA, 1, 7])
+            ]
+        );
+        // A gap inside the tail shows as a jump in the offset; framing goes on after the frame.
+        let ev = same_for_every_split(5, &[Ok(&data[..7]), Err(3), Ok(&data[10..])]);
+        assert_eq!(
+            ev,
+            vec![
+                Ev::Oversized(vec![0xAA, 10, 1, 2, 3], 12),
+                Ev::Tail(vec![4, 5], 5),
+                Ev::Tail(vec![9, 10], 10),
+                Ev::Frame(vec![0xAA, 1, 7])
+            ]
+        );
     }
 
     #[test]
