@@ -6,6 +6,7 @@
 pub mod dns;
 pub mod http1;
 pub mod registry;
+pub mod websocket;
 
 use crate::time::Timestamp;
 
