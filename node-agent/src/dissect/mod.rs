@@ -16,6 +16,7 @@ pub mod http1;
 pub mod http2;
 pub mod registry;
 pub mod settings;
+pub mod websocket;
 
 use crate::entry::Outcome;
 use crate::time::Timestamp;
