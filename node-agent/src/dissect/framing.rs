@@ -13,7 +13,8 @@
 //!   ([`Framed::Damaged`]) and carries on at the next boundary, which the length tells;
 //! - after a gap it cannot place, or bytes that cannot start a frame, resynchronises: it asks the
 //!   format where a frame plausibly starts and reports what it skipped ([`Framed::Skipped`]),
-//!   within a budget, after which the direction stops ([`Framed::Lost`]).
+//!   within a budget of bytes searched (bytes lost to gaps cost no search and do not count),
+//!   after which the direction stops ([`Framed::Lost`]).
 //!
 //! The frames and events depend on the bytes alone, never on where segments ended: the unit
 //! tests feed every split, and every protocol's tests do the same through this.
@@ -87,9 +88,11 @@ enum Mode {
         offset: usize,
         len: usize,
     },
-    /// Looking for a frame start; `skipped` bytes (lost or discarded) so far.
+    /// Looking for a frame start: `skipped` bytes lost or discarded so far, `scanned` of them
+    /// searched (the budget counts these).
     Resync {
         skipped: u64,
+        scanned: u64,
     },
     Stopped,
 }
@@ -126,7 +129,7 @@ impl Framer {
 
     /// Starts by looking for a frame start (a connection picked up mid-way).
     pub fn resynchronising(mut self) -> Self {
-        self.mode = Mode::Resync { skipped: 0 };
+        self.mode = Mode::Resync { skipped: 0, scanned: 0 };
         self
     }
 
@@ -148,6 +151,14 @@ impl Framer {
     /// This direction is no longer followed.
     pub fn is_stopped(&self) -> bool {
         self.mode == Mode::Stopped
+    }
+
+    /// The direction ended: a frame it left incomplete can never complete. Returns the bytes dropped.
+    pub fn end(&mut self) -> usize {
+        let dropped = self.buf.len();
+        self.buf = Vec::new();
+        self.front_len = None;
+        dropped
     }
 
     /// Stops following the direction (the protocol gave up on it).
@@ -185,11 +196,11 @@ impl Framer {
                     data = &data[k..];
                     self.mode = if offset + k == len { Mode::Framing } else { Mode::Tail { offset: offset + k, len } };
                 }
-                Mode::Resync { skipped } => {
+                Mode::Resync { skipped, scanned } => {
                     let k = self.max_frame.saturating_sub(self.buf.len()).min(data.len());
                     self.append(&data[..k], ts);
                     data = &data[k..];
-                    if self.buf.is_empty() || !self.resync_step(format, skipped, on) && data.is_empty() {
+                    if self.buf.is_empty() || !self.resync_step(format, skipped, scanned, on) && data.is_empty() {
                         return;
                     }
                 }
@@ -231,11 +242,11 @@ impl Framer {
                     self.lose_sync(len - missing, on);
                 }
             }
-            Mode::Resync { skipped } => {
-                // Candidates cannot continue across the gap.
+            Mode::Resync { skipped, .. } => {
+                // Candidates cannot continue across the gap; the search starts afresh after it.
                 let had = self.buf.len() as u64;
                 self.buf.clear();
-                self.set_resync(skipped + had + len, on);
+                self.mode = Mode::Resync { skipped: skipped + had + len, scanned: 0 };
             }
             Mode::Framing => match self.front_len {
                 Some(total) if !self.buf.is_empty() => {
@@ -264,18 +275,19 @@ impl Framer {
         self.buf.extend_from_slice(data);
     }
 
-    fn lose_sync(&mut self, skipped: u64, on: &mut dyn FnMut(Framed<'_>)) {
+    /// A gap took `lost` bytes where no frame boundary is known: search for the next start.
+    fn lose_sync(&mut self, lost: u64, _on: &mut dyn FnMut(Framed<'_>)) {
         self.buf.clear();
         self.front_len = None;
-        self.set_resync(skipped, on);
+        self.mode = Mode::Resync { skipped: lost, scanned: 0 };
     }
 
-    fn set_resync(&mut self, skipped: u64, on: &mut dyn FnMut(Framed<'_>)) {
-        if skipped > self.resync_budget {
+    fn set_resync(&mut self, skipped: u64, scanned: u64, on: &mut dyn FnMut(Framed<'_>)) {
+        if scanned > self.resync_budget {
             self.stop();
             on(Framed::Lost { skipped });
         } else {
-            self.mode = Mode::Resync { skipped };
+            self.mode = Mode::Resync { skipped, scanned };
         }
     }
 
@@ -286,7 +298,7 @@ impl Framer {
         if !self.buf.is_empty() {
             self.buf.remove(0);
         }
-        self.set_resync(1, on);
+        self.set_resync(1, 1, on);
     }
 
     /// One look for a frame start in the buffer. Returns whether it changed anything (so that the
@@ -295,6 +307,7 @@ impl Framer {
         &mut self,
         format: &mut F,
         skipped: u64,
+        scanned: u64,
         on: &mut dyn FnMut(Framed<'_>),
     ) -> bool {
         let full = self.buf.len() >= self.max_frame;
@@ -307,7 +320,7 @@ impl Framer {
             }
         };
         self.buf.drain(..drop);
-        let skipped = skipped + drop as u64;
+        let (skipped, scanned) = (skipped + drop as u64, scanned + drop as u64);
         if found {
             if skipped > 0 {
                 on(Framed::Skipped { bytes: skipped });
@@ -316,7 +329,7 @@ impl Framer {
             self.front_len = None;
             return true;
         }
-        self.set_resync(skipped, on);
+        self.set_resync(skipped, scanned, on);
         drop > 0
     }
 
@@ -356,7 +369,7 @@ impl Framer {
                 _ => {
                     // Not a frame start (or a format that contradicts itself): resynchronise
                     // from the next byte.
-                    self.set_resync(1, on);
+                    self.set_resync(1, 1, on);
                     return pos + 1;
                 }
             }
