@@ -193,6 +193,12 @@ impl Pending {
         self.cut = true;
     }
 
+    /// The last `len` bytes its frames announced never came: they are not counted on the wire.
+    fn unsent(&mut self, len: u64) {
+        self.wire_len = self.wire_len.saturating_sub(len);
+        self.end_offset = self.end_offset.saturating_sub(len);
+    }
+
     /// The message ends here without its final frame.
     fn cut_off(&mut self) {
         self.cut_short();
@@ -434,21 +440,26 @@ impl MessageAssembler {
             return;
         }
         self.finished = true;
+        // The rest of the frame being read never came: it is not on the wire as far as anyone saw.
+        let cut = self.payload.take();
+        let unsent = |target: Target| cut.filter(|p| p.target == target).map_or(0, |p| p.remaining);
         if let Some(mut m) = self.single.take() {
             m.cut_off();
+            m.unsent(unsent(Target::Single));
             m.note("stream ended inside the frame".to_owned());
             out.push(m.into_message(self.from));
         }
         if let Some(mut m) = self.data.take() {
             m.cut_off();
-            m.note(if self.payload.is_some_and(|p| p.target == Target::Data) {
+            let unsent = unsent(Target::Data);
+            m.unsent(unsent);
+            m.note(if cut.is_some_and(|p| p.target == Target::Data) {
                 "stream ended inside the frame".to_owned()
             } else {
                 "stream ended before the message's final fragment".to_owned()
             });
             out.push(m.into_message(self.from));
         }
-        self.payload = None;
         self.header_len = 0;
         if let Some(inf) = self.inflater.as_mut() {
             inf.release();
