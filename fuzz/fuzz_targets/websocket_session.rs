@@ -111,14 +111,22 @@ fn run(
             Op::Data(dir, data) if bytewise => {
                 for b in data.chunks(1) {
                     s.on_data(*dir, b, ts, &mut out);
-                    assert!(s.buffered_bytes() <= bound, "{} > {bound}", s.buffered_bytes());
+                    assert!(
+                        s.buffered_bytes() <= bound,
+                        "{} > {bound}",
+                        s.buffered_bytes()
+                    );
                 }
             }
             Op::Data(dir, data) => s.on_data(*dir, data, ts, &mut out),
             Op::Gap(dir, n) => s.on_gap(*dir, *n, &mut out),
             Op::End(dir) => s.on_end(*dir, ts, &mut out),
         }
-        assert!(s.buffered_bytes() <= bound, "{} > {bound}", s.buffered_bytes());
+        assert!(
+            s.buffered_bytes() <= bound,
+            "{} > {bound}",
+            s.buffered_bytes()
+        );
     }
     s.on_close(Timestamp(u64::MAX), &mut out);
     assert_eq!(s.buffered_bytes(), 0, "bytes still held after close");
@@ -150,7 +158,10 @@ fuzz_target!(|data: &[u8]| {
         extensions.push(("Sec-WebSocket-Extensions".to_owned(), e));
     }
     if cfg & 32 != 0 {
-        extensions.push(("Sec-WebSocket-Extensions".to_owned(), "x-unknown; a=1".to_owned()));
+        extensions.push((
+            "Sec-WebSocket-Extensions".to_owned(),
+            "x-unknown; a=1".to_owned(),
+        ));
     }
     let upgrade = Upgrade {
         entry_id: Some("e-1".to_owned()),
