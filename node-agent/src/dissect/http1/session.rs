@@ -567,6 +567,8 @@ impl StreamSession for Http1Session {
         self.drain_queue(None, false, out);
         self.interim.clear();
         self.notes = [Vec::new(), Vec::new()];
+        // A request completed by the close itself may have started a hold: nothing follows it.
+        self.held = None;
     }
 
     fn is_done(&self) -> bool {
