@@ -41,7 +41,8 @@ export function Detail({ row, onClose, onAddClause, onOpen }: Props) {
     return () => ctl.abort();
   }, [row.id]);
 
-  const e = entry;
+  // Until the selected row's entry arrives, the previous one is not shown under the new header.
+  const e = entry && entry.id === row.id ? entry : null;
   const canCopyAsCurl = hasHttpSemantics(protocols, row.protocol) || rendererFor(row.protocol).canCopyAsCurl === true;
   const copyCurl = async () => {
     if (!e || !isHttpRequest(e.request)) return;
