@@ -457,8 +457,14 @@ fn response_json(
     let http_status = head.pseudo(":status").and_then(|s| s.parse::<u16>().ok());
     m.insert("http_status".into(), http_status.map_or(Value::Null, Value::from));
     m.insert("trailers_only".into(), Value::Bool(parts.trailers_only));
-    m.insert("metadata".into(), pairs_json(&head.headers));
-    m.insert("trailers".into(), pairs_json(parts.trailers.as_deref().unwrap_or_default()));
+    // A trailers-only response's one header block is its trailers.
+    let (metadata, trailers) = if parts.trailers_only {
+        (&[][..], &head.headers[..])
+    } else {
+        (&head.headers[..], parts.trailers.as_deref().unwrap_or_default())
+    };
+    m.insert("metadata".into(), pairs_json(metadata));
+    m.insert("trailers".into(), pairs_json(trailers));
     messages_json(&mut m, side);
     Value::Object(m)
 }

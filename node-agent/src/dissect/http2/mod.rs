@@ -130,35 +130,26 @@ pub fn probe(data: &[u8]) -> Probe {
 }
 
 /// Who sent these frames, by the first header block among them (pseudo-header fields come first
-/// in a block, as static-table references in practice) or a PUSH_PROMISE.
+/// in a block: `:method`, `:path`, `:scheme`, `:authority` from a client, `:status` from a
+/// server), decoded as far as a decoder that never saw the connection's start can; or by a
+/// PUSH_PROMISE, which only servers send.
 fn sender_of(mut data: &[u8]) -> Option<Probe> {
     for _ in 0..64 {
         let h = FrameHeader::parse(data)?;
-        let payload = data.get(FRAME_HEADER_LEN..)?;
+        let payload = data.get(FRAME_HEADER_LEN..h.frame_len().min(data.len()))?;
         match h.frame_type {
             FrameType::PushPromise => return Some(Probe::Server),
             FrameType::Headers => {
                 let padded = usize::from(h.flags & frame::flags::PADDED != 0);
                 let priority = if h.flags & frame::flags::PRIORITY != 0 { 5 } else { 0 };
-                let mut block = payload.get(padded + priority..)?;
-                // Dynamic table size updates may come first.
-                while let Some((&b, rest)) = block.split_first() {
-                    if b & 0xe0 != 0x20 || b & 0x1f == 0x1f {
-                        break;
-                    }
-                    block = rest;
-                }
-                let &b = block.first()?;
-                let index = if b & 0x80 != 0 {
-                    b & 0x7f
-                } else if b & 0xc0 == 0x40 {
-                    b & 0x3f
-                } else {
-                    b & 0x0f
-                };
-                return match index {
-                    1..=7 => Some(Probe::Client),
-                    8..=14 => Some(Probe::Server),
+                let block = payload.get(padded + priority..)?;
+                let mut fields = hpack::HeaderList::new();
+                // Errors (a block cut by the end of the bytes) leave the fields decoded before them.
+                let _ = hpack::Decoder::mid_stream(hpack::Limits::default()).decode(block, &mut fields);
+                let first = fields.iter().find(|f| f.known == hpack::Known::All)?;
+                return match first.name {
+                    b":status" => Some(Probe::Server),
+                    b":method" | b":path" | b":scheme" | b":authority" | b":protocol" => Some(Probe::Client),
                     _ => None,
                 };
             }

@@ -211,7 +211,12 @@ fn head_parts(headers: &HeaderList) -> (HeadParts, usize) {
             continue;
         }
         let name = String::from_utf8_lossy(f.name).into_owned();
-        let value = String::from_utf8_lossy(f.value).into_owned();
+        let value = match f.value {
+            // gRPC's binary metadata sent raw ("true binary", a 0 byte first, as grpc-core does
+            // with peers that allow it) is shown as base64, as other peers send it.
+            [0, raw @ ..] if name.ends_with("-bin") => base64::engine::general_purpose::STANDARD.encode(raw),
+            v => String::from_utf8_lossy(v).into_owned(),
+        };
         if name.starts_with(':') {
             parts.pseudo.push((name, value));
         } else {
@@ -474,9 +479,19 @@ impl Streams {
         let block_ts = self.block_ts[d];
         let now = self.now;
         if !self.open.contains_key(&stream_id) {
+            let pseudo = match dir {
+                Direction::ClientToServer => ":method",
+                Direction::ServerToClient => ":status",
+            };
+            if head.pseudo(pseudo).is_none() && !undecodable {
+                // Trailers of a stream already reported (or begun before the capture).
+                return;
+            }
             // A request opens a stream; so does a response whose request was not captured.
             let payload = self.payload_for(&head);
-            let s = self.stream(block_ts, payload);
+            let mut s = self.stream(block_ts, payload);
+            // A response whose request was not captured: nothing more is expected of the client.
+            s.ended[0] = dir == Direction::ServerToClient;
             self.open(stream_id, s, out);
         }
         let Some(s) = self.open.get_mut(&stream_id) else { return };
@@ -560,6 +575,10 @@ impl StreamSession for Http2Session {
             self.on_end(dir, Timestamp::ZERO, out);
         }
         self.streams.drain(out);
+        // Nothing more comes: release the tables and partial frames.
+        let limits = self.shared.limits;
+        self.conn = H2Connection::new(Start::Beginning, limits.connection);
+        self.inputs = [FrameInput::new(false, limits.max_frame), FrameInput::new(false, limits.max_frame)];
     }
 
     fn buffered_bytes(&self) -> usize {

@@ -21,12 +21,17 @@ use crate::time::Timestamp;
 /// gap a stream of full-size DATA frames still shows the two frame headers resynchronisation needs.
 pub const MIN_BUFFERED_FRAME: usize = 2 * (FRAME_HEADER_LEN + DEFAULT_MAX_FRAME_SIZE as usize) + FRAME_HEADER_LEN;
 
+/// Bytes from a candidate frame start that resynchronisation judges it on (when fewer than
+/// [`CHAIN`] frames decide it earlier). Small, so that a quiet connection is picked up soon; a
+/// run of large DATA frames is not (they belong to streams whose start was missed anyway).
+pub const RESYNC_WINDOW: usize = 4096;
+
 /// HTTP/2 frames as the shared framer sees them.
 #[derive(Debug)]
 pub struct H2Format {
     /// The client preface may come next (a client direction from its start).
     expect_preface: bool,
-    /// Bytes a resynchronisation window holds (the framer's buffer).
+    /// Bytes a resynchronisation window holds (at most the framer's buffer).
     window: usize,
 }
 
@@ -60,10 +65,12 @@ impl FrameFormat for H2Format {
         })
     }
 
-    /// Offsets are judged in order, each on the window of bytes from it, and only once the
-    /// judgement is final, so the answer does not depend on how the bytes arrived: an offset is
-    /// taken when the preface or [`CHAIN`] plausible frames start there, or at least two fill a
+    /// Offsets are judged in order, each on the [`RESYNC_WINDOW`] bytes from it, and only once
+    /// the judgement is final, so the answer does not depend on how the bytes arrived: an offset
+    /// is taken when the preface or [`CHAIN`] plausible frames start there, or at least two fill a
     /// full window; it is ruled out when something is implausible or a full window holds fewer.
+    /// (So a direction whose last bytes are fewer than a window and [`CHAIN`] frames is not
+    /// picked up before it ends.)
     fn resync(&mut self, data: &[u8]) -> Resync {
         for i in 0..data.len() {
             let rest = data.get(i..).unwrap_or_default();
@@ -145,7 +152,7 @@ impl FrameInput {
         let max_frame = max_frame.max(MIN_BUFFERED_FRAME);
         FrameInput {
             framer: Framer::new(max_frame),
-            format: H2Format { expect_preface, window: max_frame },
+            format: H2Format { expect_preface, window: RESYNC_WINDOW.min(max_frame) },
             streaming: None,
             awaiting_preface: expect_preface,
         }
