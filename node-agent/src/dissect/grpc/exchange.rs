@@ -354,7 +354,11 @@ impl GrpcCall {
             }
             (None, None, None) => (None, Outcome::NoResponse),
         };
-        let summary = path.clone().unwrap_or_else(|| ORPHAN_SUMMARY.to_owned());
+        let summary = match (&path, request) {
+            (Some(p), _) if !p.is_empty() => p.clone(),
+            (_, Some(_)) => "(no :path)".to_owned(),
+            (_, None) => ORPHAN_SUMMARY.to_owned(),
+        };
         let [req_side, resp_side] = self.sides;
         let request_json = request.as_ref().map_or(Value::Null, |r| request_json(r, &parts, req_side));
         let response_json = response

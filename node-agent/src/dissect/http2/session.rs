@@ -64,9 +64,9 @@ impl Limits {
     pub fn max_buffered(&self) -> usize {
         let framers = 2 * self.max_frame.max(super::wire::MIN_BUFFERED_FRAME);
         let conn = 2 * (self.connection.max_header_block + self.connection.hpack.max_table_size);
-        // Per stream: HTTP keeps two bodies; gRPC a partial message and the rendered payloads
-        // (at most the body limit) per direction.
-        let per_stream = 4 * self.body_limit;
+        // Per stream: HTTP keeps two bodies; gRPC per direction a partial message and the rendered
+        // payloads (the body limit, and the last message may pass it by one message).
+        let per_stream = 6 * self.body_limit.max(1);
         framers + conn + self.max_streams.max(1) * per_stream
     }
 }

@@ -26,38 +26,56 @@ pub const MIN_BUFFERED_FRAME: usize = 2 * (FRAME_HEADER_LEN + DEFAULT_MAX_FRAME_
 /// run of large DATA frames is not (they belong to streams whose start was missed anyway).
 pub const RESYNC_WINDOW: usize = 4096;
 
+/// Where a client direction is with its preface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Preface {
+    /// It comes first (a client direction from its start).
+    Expected,
+    /// The first bytes were not the preface: the first frame is judged by its plausibility.
+    Missing,
+    /// Past it (or not a client direction from its start).
+    Done,
+}
+
 /// HTTP/2 frames as the shared framer sees them.
 #[derive(Debug)]
 pub struct H2Format {
-    /// The client preface may come next (a client direction from its start).
-    expect_preface: bool,
+    preface: Preface,
     /// Bytes a resynchronisation window holds (at most the framer's buffer).
     window: usize,
 }
 
 impl FrameFormat for H2Format {
+    /// Decisions are taken only once the bytes needed for them are there, so that they do not
+    /// depend on how the bytes arrived.
     fn frame_length(&mut self, head: &[u8]) -> Result<FrameLength, NotAFrame> {
-        if self.expect_preface {
+        if self.preface == Preface::Expected {
             match match_preface(head) {
                 PrefaceMatch::Partial => return Ok(FrameLength::NeedHeader(CLIENT_PREFACE.len())),
                 PrefaceMatch::Complete => {
-                    self.expect_preface = false;
+                    self.preface = Preface::Done;
                     return Ok(FrameLength::Total(CLIENT_PREFACE.len()));
                 }
-                PrefaceMatch::Mismatch => {
-                    // Frames straight away (or garbage): they are judged as frames below.
-                    self.expect_preface = false;
-                    return match FrameHeader::parse(head) {
-                        None => Ok(FrameLength::NeedHeader(FRAME_HEADER_LEN)),
-                        Some(h) if super::frame::plausible_header(&h) => Ok(FrameLength::Total(h.frame_len())),
-                        Some(_) => Err(NotAFrame("neither the client preface nor an HTTP/2 frame")),
-                    };
-                }
+                PrefaceMatch::Mismatch => self.preface = Preface::Missing,
             }
         }
-        if match_preface(head) == PrefaceMatch::Complete {
-            // Found by resynchronisation (a capture that starts just before the preface).
-            return Ok(FrameLength::Total(CLIENT_PREFACE.len()));
+        if self.preface == Preface::Missing {
+            // Frames straight away, or something else: judged as a frame found after a gap is.
+            let Some(h) = FrameHeader::parse(head) else { return Ok(FrameLength::NeedHeader(FRAME_HEADER_LEN)) };
+            self.preface = Preface::Done;
+            return if super::frame::plausible_header(&h) {
+                Ok(FrameLength::Total(h.frame_len()))
+            } else {
+                Err(NotAFrame("neither the client preface nor an HTTP/2 frame"))
+            };
+        }
+        // The preface found by resynchronisation (a capture that starts just before it). What
+        // starts like it waits until it can be told (a frame header starting so would announce
+        // over 5 MB: no real frame).
+        match match_preface(head) {
+            PrefaceMatch::Complete => return Ok(FrameLength::Total(CLIENT_PREFACE.len())),
+            PrefaceMatch::Partial => return Ok(FrameLength::NeedHeader(CLIENT_PREFACE.len())),
+            PrefaceMatch::Mismatch => {}
         }
         Ok(match FrameHeader::parse(head) {
             None => FrameLength::NeedHeader(FRAME_HEADER_LEN),
@@ -152,7 +170,10 @@ impl FrameInput {
         let max_frame = max_frame.max(MIN_BUFFERED_FRAME);
         FrameInput {
             framer: Framer::new(max_frame),
-            format: H2Format { expect_preface, window: RESYNC_WINDOW.min(max_frame) },
+            format: H2Format {
+                preface: if expect_preface { Preface::Expected } else { Preface::Done },
+                window: RESYNC_WINDOW.min(max_frame),
+            },
             streaming: None,
             awaiting_preface: expect_preface,
         }
