@@ -22,7 +22,10 @@ fn list<V: From<Vec<V>>>(items: Vec<V>) -> V {
     V::from(items)
 }
 fn obj<V: FromIterator<(String, V)>>(fields: Vec<(&str, V)>) -> V {
-    fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    fields
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
 }
 
 fn base(protocol: &str, transport: Transport) -> Entry {
@@ -38,7 +41,11 @@ fn base(protocol: &str, transport: Transport) -> Entry {
             namespace: Some("shop".into()),
             ..Endpoint::new(ip("10.77.0.3"), 40412)
         },
-        dst: Endpoint { service: Some("web".into()), node: Some("node-a".into()), ..Endpoint::new(ip("fd00::2"), 80) },
+        dst: Endpoint {
+            service: Some("web".into()),
+            node: Some("node-a".into()),
+            ..Endpoint::new(ip("fd00::2"), 80)
+        },
         summary: String::new(),
         status: Some("200".into()),
         request_size: 112,
@@ -67,7 +74,10 @@ fn entries() -> &'static [Entry] {
             ("path", s("/api/items?page=2")),
             (
                 "headers",
-                list(vec![list(vec![s("Host"), s("web")]), list(vec![s("Content-Type"), s("application/json")])]),
+                list(vec![
+                    list(vec![s("Host"), s("web")]),
+                    list(vec![s("Content-Type"), s("application/json")]),
+                ]),
             ),
             ("query", list(vec![list(vec![s("page"), s("2")])])),
             ("body", body("", false)),
@@ -75,9 +85,18 @@ fn entries() -> &'static [Entry] {
         http.response = Some(obj(vec![
             ("status", n(200)),
             ("reason", s("OK")),
-            ("headers", list(vec![list(vec![s("Content-Encoding"), s("gzip")])])),
+            (
+                "headers",
+                list(vec![list(vec![s("Content-Encoding"), s("gzip")])]),
+            ),
             ("body", body("{\"items\": []}", true)),
-            ("interim", list(vec![obj(vec![("status", n(100)), ("reason", s("Continue"))])])),
+            (
+                "interim",
+                list(vec![obj(vec![
+                    ("status", n(100)),
+                    ("reason", s("Continue")),
+                ])]),
+            ),
         ]));
 
         let mut dns = base("dns", Transport::Udp);
@@ -95,11 +114,24 @@ fn entries() -> &'static [Entry] {
         dns.request = obj(vec![
             ("id", n(7)),
             ("flags", list(vec![s("rd")])),
-            ("questions", list(vec![obj(vec![("name", s("example.com")), ("type", s("A")), ("class", s("IN"))])])),
+            (
+                "questions",
+                list(vec![obj(vec![
+                    ("name", s("example.com")),
+                    ("type", s("A")),
+                    ("class", s("IN")),
+                ])]),
+            ),
         ]);
         dns.response = Some(obj(vec![
             ("rcode", s("NOERROR")),
-            ("answers", list(vec![record("CNAME", "web.example.com"), record("A", "93.184.216.34")])),
+            (
+                "answers",
+                list(vec![
+                    record("CNAME", "web.example.com"),
+                    record("A", "93.184.216.34"),
+                ]),
+            ),
             ("authorities", list(vec![])),
         ]));
 

@@ -21,7 +21,11 @@ enum Op<'a> {
 fn ops(mut input: &[u8]) -> Vec<Op<'_>> {
     let mut ops = Vec::new();
     while let Some((&op, rest)) = input.split_first() {
-        let dir = if op & 0x80 == 0 { Direction::ClientToServer } else { Direction::ServerToClient };
+        let dir = if op & 0x80 == 0 {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
         let size = (op & 0x1f) as usize;
         input = rest;
         match (op >> 5) & 3 {
@@ -39,7 +43,11 @@ fn ops(mut input: &[u8]) -> Vec<Op<'_>> {
 }
 
 fn run(d: &Http1Dissector, ops: &[Op<'_>], bytewise: bool) -> Vec<Exchange> {
-    let flow = FlowInfo { server_port: 80, client_port: 40000, saw_handshake: true };
+    let flow = FlowInfo {
+        server_port: 80,
+        client_port: 40000,
+        saw_handshake: true,
+    };
     let bound = d.limits().max_buffered();
     let mut s = d.new_session(&flow);
     let mut out = Vec::new();
@@ -49,14 +57,22 @@ fn run(d: &Http1Dissector, ops: &[Op<'_>], bytewise: bool) -> Vec<Exchange> {
             Op::Data(dir, data) if bytewise => {
                 for b in data.chunks(1) {
                     s.on_data(dir, b, ts, &mut out);
-                    assert!(s.buffered_bytes() <= bound, "{} > {bound}", s.buffered_bytes());
+                    assert!(
+                        s.buffered_bytes() <= bound,
+                        "{} > {bound}",
+                        s.buffered_bytes()
+                    );
                 }
             }
             Op::Data(dir, data) => s.on_data(dir, data, ts, &mut out),
             Op::Gap(dir, n) => s.on_gap(dir, n, &mut out),
             Op::End(dir) => s.on_end(dir, ts, &mut out),
         }
-        assert!(s.buffered_bytes() <= bound, "{} > {bound}", s.buffered_bytes());
+        assert!(
+            s.buffered_bytes() <= bound,
+            "{} > {bound}",
+            s.buffered_bytes()
+        );
     }
     s.on_close(Timestamp(u64::MAX), &mut out);
     assert_eq!(s.buffered_bytes(), 0, "bytes still held after close");
@@ -70,9 +86,17 @@ fuzz_target!(|data: &[u8]| {
     let d = if cfg & 1 == 0 {
         Http1Dissector::default()
     } else {
-        Http1Dissector::with_limits(Limits { body_limit: 16, max_head: 128, max_pending: 2 })
+        Http1Dissector::with_limits(Limits {
+            body_limit: 16,
+            max_head: 128,
+            max_pending: 2,
+        })
     };
-    let flow = FlowInfo { server_port: 80, client_port: 40000, saw_handshake: true };
+    let flow = FlowInfo {
+        server_port: 80,
+        client_port: 40000,
+        saw_handshake: true,
+    };
     let _ = d.probe(&flow, rest);
     let ops = ops(rest);
     let whole = run(&d, &ops, false);
