@@ -12,7 +12,7 @@
 
 pub mod body;
 mod chunked;
-mod json;
+pub(crate) mod json;
 mod message;
 pub mod parser;
 mod reader;
