@@ -33,7 +33,7 @@ before(async () => {
   entries = oracle(merged);
   hub = await startHub(merged);
   browser = await launch();
-  context = await browser.newContext({ viewport: { width: 1500, height: 1000 } });
+  context = await browser.newContext({ viewport: { width: 1500, height: 1500 } });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(hub.base).origin });
   page = await context.newPage();
   await page.goto(hub.url);
