@@ -7,6 +7,11 @@ use super::settings::{ProtocolSettings, UnknownProtocol};
 use super::{DatagramDissector, StreamDissector};
 use crate::redact::Secrets;
 
+/// Builds a protocol's TCP (byte-stream) dissector from the settings.
+pub type StreamBuilder = fn(&ProtocolSettings) -> Box<dyn StreamDissector>;
+/// Builds a protocol's UDP dissector from the settings.
+pub type DatagramBuilder = fn(&ProtocolSettings) -> Box<dyn DatagramDissector>;
+
 /// One protocol's registration.
 pub struct Protocol {
     /// The entries' `protocol` and the name `--protocols` takes. Several registrations may share a
@@ -19,9 +24,9 @@ pub struct Protocol {
     /// Where its entries keep credentials.
     pub secrets: Secrets,
     /// Its TCP (in-order byte stream) dissector, probed in the order of [`PROTOCOLS`].
-    pub stream: Option<fn(&ProtocolSettings) -> Box<dyn StreamDissector>>,
+    pub stream: Option<StreamBuilder>,
     /// Its UDP dissector.
-    pub datagram: Option<fn(&ProtocolSettings) -> Box<dyn DatagramDissector>>,
+    pub datagram: Option<DatagramBuilder>,
 }
 
 impl Protocol {
@@ -32,7 +37,13 @@ impl Protocol {
 }
 
 /// Every protocol, in probing order (the first dissector to recognise a connection gets it).
-pub static PROTOCOLS: &[Protocol] = &[super::http1::PROTOCOL, super::dns::PROTOCOL];
+pub static PROTOCOLS: &[Protocol] = &[
+    super::http1::PROTOCOL,
+    super::http2::PROTOCOL,
+    super::grpc::PROTOCOL,
+    super::websocket::PROTOCOL,
+    super::dns::PROTOCOL,
+];
 
 /// The registration of the protocol whose entries are named `name`.
 pub fn protocol(name: &str) -> Option<&'static Protocol> {
