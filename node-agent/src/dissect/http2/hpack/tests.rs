@@ -359,6 +359,6 @@ fn throughput() {
     }
     let secs = start.elapsed().as_secs_f64();
     let rate = (rounds * fields_per_round) as f64 / secs;
+    // A measurement, reported by bench/h2; never a timed assertion (the machine is shared).
     println!("hpack: {:.2} M headers/s ({rounds} rounds in {secs:.2} s)", rate / 1e6);
-    assert!(rate > 1e6, "{rate} headers/s");
 }
