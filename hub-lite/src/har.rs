@@ -1,13 +1,18 @@
 //! HAR 1.2 (HTTP Archive) of stored HTTP entries, for `GET /api/v1/har` (docs/api.md). Chrome
-//! DevTools' Network panel and other HAR viewers import it.
+//! DevTools' Network panel and other HAR viewers import it. An entry is an HTTP exchange when its
+//! protocol's registration says so ([`has_http_semantics`]: HTTP/1, HTTP/2, ...); the others are
+//! left out.
 //!
 //! How an entry maps to a HAR entry:
 //! - `startedDateTime` is the entry's `ts` with milliseconds; `time` is `elapsed_us` in
 //!   milliseconds (0 without response). The capture does not split the exchange into phases, so
 //!   `timings` is `{send: 0, wait: time, receive: 0}`, which keeps `time` the sum of the timings.
-//! - `request.url` is `http://` + the Host header (the server's `ip:port` when absent or not a
-//!   plain authority) + the request target; an absolute-form target is used as is. The asterisk
-//!   form (`OPTIONS *`) becomes `/`. The exchange is plain-text HTTP, hence `http://`.
+//! - `request.url` is the scheme + the Host header (else HTTP/2's `:authority` pseudo-header; the
+//!   server's `ip:port` when neither is present or the value is not a plain authority) + the
+//!   request target; an absolute-form target is used as is. The asterisk form (`OPTIONS *`)
+//!   becomes `/`. The scheme is `https://` when the entry was read from a TLS library (`tls`),
+//!   else `http://`.
+//! - `httpVersion` is the request's `version` (`HTTP/1.1`, `HTTP/2`), else the response's.
 //! - `cookies` are empty: the Cookie and Set-Cookie headers are in `headers` (and are usually
 //!   redacted). Trailers and 1xx interim responses have no place in HAR and are left out.
 //! - Bodies: `response.content.text` is the decoded body, or its base64 with `encoding: "base64"`
@@ -23,6 +28,7 @@
 //! Entry content came from the network: every field is read defensively (wrong types are treated
 //! as absent) and nothing here panics on it.
 
+use node_agent::dissect::registry::has_http_semantics;
 use node_agent::{Endpoint, Entry, Timestamp};
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
@@ -39,7 +45,8 @@ const OCTET_STREAM: &str = "application/octet-stream";
 /// Media type of a response without body and without Content-Type (what Chrome writes).
 const UNKNOWN_MIME: &str = "x-unknown";
 
-/// The HAR document of the HTTP entries among `entries`, in their order; other protocols are left out.
+/// The HAR document of the HTTP entries among `entries`, in their order; other protocols are left out
+/// (see the module doc).
 pub fn build(entries: &[Arc<Entry>]) -> Value {
     let har_entries: Vec<Value> = http_entries(entries).map(har_entry).collect();
     let mut log = log_head();
@@ -67,7 +74,7 @@ pub fn write<W: std::io::Write>(entries: &[Arc<Entry>], mut out: W) -> std::io::
 }
 
 fn http_entries(entries: &[Arc<Entry>]) -> impl Iterator<Item = &Entry> {
-    entries.iter().map(|e| &**e).filter(|e| e.protocol == "http")
+    entries.iter().map(|e| &**e).filter(|e| has_http_semantics(&e.protocol))
 }
 
 /// The fields of `log` other than `entries`.
@@ -104,13 +111,14 @@ fn request(e: &Entry) -> Value {
     let method = str_field(req, "method").unwrap_or_default();
     let path = str_field(req, "path").unwrap_or_default();
     let headers = pairs(req.get("headers"));
-    let host = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("host")).map(|(_, v)| *v);
+    let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
+    let host = header("host").or_else(|| header(":authority"));
     let version = str_field(req, "version").or_else(|| e.response.as_ref().and_then(|r| str_field(r, "version")));
     let body = req.get("body");
 
     let mut m = Map::new();
     m.insert("method".into(), Value::String(method.to_owned()));
-    m.insert("url".into(), Value::String(url(method, path, host, &e.dst)));
+    m.insert("url".into(), Value::String(url(method, path, host, &e.dst, e.tls)));
     m.insert("httpVersion".into(), Value::String(version.unwrap_or_default().to_owned()));
     m.insert("cookies".into(), json!([]));
     m.insert("headers".into(), name_values(&headers));
@@ -284,19 +292,20 @@ fn name_values(pairs: &[(&str, &str)]) -> Value {
 }
 
 /// The URL of a request (see the module doc).
-fn url(method: &str, target: &str, host: Option<&str>, dst: &Endpoint) -> String {
+fn url(method: &str, target: &str, host: Option<&str>, dst: &Endpoint, tls: bool) -> String {
     if starts_with_ignore_case(target, "http://") || starts_with_ignore_case(target, "https://") {
         return target.to_owned();
     }
+    let scheme = if tls { "https" } else { "http" };
     if method.eq_ignore_ascii_case("CONNECT") && is_authority(target) {
-        return format!("http://{target}");
+        return format!("{scheme}://{target}");
     }
     let authority = match host.map(str::trim).filter(|h| is_authority(h)) {
         Some(h) => Cow::Borrowed(h),
         None => Cow::Owned(SocketAddr::new(dst.ip, dst.port).to_string()),
     };
     let path = if target.starts_with('/') { target } else { "/" };
-    format!("http://{authority}{path}")
+    format!("{scheme}://{authority}{path}")
 }
 
 /// Whether `s` can stand as the authority of a URL: non-empty, no whitespace, controls or

@@ -13,6 +13,7 @@
 //! - `hub`: starting a hub (store, agent pool, HTTP server) and stopping it.
 //! - `token`: session tokens (random, from a file, constant-time comparison).
 //! - `har`, `stats`, `service_map`: pure views computed from stored entries.
+//! - `protocols`: the engine's protocol catalogue, for clients that must not name protocols.
 //! - `assets`: the dashboard, built by Vite and embedded at compile time.
 
 pub mod agents;
@@ -21,6 +22,7 @@ pub mod cluster;
 pub mod har;
 pub mod http;
 pub mod hub;
+pub mod protocols;
 pub mod service_map;
 pub mod stats;
 pub mod store;

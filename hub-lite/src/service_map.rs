@@ -9,8 +9,10 @@
 //! - An edge is one (source, target, protocol): the client's node, the server's node, the entry's
 //!   protocol. `bytes` is request_size + response_size; `p50_us` and `p95_us` are nearest-rank
 //!   percentiles of `elapsed_us` (see `stats`), null when no entry of the edge has one.
-//! - An entry is an error when it has no response, when its status is an HTTP 5xx, or for DNS when
-//!   the rcode is not NOERROR or NXDOMAIN. `error_rate` is errors / entries.
+//! - An entry is an error when its `outcome` is a failure (a server error, an error of unknown
+//!   fault, or no response: [`Outcome::is_failure`](node_agent::Outcome::is_failure)), as its
+//!   protocol's dissector decided; client errors are the caller's and do not count. `error_rate`
+//!   is errors / entries.
 //! - Nodes are sorted by id and edges by (source, target, protocol), so the same entries always
 //!   give the same map (and the dashboard a stable layout), whatever their order.
 
@@ -111,12 +113,7 @@ pub fn compute(entries: &[Arc<Entry>]) -> ServiceMap {
 
 /// Whether an entry counts as an error (see the module doc).
 pub fn is_error(e: &Entry) -> bool {
-    let Some(status) = e.status.as_deref().filter(|_| e.response.is_some()) else { return true };
-    match e.protocol.as_str() {
-        "http" => status.parse::<u16>().is_ok_and(|s| (500..600).contains(&s)),
-        "dns" => status != "NOERROR" && status != "NXDOMAIN",
-        _ => false,
-    }
+    e.outcome.is_failure()
 }
 
 /// The node an endpoint belongs to, with zero counts.

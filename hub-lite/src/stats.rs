@@ -1,5 +1,5 @@
 //! Statistics over a set of entries, for `GET /api/v1/stats` (docs/api.md): totals, counts and
-//! bytes per protocol, a timeline per protocol, status counts and latency percentiles.
+//! bytes per protocol, a timeline per protocol, status and outcome counts and latency percentiles.
 //!
 //! - `bytes` is `request_size + response_size`.
 //! - Timeline: buckets start at multiples of the bucket length since the Unix epoch (so they fall
@@ -12,11 +12,14 @@
 //!   used. Without entries `start` is null and `series` empty.
 //! - Status: the entry's `status` as written (`"200"`, `"NXDOMAIN"`), `"none"` for entries without
 //!   status; `"none"` is always present.
+//! - Outcomes: the entry's common `outcome` (`ok`, `client_error`, `server_error`, `error`,
+//!   `no_response`), every one always present, so a reader compares protocols without knowing any
+//!   protocol's status words.
 //! - Latency: over `elapsed_us` of the entries that have one, by the nearest-rank method: the p-th
 //!   percentile of n sorted values is the value at rank ceil(p/100 * n) (1-based). It is always one
 //!   of the measured values. Null when there are no values.
 
-use node_agent::{Entry, Timestamp};
+use node_agent::{Entry, Outcome, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -39,6 +42,8 @@ pub struct Stats {
     pub protocols: BTreeMap<String, Count>,
     pub timeline: Timeline,
     pub status: BTreeMap<String, u64>,
+    /// Entries per outcome, keyed by its JSON name; every outcome is present.
+    pub outcomes: BTreeMap<&'static str, u64>,
     pub latency_us: Latency,
     pub latency_by_protocol_us: BTreeMap<String, Latency>,
 }
@@ -105,6 +110,7 @@ pub fn compute(entries: &[Arc<Entry>], bucket: Option<Duration>) -> Stats {
     let mut total = Count::default();
     let mut protocols: BTreeMap<String, Count> = BTreeMap::new();
     let mut status: BTreeMap<String, u64> = BTreeMap::from([("none".to_owned(), 0)]);
+    let mut outcomes: BTreeMap<&'static str, u64> = Outcome::ALL.iter().map(|o| (o.as_str(), 0)).collect();
     let mut latencies: Vec<u64> = Vec::new();
     let mut latencies_by_protocol: BTreeMap<String, Vec<u64>> = BTreeMap::new();
 
@@ -113,6 +119,7 @@ pub fn compute(entries: &[Arc<Entry>], bucket: Option<Duration>) -> Stats {
         add(&mut total, bytes);
         add(protocols.entry(e.protocol.clone()).or_default(), bytes);
         *status.entry(e.status.clone().unwrap_or_else(|| "none".to_owned())).or_default() += 1;
+        *outcomes.entry(e.outcome.as_str()).or_default() += 1;
         let per_protocol = latencies_by_protocol.entry(e.protocol.clone()).or_default();
         if let Some(us) = e.elapsed_us {
             latencies.push(us);
@@ -124,6 +131,7 @@ pub fn compute(entries: &[Arc<Entry>], bucket: Option<Duration>) -> Stats {
         protocols,
         timeline: timeline(entries, bucket),
         status,
+        outcomes,
         latency_us: Latency::of(&mut latencies),
         latency_by_protocol_us: latencies_by_protocol.into_iter().map(|(p, mut v)| (p, Latency::of(&mut v))).collect(),
     }

@@ -141,7 +141,8 @@ async fn entries_are_exactly_what_the_filter_selects_newest_last() {
     let seqs: Vec<u64> =
         r["entries"].as_array().expect("rows").iter().map(|r| r["seq"].as_u64().expect("seq")).collect();
     assert_eq!(seqs, vec![7, 8, 9, 10]);
-    // A row is the entry without request/response/notes, plus seq and (HTTP) method/path.
+    // A row is the entry without request/response/notes, plus seq and the request's method/path
+    // when it has them (whatever the protocol).
     let all = get(&hub, "/api/v1/entries?limit=10000").await.json();
     for (i, (row, e)) in all["entries"].as_array().expect("rows").iter().zip(&entries).enumerate() {
         let mut expected = serde_json::to_value(e).expect("entry json");
@@ -150,9 +151,10 @@ async fn entries_are_exactly_what_the_filter_selects_newest_last() {
             obj.remove(k);
         }
         obj.insert("seq".into(), (i as u64 + 1).into());
-        if e.protocol == "http" {
-            obj.insert("method".into(), e.request["method"].clone());
-            obj.insert("path".into(), e.request["path"].clone());
+        for k in ["method", "path"] {
+            if e.request[k].is_string() {
+                obj.insert(k.into(), e.request[k].clone());
+            }
         }
         assert_eq!(row, &expected);
     }
@@ -212,6 +214,16 @@ async fn session_health_views_and_downloads() {
     assert_eq!(h["clients"], 0);
     assert!(h["agents"].is_array());
     assert_eq!(h["store"]["received"].as_u64(), Some(entries.len() as u64));
+
+    // The protocol catalogue is the registry's, one element per entry protocol name.
+    let protocols = get(&hub, "/api/v1/protocols").await.json();
+    let names: Vec<&str> = protocols.as_array().expect("a list").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, node_agent::dissect::registry::names());
+    for p in protocols.as_array().expect("a list") {
+        let name = p["name"].as_str().unwrap_or_default();
+        assert_eq!(p["http_semantics"].as_bool(), Some(node_agent::dissect::registry::has_http_semantics(name)));
+        assert!(p["about"].is_string(), "{p}");
+    }
 
     let har = get(&hub, "/api/v1/har?q=http").await;
     assert_eq!(har.status, 200);
@@ -397,10 +409,11 @@ async fn push_down_is_the_union_of_open_streams() {
     assert_eq!(hub.pushed_filters(), ["dns and response.rcode == \"NXDOMAIN\""]);
 }
 
-const ROUTES: [&str; 12] = [
+const ROUTES: [&str; 13] = [
     "/",
     "/some/client/route",
     "/api/v1/session",
+    "/api/v1/protocols",
     "/api/v1/filter/check?q=http",
     "/api/v1/entries",
     "/api/v1/entries/e-1",

@@ -6,7 +6,7 @@ use hub_lite::{har, service_map, stats};
 use node_agent::engine::EngineConfig;
 use node_agent::pipeline::run_files;
 use node_agent::redact::{redact_entry, REDACTED};
-use node_agent::Entry;
+use node_agent::{Entry, Outcome};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -75,13 +75,17 @@ fn stats_and_service_map_account_for_every_entry() {
     assert_eq!(s.total.entries, entries.len() as u64);
     let mut by_protocol: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_status: BTreeMap<String, u64> = BTreeMap::from([("none".into(), 0)]);
+    let mut by_outcome: BTreeMap<&str, u64> = Outcome::ALL.iter().map(|o| (o.as_str(), 0)).collect();
     for e in &entries {
         *by_protocol.entry(e.protocol.clone()).or_default() += 1;
         *by_status.entry(e.status.clone().unwrap_or_else(|| "none".into())).or_default() += 1;
+        *by_outcome.entry(e.outcome.as_str()).or_default() += 1;
     }
     let counted: BTreeMap<String, u64> = s.protocols.iter().map(|(p, c)| (p.clone(), c.entries)).collect();
     assert_eq!(counted, by_protocol);
     assert_eq!(s.status, by_status);
+    assert_eq!(s.outcomes, by_outcome);
+    assert!(by_outcome["ok"] > 0 && by_outcome["ok"] < entries.len() as u64, "the demo has failures too");
     for (p, series) in &s.timeline.series {
         assert_eq!(series.iter().map(|b| b.entries).sum::<u64>(), by_protocol[p], "{p}");
     }
@@ -97,5 +101,5 @@ fn stats_and_service_map_account_for_every_entry() {
     let ids: Vec<&str> = m.nodes.iter().map(|n| n.id.as_str()).collect();
     assert!(ids.contains(&"10.77.248.2:80") && ids.contains(&"10.77.248.2:53") && ids.contains(&"10.77.248.3"));
     let errors: u64 = m.edges.iter().map(|e| e.errors).sum();
-    assert_eq!(errors, entries.iter().filter(|e| service_map::is_error(e)).count() as u64);
+    assert_eq!(errors, entries.iter().filter(|e| e.outcome.is_failure()).count() as u64);
 }

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -94,6 +95,8 @@ pub struct ViewArgs {
     /// Show the values of Authorization, Cookie, Set-Cookie, Proxy-Authorization and X-Api-Key headers.
     #[arg(long)]
     pub no_redact: bool,
+    #[arg(long, value_name = "LIST", value_parser = parse_protocols, help = PROTOCOLS_HELP.as_str())]
+    pub protocols: Option<ProtocolList>,
     #[command(flatten)]
     pub dashboard: DashboardArgs,
     /// Print no counters on stderr at the end.
@@ -115,6 +118,8 @@ pub struct LocalArgs {
     /// Show the values of Authorization, Cookie, Set-Cookie, Proxy-Authorization and X-Api-Key headers.
     #[arg(long)]
     pub no_redact: bool,
+    #[arg(long, value_name = "LIST", value_parser = parse_protocols, help = PROTOCOLS_HELP.as_str())]
+    pub protocols: Option<ProtocolList>,
     #[command(flatten)]
     pub dashboard: DashboardArgs,
     /// Stop after this long (e.g. 30s, 5m, 1h30m); otherwise on Ctrl-C or SIGTERM.
@@ -268,6 +273,9 @@ pub struct CaptureArgs {
     /// Show the values of Authorization, Cookie, Set-Cookie, Proxy-Authorization and X-Api-Key headers.
     #[arg(long)]
     pub no_redact: bool,
+    // The agents dissect only these: passed to them when it leaves some protocol out.
+    #[arg(long, value_name = "LIST", value_parser = parse_protocols, help = PROTOCOLS_HELP.as_str())]
+    pub protocols: Option<ProtocolList>,
 }
 
 /// The requests and limits of each agent (`tap`, `manifests`).
@@ -313,6 +321,7 @@ pub fn session_plan(
             memory_limit: agents.memory_limit.clone(),
         },
         no_redact: capture.no_redact,
+        protocols: capture.protocols.as_ref().and_then(ProtocolList::narrowing),
         created_by: String::new(),
         holder: String::new(),
         agent_port: 0,
@@ -485,4 +494,94 @@ fn check_filter(text: &str) -> Result<String, String> {
 /// Parses a filter for clap, with the column of the error in the message.
 fn parse_filter(text: &str) -> Result<node_agent::filter::Filter, String> {
     node_agent::filter::Filter::parse(text).map_err(|e| e.to_string())
+}
+
+/// The help of `--protocols`, naming the protocols the engine's registry knows.
+static PROTOCOLS_HELP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "Dissect only these protocols, comma-separated: `all` (the default) or some of {}",
+        node_agent::dissect::registry::names().join(", ")
+    )
+});
+
+/// A `--protocols` list, checked against the engine's registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolList {
+    /// The entry protocol names to dissect, lowercase, without repeats; `None`: all of them.
+    enabled: Option<Vec<String>>,
+}
+
+impl ProtocolList {
+    /// The protocol settings of the engine with this list and default limits.
+    pub fn settings(list: Option<&ProtocolList>) -> node_agent::dissect::settings::ProtocolSettings {
+        node_agent::dissect::settings::ProtocolSettings {
+            enabled: list.and_then(|l| l.enabled.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// The list to pass on to an agent's `--protocols`, when it leaves a protocol out (`all` is the
+    /// agents' default, so passing nothing keeps the default rendering of a session unchanged).
+    pub fn narrowing(&self) -> Option<String> {
+        self.enabled.as_ref().map(|names| names.join(","))
+    }
+}
+
+/// Parses `--protocols` for clap: an unknown name is a usage error that lists the known ones.
+fn parse_protocols(text: &str) -> Result<ProtocolList, String> {
+    node_agent::dissect::registry::parse_enabled(text)
+        .map(|enabled| ProtocolList { enabled })
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use node_agent::dissect::registry;
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(std::iter::once("kubectl-shark").chain(args.iter().copied())).map(|cli| cli.command)
+    }
+
+    #[test]
+    fn protocols_parse_against_the_registry() {
+        let names = registry::names();
+        let first = names.first().copied().unwrap_or_default();
+        // Case and repeats do not matter; `all` means no restriction.
+        let list = parse_protocols(&format!(" {}, {first}", first.to_uppercase())).expect("a known name");
+        assert_eq!(list.narrowing(), Some(first.to_string()));
+        assert_eq!(ProtocolList::settings(Some(&list)).enabled, Some(vec![first.to_string()]));
+        let every = names.join(",");
+        assert_eq!(parse_protocols(&every).expect("all names").narrowing(), Some(every));
+        let all = parse_protocols("all").expect("all");
+        assert_eq!(all.narrowing(), None);
+        assert_eq!(ProtocolList::settings(Some(&all)), ProtocolList::settings(None));
+        assert_eq!(ProtocolList::settings(None).enabled, None);
+    }
+
+    #[test]
+    fn unknown_or_empty_protocol_lists_are_usage_errors_naming_the_known_ones() {
+        let known = registry::names().join(", ");
+        for bad in ["smtp", "http,smtp", "", " , "] {
+            let err = parse_protocols(bad).expect_err(bad);
+            assert!(err.contains(&format!("(known: {known})")), "{bad:?}: {err}");
+        }
+        let err = parse(&["view", "x.pcap", "--protocols", "http,gopher"]).expect_err("unknown name");
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert_eq!(err.exit_code(), crate::error::exit::USAGE);
+        assert!(err.to_string().contains("\"gopher\""), "{err}");
+    }
+
+    #[test]
+    fn view_local_tap_and_manifests_take_protocols() {
+        let name = registry::names().first().copied().unwrap_or_default();
+        let Command::View(v) = parse(&["view", "x.pcap", "--protocols", name]).expect("view") else { panic!() };
+        assert_eq!(v.protocols.and_then(|p| p.narrowing()), Some(name.to_string()));
+        let Command::Local(l) = parse(&["local", "--protocols", "all"]).expect("local") else { panic!() };
+        assert_eq!(l.protocols.map(|p| p.narrowing()), Some(None));
+        let Command::Tap(t) = parse(&["tap", "--protocols", name]).expect("tap") else { panic!() };
+        assert_eq!(t.capture.protocols.and_then(|p| p.narrowing()), Some(name.to_string()));
+        let Command::Manifests(m) = parse(&["manifests"]).expect("manifests") else { panic!() };
+        assert_eq!(m.capture.protocols, None, "not given: agents keep their default");
+    }
 }

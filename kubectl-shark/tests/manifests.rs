@@ -51,9 +51,25 @@ fn registry_pull_secret_scope_and_session_flags_show_in_the_output() {
 }
 
 #[test]
+fn protocols_reach_the_agents_only_when_they_narrow() {
+    let default = manifests(&[]);
+    assert!(!default.contains("--protocols"), "{default}");
+    // `all` is the agents' default: the objects are the same (only the header's command line differs).
+    let body = |text: &str| text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&manifests(&["--protocols", "all"])), body(&default));
+    let narrowed = manifests(&["--protocols", "DNS"]);
+    assert_eq!(narrowed.matches("- --protocols\n").count(), 1, "{narrowed}");
+    assert!(narrowed.contains("- --protocols\n        - dns\n"), "{narrowed}");
+}
+
+#[test]
 fn bad_flags_are_refused() {
-    for args in [&["--registry", "https://r.io"][..], &["--image-pull-secret", "Bad_Name"], &["--session", "toolongid"]]
-    {
+    for args in [
+        &["--registry", "https://r.io"][..],
+        &["--image-pull-secret", "Bad_Name"],
+        &["--session", "toolongid"],
+        &["--protocols", "gopher"],
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_kubectl-shark")).arg("manifests").args(args).output().expect("run");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }

@@ -222,6 +222,16 @@ test("the stats view counts statuses like the oracle", async () => {
   const want = {};
   for (const e of entries) want[e.status ?? "none"] = (want[e.status ?? "none"] ?? 0) + 1;
   assert.deepEqual(shown, want);
+  // The outcomes, counted from the oracle's entries (outcomes without entries have no bar).
+  const outcomeBars = page.getByTestId("outcome-bars");
+  const shownOutcomes = Object.fromEntries(
+    await outcomeBars.locator(".bar-row").evaluateAll((rs) =>
+      rs.map((r) => [r.querySelector(".bar-label").textContent, Number(r.querySelector(".bar-value").textContent.replace(/,/g, ""))]),
+    ),
+  );
+  const wantOutcomes = {};
+  for (const e of entries) wantOutcomes[e.outcome] = (wantOutcomes[e.outcome] ?? 0) + 1;
+  assert.deepEqual(shownOutcomes, wantOutcomes);
   await page.getByTestId("chart-entries").waitFor();
   await page.screenshot({ path: path.join(OUT, "stats.png") });
   await page.locator('[data-view="health"]').click();

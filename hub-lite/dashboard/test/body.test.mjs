@@ -2,7 +2,7 @@
 // base64 and hex, URLSearchParams for forms.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { viewBody, hexDump, parseForm, HEX_LIMIT } from "../build-test/body.js";
+import { viewBody, hexDump, parseForm, HEX_LIMIT } from "../build-test/lib/body.js";
 
 test("JSON is indented and means the same", () => {
   const text = '{"items":[{"id":1,"ok":true}],"s":"a\\"b"}';

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { curlCommand, shellQuote } from "../build-test/curl.js";
+import { curlCommand, shellQuote } from "../build-test/lib/curl.js";
 
 function runAsBash(cmd) {
   const script = `curl() { printf '%s\\0' "$@"; printf 'STDIN\\0'; cat; }\n${cmd}\n`;

@@ -2,7 +2,7 @@
 // escapes (checked here against JSON, whose escapes are a subset for these characters).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { addClause, clause, quoteString } from "../build-test/filterText.js";
+import { addClause, clause, quoteString } from "../build-test/lib/filterText.js";
 
 test("quoted strings escape quotes, backslashes and control characters", () => {
   for (const s of ["web-0", 'a"b', "c:\\dir", "tab\there", "nl\n", "é✓", "\u0001"]) {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { forceLayout } from "../build-test/layout.js";
+import { forceLayout } from "../build-test/lib/layout.js";
 
 test("layout keeps nodes inside the box, apart, and is deterministic", () => {
   const ids = Array.from({ length: 30 }, (_, i) => `n${i}`);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RowBuffer } from "../build-test/rows.js";
+import { RowBuffer } from "../build-test/lib/rows.js";
 
 const row = (seq) => ({ seq, id: `e-${seq}` });
 

@@ -213,7 +213,7 @@ fn demo_entries() -> Vec<Arc<Entry>> {
 #[test]
 fn demo_capture_gives_one_valid_har_entry_per_http_entry() {
     let entries = demo_entries();
-    let http: Vec<&Arc<Entry>> = entries.iter().filter(|e| e.protocol == "http").collect();
+    let http: Vec<&Arc<Entry>> = entries.iter().filter(|e| has_http_semantics(&e.protocol)).collect();
     assert!(http.len() >= 40 && http.len() < entries.len(), "the demo has HTTP and DNS entries");
     let har = build(&entries);
     assert_eq!(validate(&har), Vec::<String>::new());
@@ -376,6 +376,54 @@ fn missing_parts_still_give_valid_har() {
     assert_eq!(es[2]["request"]["url"], "http://example.com/x");
     assert_eq!(es[3]["request"]["url"], "http://10.0.0.2:8080/p");
     assert_eq!(es[3]["request"]["headers"], json!([{"name": "Host", "value": "a b/c"}]));
+}
+
+#[test]
+fn http2_and_tls_entries_say_so() {
+    // An HTTP/2 exchange read from a TLS library: no Host header but `:authority`, version HTTP/2.
+    let mut h2 = entry(
+        json!({"method": "GET", "path": "/v1/items?id=3", "version": "HTTP/2",
+               "headers": [[":authority", "api.shop:8443"], ["accept", "*/*"]]}),
+        Some(json!({"status": 200, "version": "HTTP/2", "headers": [],
+                    "body": {"size": 0, "mime": null, "encoding": null, "text": "", "truncated": false}})),
+    );
+    h2.tls = true;
+    // A plaintext HTTP/1.1 request with both: Host wins.
+    let both = entry(
+        json!({"method": "GET", "path": "/", "version": "HTTP/1.1",
+               "headers": [[":authority", "other"], ["Host", "web.shop"]]}),
+        None,
+    );
+    let har = build(&[Arc::new(h2), Arc::new(both)]);
+    assert_eq!(validate(&har), Vec::<String>::new());
+    let es = &har["log"]["entries"];
+    assert_eq!(es[0]["request"]["url"], "https://api.shop:8443/v1/items?id=3");
+    assert_eq!(es[0]["request"]["httpVersion"], "HTTP/2");
+    assert_eq!(es[0]["response"]["httpVersion"], "HTTP/2");
+    assert_eq!(es[1]["request"]["url"], "http://web.shop/");
+}
+
+#[test]
+fn only_protocols_with_http_semantics_are_exported() {
+    // Whatever the registry says about a name decides, not the name itself.
+    let names = node_agent::dissect::registry::names();
+    assert!(names.iter().any(|n| has_http_semantics(n)) && names.iter().any(|n| !has_http_semantics(n)));
+    let mut entries = Vec::new();
+    for name in names.iter().copied().chain(["not-a-registered-protocol"]) {
+        let mut e = entry(json!({"method": "GET", "path": "/", "headers": []}), None);
+        e.protocol = name.into();
+        e.id = name.into();
+        entries.push(Arc::new(e));
+    }
+    let har = build(&entries);
+    let ids: Vec<&str> = har["log"]["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h["_kubectl_shark"]["id"].as_str())
+        .collect();
+    let want: Vec<&str> = names.iter().copied().filter(|n| has_http_semantics(n)).collect();
+    assert_eq!(ids, want);
 }
 
 #[test]

@@ -55,6 +55,7 @@ async fn api(state: &Arc<AppState>, req: Request<Incoming>, path: &str, q: &Quer
     };
     match route {
         "session" => session(state),
+        "protocols" => protocols(),
         "filter/check" => filter_check(q),
         "entries" => entries(state, q).await,
         "pcap" => pcap_all(state, q).await,
@@ -101,6 +102,12 @@ fn session(state: &AppState) -> Result<Response<Body>, ApiError> {
         "redact": state.redact,
         "store": state.store.stats(),
     }))
+}
+
+/// The protocols this hub's engine knows, from the registry, so that clients (the dashboard) ask
+/// what a protocol is instead of naming protocols themselves.
+fn protocols() -> Result<Response<Body>, ApiError> {
+    response::json(&crate::protocols::catalogue())
 }
 
 fn filter_check(q: &Query) -> Result<Response<Body>, ApiError> {
@@ -165,9 +172,8 @@ async fn har(state: &AppState, q: &Query) -> Result<Response<Body>, ApiError> {
     let filter = filter_param(q)?;
     let store = Arc::clone(&state.store);
     let body = blocking(move || {
-        let mut entries = select::all(&store, &filter);
-        entries.retain(|e| e.protocol == "http");
-        serde_json::to_vec(&crate::har::build(&entries))
+        // har::build keeps the entries whose protocol has HTTP semantics.
+        serde_json::to_vec(&crate::har::build(&select::all(&store, &filter)))
     })
     .await??;
     Ok(response::download(body, "application/json", "kubectl-shark.har"))

@@ -1,8 +1,9 @@
 //! Rows: the list form of an entry (docs/api.md "Rows") — the entry without `request`, `response`
-//! and `notes`, plus the hub sequence number and, for HTTP, `method` and `path`. Rows are serialized
+//! and `notes`, plus the hub sequence number and `method` and `path` when the request has them as
+//! strings (HTTP, gRPC, ...: whatever the protocol, nothing here names one). Rows are serialized
 //! straight from the shared entry (nothing big is cloned), appended to one buffer per batch.
 
-use node_agent::{Endpoint, Entry, Timestamp, Transport};
+use node_agent::{Endpoint, Entry, Outcome, Timestamp, Transport};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -17,6 +18,8 @@ struct Row<'a> {
     dst: &'a Endpoint,
     summary: &'a str,
     status: Option<&'a str>,
+    outcome: Outcome,
+    tls: bool,
     request_size: u64,
     response_size: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -27,7 +30,7 @@ struct Row<'a> {
 
 impl<'a> Row<'a> {
     fn of(seq: u64, e: &'a Entry) -> Self {
-        let http = |field| if e.protocol == "http" { e.request.get(field).and_then(|v| v.as_str()) } else { None };
+        let text = |field| e.request.get(field).and_then(|v| v.as_str());
         Row {
             seq,
             id: &e.id,
@@ -39,10 +42,12 @@ impl<'a> Row<'a> {
             dst: &e.dst,
             summary: &e.summary,
             status: e.status.as_deref(),
+            outcome: e.outcome,
+            tls: e.tls,
             request_size: e.request_size,
             response_size: e.response_size,
-            method: http("method"),
-            path: http("path"),
+            method: text("method"),
+            path: text("path"),
         }
     }
 }
@@ -101,9 +106,9 @@ mod tests {
             src: Endpoint::new("10.0.0.1".parse().expect("ip"), 1000),
             dst: Endpoint::new("10.0.0.2".parse().expect("ip"), 80),
             summary: "GET /x".into(),
-            status: Some("200".into()),
-            outcome: Default::default(),
-            tls: false,
+            status: Some("503".into()),
+            outcome: Outcome::ServerError,
+            tls: true,
             request_size: 10,
             response_size: 20,
             request,
@@ -131,12 +136,22 @@ mod tests {
     }
 
     #[test]
-    fn dns_rows_have_no_method() {
-        let e = entry("dns", serde_json::json!({"method": "not http", "questions": []}));
-        let mut out = Vec::new();
-        write_row(&mut out, 1, &e).expect("row");
-        let row: serde_json::Value = serde_json::from_slice(&out).expect("json");
-        assert!(row.get("method").is_none() && row.get("path").is_none(), "{row}");
+    fn method_and_path_come_from_the_request_whatever_the_protocol() {
+        let row = |protocol, request| {
+            let mut out = Vec::new();
+            write_row(&mut out, 1, &entry(protocol, request)).expect("row");
+            serde_json::from_slice::<serde_json::Value>(&out).expect("json")
+        };
+        let r = row("grpc", serde_json::json!({"method": "POST", "path": "/shop.Cart/Add"}));
+        assert_eq!((r["method"].as_str(), r["path"].as_str()), (Some("POST"), Some("/shop.Cart/Add")), "{r}");
+        assert_eq!((r["outcome"].as_str(), r["tls"].as_bool()), (Some("server_error"), Some(true)), "{r}");
+        // Absent, or not strings: left out.
+        let r = row("dns", serde_json::json!({"questions": []}));
+        assert!(r.get("method").is_none() && r.get("path").is_none(), "{r}");
+        let r = row("http", serde_json::json!({"method": 7, "path": ["/"]}));
+        assert!(r.get("method").is_none() && r.get("path").is_none(), "{r}");
+        let r = row("http", serde_json::Value::Null);
+        assert!(r.get("method").is_none() && r.get("path").is_none(), "{r}");
     }
 
     #[test]

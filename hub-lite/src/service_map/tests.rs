@@ -1,7 +1,7 @@
 //! Service map tests on hand-made entries: the oracle is the known input.
 
 use super::*;
-use node_agent::{Timestamp, Transport};
+use node_agent::{Outcome, Timestamp, Transport};
 use serde_json::{json, Value};
 use std::net::IpAddr;
 
@@ -37,7 +37,7 @@ fn entry(
     src: &Ep,
     dst: &Ep,
     protocol: &str,
-    status: Option<&str>,
+    (status, outcome): (Option<&str>, Outcome),
     elapsed_us: Option<u64>,
     bytes: (u64, u64),
 ) -> Arc<Entry> {
@@ -51,7 +51,7 @@ fn entry(
         dst: dst.endpoint(),
         summary: String::new(),
         status: status.map(Into::into),
-        outcome: Default::default(),
+        outcome,
         tls: false,
         request_size: bytes.0,
         response_size: bytes.1,
@@ -71,16 +71,16 @@ fn entries() -> Vec<Arc<Entry>> {
     let stranger = |port| ep("10.9.9.9", port);
     let dns = || ep("10.0.0.10", 53);
     vec![
-        entry(&web1(), &api(), "http", Some("200"), Some(100), (10, 20)),
-        entry(&web2(), &api(), "http", Some("503"), Some(400), (10, 20)),
-        entry(&web1(), &api(), "http", Some("404"), Some(300), (10, 20)),
-        entry(&web2(), &api(), "http", None, None, (10, 0)),
-        entry(&web1(), &api(), "http", Some("201"), Some(200), (10, 20)),
-        entry(&batch(), &api(), "http", Some("500"), Some(5_000), (1, 2)),
-        entry(&stranger(33_000), &dns(), "dns", Some("NOERROR"), Some(50), (30, 60)),
-        entry(&stranger(33_001), &dns(), "dns", Some("NXDOMAIN"), Some(70), (30, 60)),
-        entry(&stranger(33_002), &dns(), "dns", Some("SERVFAIL"), Some(90), (30, 60)),
-        entry(&stranger(33_003), &dns(), "dns", None, None, (30, 0)),
+        entry(&web1(), &api(), "http", (Some("200"), Outcome::Ok), Some(100), (10, 20)),
+        entry(&web2(), &api(), "http", (Some("503"), Outcome::ServerError), Some(400), (10, 20)),
+        entry(&web1(), &api(), "http", (Some("404"), Outcome::ClientError), Some(300), (10, 20)),
+        entry(&web2(), &api(), "http", (None, Outcome::NoResponse), None, (10, 0)),
+        entry(&web1(), &api(), "http", (Some("201"), Outcome::Ok), Some(200), (10, 20)),
+        entry(&batch(), &api(), "http", (Some("500"), Outcome::ServerError), Some(5_000), (1, 2)),
+        entry(&stranger(33_000), &dns(), "dns", (Some("NOERROR"), Outcome::Ok), Some(50), (30, 60)),
+        entry(&stranger(33_001), &dns(), "dns", (Some("NXDOMAIN"), Outcome::Ok), Some(70), (30, 60)),
+        entry(&stranger(33_002), &dns(), "dns", (Some("SERVFAIL"), Outcome::ServerError), Some(90), (30, 60)),
+        entry(&stranger(33_003), &dns(), "dns", (None, Outcome::NoResponse), None, (30, 0)),
     ]
 }
 
@@ -135,10 +135,10 @@ fn ipv6_addresses_self_calls_and_name_clashes() {
     // Empty names are unknown.
     let empty = Ep { namespace: Some(""), pod: Some(""), service: Some(""), ..ep("10.3.0.1", 1234) };
     let map = compute(&[
-        entry(&client, &server, "http", Some("200"), Some(10), (1, 1)),
-        entry(&bare_pod, &server, "http", Some("200"), Some(10), (1, 1)),
-        entry(&own, &own_svc, "http", Some("200"), Some(10), (1, 1)),
-        entry(&client, &empty, "http", Some("200"), Some(10), (1, 1)),
+        entry(&client, &server, "http", (Some("200"), Outcome::Ok), Some(10), (1, 1)),
+        entry(&bare_pod, &server, "http", (Some("200"), Outcome::Ok), Some(10), (1, 1)),
+        entry(&own, &own_svc, "http", (Some("200"), Outcome::Ok), Some(10), (1, 1)),
+        entry(&client, &empty, "http", (Some("200"), Outcome::Ok), Some(10), (1, 1)),
     ]);
     let ids: Vec<(&str, NodeKind, u64, u64)> =
         map.nodes.iter().map(|n| (n.id.as_str(), n.kind, n.entries_in, n.entries_out)).collect();
@@ -166,17 +166,16 @@ fn ipv6_addresses_self_calls_and_name_clashes() {
 }
 
 #[test]
-fn error_rule() {
+fn error_rule_is_the_outcome_not_the_status() {
     let (c, s) = (ep("10.0.0.1", 1), ep("10.0.0.2", 2));
-    let err = |protocol, status| is_error(&entry(&c, &s, protocol, status, None, (0, 0)));
-    assert!(!err("http", Some("200")) && !err("http", Some("404")) && !err("http", Some("499")));
-    assert!(err("http", Some("500")) && err("http", Some("599")) && err("http", None));
-    assert!(!err("http", Some("600")) && !err("http", Some("5xx")));
-    assert!(!err("dns", Some("NOERROR")) && !err("dns", Some("NXDOMAIN")));
-    assert!(
-        err("dns", Some("SERVFAIL")) && err("dns", Some("REFUSED")) && err("dns", Some("RCODE12")) && err("dns", None)
-    );
-    assert!(!err("redis", Some("OK")) && err("redis", None));
+    let err = |protocol, status, outcome| is_error(&entry(&c, &s, protocol, (status, outcome), None, (0, 0)));
+    // Server errors, errors of unknown fault and missing responses count; client errors do not.
+    assert!(!err("http", Some("200"), Outcome::Ok) && !err("http", Some("404"), Outcome::ClientError));
+    assert!(err("http", Some("500"), Outcome::ServerError) && err("http", None, Outcome::NoResponse));
+    assert!(err("grpc", Some("UNKNOWN"), Outcome::Error) && !err("grpc", Some("OK"), Outcome::Ok));
+    // The status text is the protocol's business: it is not read here, whatever it says.
+    assert!(!err("http", Some("503"), Outcome::Ok) && err("dns", Some("NOERROR"), Outcome::ServerError));
+    assert!(!err("some-new-protocol", None, Outcome::ClientError));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Stats tests on hand-made entries: the oracle is the known input.
 
 use super::*;
-use node_agent::{Endpoint, Transport};
+use node_agent::{Endpoint, Outcome, Transport};
 use serde_json::json;
 
 const S: u64 = NANOS_PER_SEC;
@@ -25,6 +25,11 @@ fn entry(protocol: &str, ts_ns: u64, elapsed_us: Option<u64>, status: Option<&st
         response: None,
         notes: vec![],
     })
+}
+
+/// `e` with another outcome.
+fn with(e: Arc<Entry>, outcome: Outcome) -> Arc<Entry> {
+    Arc::new(Entry { outcome, ..Arc::unwrap_or_clone(e) })
 }
 
 #[test]
@@ -60,10 +65,10 @@ fn latency_percentiles_are_exact() {
 fn totals_protocols_status_and_zero_filled_timeline() {
     let base = 1_000 * S;
     let entries = vec![
-        entry("http", base + S / 5, Some(900), Some("200"), 100, 400),
-        entry("http", base + 7 * S / 10, None, None, 50, 0),
-        entry("dns", base + 3 * S + S / 2, Some(60), Some("NXDOMAIN"), 30, 90),
-        entry("http", base + 3 * S, Some(1200), Some("200"), 10, 20),
+        with(entry("http", base + S / 5, Some(900), Some("200"), 100, 400), Outcome::Ok),
+        with(entry("http", base + 7 * S / 10, None, None, 50, 0), Outcome::NoResponse),
+        with(entry("dns", base + 3 * S + S / 2, Some(60), Some("NXDOMAIN"), 30, 90), Outcome::Ok),
+        with(entry("http", base + 3 * S, Some(1200), Some("200"), 10, 20), Outcome::Ok),
     ];
     let s = compute(&entries, Some(Duration::from_secs(1)));
     let want = json!({
@@ -88,6 +93,7 @@ fn totals_protocols_status_and_zero_filled_timeline() {
             }
         },
         "status": {"200": 2, "NXDOMAIN": 1, "none": 1},
+        "outcomes": {"ok": 3, "client_error": 0, "server_error": 0, "error": 0, "no_response": 1},
         "latency_us": {"count": 3, "p50": 900, "p90": 1200, "p95": 1200, "p99": 1200, "max": 1200},
         "latency_by_protocol_us": {
             "dns": {"count": 1, "p50": 60, "p90": 60, "p95": 60, "p99": 60, "max": 60},
@@ -157,8 +163,27 @@ fn empty_input() {
         "protocols": {},
         "timeline": {"bucket_seconds": 1.0, "start": null, "series": {}},
         "status": {"none": 0},
+        "outcomes": {"ok": 0, "client_error": 0, "server_error": 0, "error": 0, "no_response": 0},
         "latency_us": {"count": 0, "p50": null, "p90": null, "p95": null, "p99": null, "max": null},
         "latency_by_protocol_us": {}
     });
     assert_eq!(serde_json::to_value(&s).unwrap_or_default(), want);
+}
+
+#[test]
+fn outcomes_are_counted_whatever_the_protocol_and_its_status_words() {
+    let entries = vec![
+        with(entry("http", 1, Some(5), Some("404"), 1, 1), Outcome::ClientError),
+        with(entry("grpc", 2, Some(5), Some("INTERNAL"), 1, 1), Outcome::ServerError),
+        with(entry("grpc", 3, Some(5), Some("INTERNAL"), 1, 1), Outcome::ServerError),
+        with(entry("a-protocol-nobody-knows", 4, None, Some("RST"), 1, 0), Outcome::Error),
+        with(entry("dns", 5, None, None, 1, 0), Outcome::NoResponse),
+        // A status that reads like a failure does not make one: only `outcome` counts.
+        with(entry("http", 6, Some(5), Some("500"), 1, 1), Outcome::Ok),
+    ];
+    let s = compute(&entries, None);
+    let want = json!({"ok": 1, "client_error": 1, "server_error": 2, "error": 1, "no_response": 1});
+    assert_eq!(serde_json::to_value(&s.outcomes).unwrap_or_default(), want);
+    assert_eq!(s.outcomes.values().sum::<u64>(), entries.len() as u64);
+    assert_eq!(s.outcomes.len(), Outcome::ALL.len());
 }

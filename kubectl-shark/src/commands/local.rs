@@ -35,7 +35,11 @@ pub fn run(args: LocalArgs) -> Result<(), CliError> {
     let capture = LiveConfig { interfaces: args.interfaces.clone(), ..LiveConfig::default() };
     let options = LiveOptions {
         capture,
-        engine: EngineConfig { source_id: "local".into(), ..EngineConfig::default() },
+        engine: EngineConfig {
+            source_id: "local".into(),
+            protocols: crate::cli::ProtocolList::settings(args.protocols.as_ref()),
+            ..EngineConfig::default()
+        },
         storage: storage.clone(),
         duration: args.duration,
         progress_interval: Duration::from_millis(200),

@@ -1,12 +1,13 @@
 //! `kubectl shark view FILE...`: dissect capture files, and serve them in the dashboard or write
 //! the entries to stdout (`--output json|table|har`).
 
-use crate::cli::{OutputFormat, ViewArgs, ViewOutput};
+use crate::cli::{OutputFormat, ProtocolList, ViewArgs, ViewOutput};
 use crate::dashboard::{Session, SessionSpec};
 use crate::error::CliError;
 use crate::output::{is_broken_pipe, EntryOutput};
 use crate::select::Selection;
 use hub_lite::hub::Mode;
+use node_agent::dissect::registry::has_http_semantics;
 use node_agent::engine::EngineConfig;
 use node_agent::link::PacketStore;
 use node_agent::pipeline::{run_files, OfflineRun, OfflineSummary};
@@ -27,14 +28,18 @@ pub fn run(args: ViewArgs) -> Result<(), CliError> {
     }
 }
 
-fn engine_config() -> EngineConfig {
-    EngineConfig { source_id: ID_PREFIX.into(), ..EngineConfig::default() }
+fn engine_config(args: &ViewArgs) -> EngineConfig {
+    EngineConfig {
+        source_id: ID_PREFIX.into(),
+        protocols: ProtocolList::settings(args.protocols.as_ref()),
+        ..EngineConfig::default()
+    }
 }
 
 fn write_entries(args: &ViewArgs, selection: &Selection, format: OutputFormat) -> Result<(), CliError> {
     let mut output = EntryOutput::spawn(format, Box::new(std::io::stdout()), 512);
     let mut open = true;
-    let run = run_files(&args.files, engine_config(), &mut |entry| {
+    let run = run_files(&args.files, engine_config(args), &mut |entry| {
         if open {
             if let Some(entry) = selection.apply(entry) {
                 open = output.push(entry);
@@ -54,11 +59,12 @@ fn write_entries(args: &ViewArgs, selection: &Selection, format: OutputFormat) -
     }
 }
 
-/// HAR 1.2 of the HTTP entries on stdout (what came before damage in a corrupt file included).
+/// HAR 1.2 of the HTTP entries (of protocols with HTTP semantics) on stdout (what came before damage
+/// in a corrupt file included).
 fn write_har(args: &ViewArgs, selection: &Selection) -> Result<(), CliError> {
     let mut entries = Vec::new();
-    let run = run_files(&args.files, engine_config(), &mut |entry| {
-        if entry.protocol == "http" {
+    let run = run_files(&args.files, engine_config(args), &mut |entry| {
+        if has_http_semantics(&entry.protocol) {
             if let Some(entry) = selection.apply(entry) {
                 entries.push(Arc::new(entry));
             }
@@ -92,7 +98,7 @@ fn serve(args: &ViewArgs, selection: &Selection) -> Result<(), CliError> {
     };
     let session = Session::start(spec, &args.dashboard)?;
     let agent = Arc::clone(session.agent());
-    let OfflineRun { summary, error } = run_files(&args.files, engine_config(), &mut |entry| {
+    let OfflineRun { summary, error } = run_files(&args.files, engine_config(args), &mut |entry| {
         if let Some(entry) = selection.apply(entry) {
             agent.push(entry);
         }

@@ -40,6 +40,8 @@ pub struct Plan {
     pub orphan_timeout_secs: u64,
     pub agent_resources: Resources,
     pub no_redact: bool,
+    /// The agents' `--protocols` (comma-separated entry protocol names); `None`: their default, all.
+    pub protocols: Option<String>,
     /// Who created the session (the Kubernetes user name when known).
     pub created_by: String,
     /// The Lease holder: `user@host/pid` of the attached CLI.
@@ -348,25 +350,30 @@ fn ring_size_limit(storage_limit: u64) -> String {
 fn agents(plan: &Plan) -> DaemonSet {
     let ns = plan.id.namespace();
     let labels = names::labels(&plan.id, names::COMPONENT_AGENT);
+    let mut args: Vec<String> = vec![
+        "--listen".into(),
+        format!("0.0.0.0:{}", plan.agent_port),
+        "--token-file".into(),
+        format!("/etc/shark/{}", names::SECRET_AGENT_KEY),
+        "--storage-dir".into(),
+        "/var/lib/shark".into(),
+        "--storage-limit".into(),
+        plan.storage_limit.to_string(),
+        // Capture nothing until the hub sends the capture scope: a replaced agent must not
+        // capture the pre-DNAT copies the scope leaves out (docs/tap.md, "One exchange, one entry").
+        "--initial-scope".into(),
+        "none".into(),
+    ];
+    // Only when narrowed, so that the default rendering does not change.
+    if let Some(list) = &plan.protocols {
+        args.extend(["--protocols".into(), list.clone()]);
+    }
     let container = Container {
         name: "node-agent".into(),
         image: Some(plan.image.clone()),
         image_pull_policy: Some(plan.pull_policy.clone()),
         command: Some(vec!["/usr/local/bin/node-agent".into()]),
-        args: Some(vec![
-            "--listen".into(),
-            format!("0.0.0.0:{}", plan.agent_port),
-            "--token-file".into(),
-            format!("/etc/shark/{}", names::SECRET_AGENT_KEY),
-            "--storage-dir".into(),
-            "/var/lib/shark".into(),
-            "--storage-limit".into(),
-            plan.storage_limit.to_string(),
-            // Capture nothing until the hub sends the capture scope: a replaced agent must not
-            // capture the pre-DNAT copies the scope leaves out (docs/tap.md, "One exchange, one entry").
-            "--initial-scope".into(),
-            "none".into(),
-        ]),
+        args: Some(args),
         ports: Some(vec![ContainerPort {
             name: Some("link".into()),
             // The hub reads the agents' port from this named port of their pods.

@@ -4,6 +4,7 @@
 #[cfg(target_os = "linux")]
 fn main() {
     use clap::Parser;
+    use node_agent::dissect::settings::ProtocolSettings;
     use node_agent::engine::EngineConfig;
     use node_agent::pipeline::{run_live, LiveOptions};
     use node_agent::source::live::LiveConfig;
@@ -40,6 +41,18 @@ fn main() {
         /// no exchange is seen both before and after kube-proxy's DNAT, docs/tap.md).
         #[arg(long, value_enum, default_value_t = InitialScope::All)]
         initial_scope: InitialScope,
+        /// Dissect only these protocols, comma-separated: `all` or names the engine knows (an unknown
+        /// name is refused with the list of known ones).
+        #[arg(long, value_name = "LIST", default_value = "all", value_parser = parse_protocols)]
+        protocols: Enabled,
+    }
+
+    /// The entry protocol names `--protocols` enables; `None`: all.
+    #[derive(Clone, Debug)]
+    struct Enabled(Option<Vec<String>>);
+
+    fn parse_protocols(list: &str) -> Result<Enabled, String> {
+        node_agent::dissect::registry::parse_enabled(list).map(Enabled).map_err(|e| e.to_string())
     }
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -49,6 +62,7 @@ fn main() {
     }
 
     let args = Args::parse();
+    let protocols = ProtocolSettings { enabled: args.protocols.0.clone(), ..ProtocolSettings::default() };
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [libc::SIGINT, libc::SIGTERM] {
         let _ = signal_hook_register(sig, &stop);
@@ -81,7 +95,7 @@ fn main() {
         }
         let options = LiveOptions {
             capture: LiveConfig { interfaces: args.interfaces, ..LiveConfig::default() },
-            engine: EngineConfig { source_id: identity.id_prefix.clone(), ..EngineConfig::default() },
+            engine: EngineConfig { source_id: identity.id_prefix.clone(), protocols, ..EngineConfig::default() },
             storage,
             duration: None,
             progress_interval: std::time::Duration::from_millis(500),
@@ -97,7 +111,7 @@ fn main() {
     }
     let options = LiveOptions {
         capture: LiveConfig { interfaces: args.interfaces, ..LiveConfig::default() },
-        engine: EngineConfig { source_id: args.source_id, ..EngineConfig::default() },
+        engine: EngineConfig { source_id: args.source_id, protocols, ..EngineConfig::default() },
         storage: (args.storage_limit > 0).then_some((args.storage_dir, args.storage_limit)),
         duration: None,
         progress_interval: std::time::Duration::from_millis(500),

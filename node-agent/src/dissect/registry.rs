@@ -7,6 +7,11 @@ use super::settings::{ProtocolSettings, UnknownProtocol};
 use super::{DatagramDissector, StreamDissector};
 use crate::redact::Secrets;
 
+/// Builds a protocol's TCP (byte-stream) dissector from the settings.
+pub type StreamBuilder = fn(&ProtocolSettings) -> Box<dyn StreamDissector>;
+/// Builds a protocol's UDP dissector from the settings.
+pub type DatagramBuilder = fn(&ProtocolSettings) -> Box<dyn DatagramDissector>;
+
 /// One protocol's registration.
 pub struct Protocol {
     /// The entries' `protocol` and the name `--protocols` takes. Several registrations may share a
@@ -19,9 +24,9 @@ pub struct Protocol {
     /// Where its entries keep credentials.
     pub secrets: Secrets,
     /// Its TCP (in-order byte stream) dissector, probed in the order of [`PROTOCOLS`].
-    pub stream: Option<fn(&ProtocolSettings) -> Box<dyn StreamDissector>>,
+    pub stream: Option<StreamBuilder>,
     /// Its UDP dissector.
-    pub datagram: Option<fn(&ProtocolSettings) -> Box<dyn DatagramDissector>>,
+    pub datagram: Option<DatagramBuilder>,
 }
 
 impl Protocol {

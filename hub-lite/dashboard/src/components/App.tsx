@@ -15,6 +15,7 @@ import { FilterBar } from "./FilterBar.tsx";
 import { HealthBar, HealthView } from "./Health.tsx";
 import { ServiceMapView } from "./ServiceMap.tsx";
 import { StatsView } from "./Stats.tsx";
+import { protocolCatalogue } from "./useProtocols.ts";
 
 type View = "list" | "map" | "stats" | "health";
 const VIEWS: [View, string][] = [
@@ -41,6 +42,8 @@ export function App() {
       (s) => {
         setSession(s);
         setAuth("ok");
+        // Asked once for the page; the detail pane reads it (which protocols are HTTP exchanges).
+        protocolCatalogue().catch(() => {});
         // The hub set the session cookie when it served this page: the token can leave the address bar.
         updateUrl({ dropToken: true });
       },

@@ -3,10 +3,11 @@
 
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { clause } from "../lib/filterText.ts";
-import { formatBytes, formatDuration, formatEndpoint, formatTime, statusClass } from "../lib/format.ts";
+import { formatBytes, formatDuration, formatEndpoint, formatTime, outcomeClass } from "../lib/format.ts";
 import type { RowBuffer } from "../lib/rows.ts";
 import type { Endpoint, Row } from "../lib/types.ts";
 import { indexOfSeq } from "./App.tsx";
+import { Plus, ProtocolBadge } from "./parts.tsx";
 
 export const ROW_HEIGHT = 22;
 const OVERSCAN = 10;
@@ -130,8 +131,8 @@ export function EntryList({ buffer, version, filter, missed, selected, onSelect,
 
 function ListRow(props: { row: Row; top: number; selected: boolean; onSelect(r: Row): void; onAddClause(c: string): void }) {
   const { row: r, top, selected, onSelect, onAddClause } = props;
-  const isHttp = r.protocol === "http";
-  const text = isHttp && r.path !== undefined ? r.path : r.summary;
+  // Rows carry the request's method and path whenever it has them, whatever the protocol.
+  const text = r.path ?? r.summary;
   return (
     <div
       class={selected ? "row selected" : "row"}
@@ -140,15 +141,16 @@ function ListRow(props: { row: Row; top: number; selected: boolean; onSelect(r: 
       data-id={r.id}
     >
       <span class="c-proto">
-        <span class={`badge p-${r.protocol}`}>{r.protocol}</span>
+        <ProtocolBadge name={r.protocol} />
       </span>
-      <span class="c-method">{isHttp ? (r.method ?? "") : ""}</span>
+      <span class="c-method">{r.method ?? ""}</span>
       <span class="c-summary" title={r.summary}>
         {text}
       </span>
-      <span class={`c-status ${statusClass(r.status)}`}>
+      <span class={`c-status ${outcomeClass(r.outcome)}`} title={r.outcome}>
         {r.status ?? "—"}
         {r.status !== null && <Plus c={clause("status", r.status)} onAdd={onAddClause} />}
+        {r.outcome && <Plus c={clause("outcome", r.outcome)} onAdd={onAddClause} />}
       </span>
       <span class="c-peers">
         <Peer ep={r.src} side="src" onAdd={onAddClause} />
@@ -175,21 +177,5 @@ function Peer({ ep, side, onAdd }: { ep: Endpoint; side: "src" | "dst"; onAdd(c:
       {formatEndpoint(ep)}
       <Plus c={endpointClause(ep, side)} onAdd={onAdd} />
     </span>
-  );
-}
-
-/** A small button that adds a clause to the filter (shown on hover). */
-export function Plus({ c, onAdd }: { c: string; onAdd(c: string): void }) {
-  return (
-    <button
-      class="plus"
-      title={`add: and ${c}`}
-      onClick={(e) => {
-        e.stopPropagation();
-        onAdd(c);
-      }}
-    >
-      +
-    </button>
   );
 }

@@ -6,7 +6,7 @@ import { clause } from "../lib/filterText.ts";
 import { formatBytes, formatCount, formatDuration } from "../lib/format.ts";
 import { forceLayout } from "../lib/layout.ts";
 import type { MapEdge, MapNode, ServiceMap } from "../lib/types.ts";
-import { Plus } from "./EntryList.tsx";
+import { Plus } from "./parts.tsx";
 import { usePolled } from "./usePolled.ts";
 
 /** Nodes drawn at most (the busiest); the layout is quadratic in this. */

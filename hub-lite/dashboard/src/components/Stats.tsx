@@ -1,18 +1,22 @@
 /** Stats of the stored entries matching the filter (`/api/v1/stats`): per-protocol counts and throughput
- * over time, status codes, latency percentiles. */
+ * over time, outcomes, status codes, latency percentiles. */
 
-import { formatBytes, formatCount, formatDuration, statusClass } from "../lib/format.ts";
+import { formatBytes, formatCount, formatDuration, OUTCOME_CLASSES } from "../lib/format.ts";
+import { protocolColor } from "../lib/protocolColor.ts";
 import type { Latency, Stats } from "../lib/types.ts";
-import { Bars, colorFor, Legend, type Series, TimeChart } from "./charts.tsx";
+import { Bars, Legend, type Series, TimeChart } from "./charts.tsx";
 import { usePolled } from "./usePolled.ts";
 
-const STATUS_COLORS: Record<string, string> = {
+/** Bar colours of the outcomes' classes (the same hues as the list's status colours). */
+const CLASS_COLORS: Record<string, string> = {
   "st-ok": "#10b981",
-  "st-redirect": "#3b82f6",
   "st-client": "#f59e0b",
   "st-server": "#ef4444",
+  "st-error": "#a855f7",
   "st-none": "#9ca3af",
 };
+/** Status words belong to their protocols: their bars are neutral, the outcomes carry the colours. */
+const STATUS_COLOR = "#64748b";
 
 export function StatsView({ q }: { q: string }) {
   const { data, error } = usePolled<Stats>("stats", { q }, 5000);
@@ -21,9 +25,9 @@ export function StatsView({ q }: { q: string }) {
   const protocols = Object.keys(data.protocols).sort();
   const bucketS = data.timeline?.bucket_seconds || 1;
   const seriesOf = (pick: (p: { entries: number; bytes: number }) => number): Series[] =>
-    protocols.map((p, i) => ({
+    protocols.map((p) => ({
       name: p,
-      color: colorFor(i),
+      color: protocolColor(p),
       points: (data.timeline?.series?.[p] ?? [])
         .map((pt): [number, number] => [Date.parse(pt.t), pick(pt) / bucketS])
         .filter((pt) => Number.isFinite(pt[0])),
@@ -31,6 +35,11 @@ export function StatsView({ q }: { q: string }) {
   const statuses = Object.entries(data.status ?? {})
     .filter(([, n]) => n > 0)
     .sort((a, b) => b[1] - a[1]);
+  // Every known outcome in order (zeros left out), then any the dashboard does not know.
+  const outcomeCounts = data.outcomes ?? {};
+  const outcomes = [...OUTCOME_CLASSES.keys(), ...Object.keys(outcomeCounts).filter((o) => !OUTCOME_CLASSES.has(o))]
+    .map((o): [string, number] => [o, outcomeCounts[o] ?? 0])
+    .filter(([, n]) => n > 0);
   const lat = data.latency_us;
   return (
     <div class="page stats" data-testid="stats-view">
@@ -50,11 +59,13 @@ export function StatsView({ q }: { q: string }) {
       <TimeChart series={seriesOf((p) => p.bytes)} format={(v) => formatBytes(v)} testid="chart-bytes" />
       <div class="two-col">
         <div>
-          <h2>Status</h2>
+          <h2>Outcome</h2>
           <Bars
-            testid="status-bars"
-            items={statuses.map(([s, n]) => ({ label: s, value: n, color: STATUS_COLORS[statusClass(s === "none" ? null : s)] ?? "#888" }))}
+            testid="outcome-bars"
+            items={outcomes.map(([o, n]) => ({ label: o, value: n, color: CLASS_COLORS[OUTCOME_CLASSES.get(o) ?? ""] ?? STATUS_COLOR }))}
           />
+          <h2>Status</h2>
+          <Bars testid="status-bars" items={statuses.map(([s, n]) => ({ label: s, value: n, color: STATUS_COLOR }))} />
         </div>
         <div>
           <h2>Latency</h2>

@@ -9,12 +9,6 @@ export interface Series {
   points: [number, number][];
 }
 
-const PALETTE = ["#3b82f6", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#ec4899", "#14b8a6", "#84cc16"];
-
-export function colorFor(i: number): string {
-  return PALETTE[i % PALETTE.length] ?? "#888";
-}
-
 export function TimeChart(props: { series: Series[]; height?: number; format(v: number): string; testid?: string }) {
   const { series, format, testid } = props;
   // Drawn at the rendered width (not stretched), so text keeps its shape.

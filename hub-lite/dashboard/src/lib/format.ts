@@ -40,20 +40,21 @@ export function formatEndpoint(e: Endpoint | null | undefined): string {
   return e.ip.includes(":") ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
 }
 
-/** CSS class for a status: 2xx ok, 3xx redirect, 4xx client, 5xx server, DNS rcodes, none. */
-export function statusClass(status: string | null | undefined): string {
-  if (status == null) return "st-none";
-  const c = status.charCodeAt(0);
-  if (c >= 48 && c <= 57) {
-    if (status[0] === "2" || status[0] === "1") return "st-ok";
-    if (status[0] === "3") return "st-redirect";
-    if (status[0] === "4") return "st-client";
-    return "st-server";
-  }
-  if (status === "NOERROR") return "st-ok";
-  if (status === "NXDOMAIN") return "st-client";
-  return "st-server";
+/** CSS class of an outcome (docs/entry.md): the colour of a status is its entry's common outcome, which the
+ * protocol's dissector set, so no status text of any protocol is interpreted here. Unknown or absent
+ * outcomes get no colour. */
+export function outcomeClass(outcome: string | null | undefined): string {
+  return (outcome != null && OUTCOME_CLASSES.get(outcome)) || "";
 }
+
+/** The outcomes in the order of docs/entry.md, with their classes. */
+export const OUTCOME_CLASSES: ReadonlyMap<string, string> = new Map([
+  ["ok", "st-ok"],
+  ["client_error", "st-client"],
+  ["server_error", "st-server"],
+  ["error", "st-error"],
+  ["no_response", "st-none"],
+]);
 
 /** A short integer with thousands separators. */
 export function formatCount(n: number | null | undefined): string {

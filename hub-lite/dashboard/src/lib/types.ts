@@ -10,7 +10,11 @@ export interface Endpoint {
   node?: string | null;
 }
 
-/** A list row: an entry without request/response/notes, plus the hub sequence number. */
+/** Whether an exchange succeeded, in common words (docs/entry.md, "outcome"). */
+export type Outcome = "ok" | "client_error" | "server_error" | "error" | "no_response";
+
+/** A list row: an entry without request/response/notes, plus the hub sequence number, and the request's
+ * `method` and `path` when it has them (any protocol). */
 export interface Row {
   seq: number;
   id: string;
@@ -22,6 +26,10 @@ export interface Row {
   dst: Endpoint;
   summary: string;
   status: string | null;
+  /** Absent from hubs older than the field; treated as unknown. */
+  outcome?: Outcome;
+  /** Read as plaintext from a TLS library (eBPF), not from packets on the wire. */
+  tls?: boolean;
   request_size: number;
   response_size: number;
   method?: string;
@@ -55,39 +63,19 @@ export interface HttpResponse {
   interim?: { status: number; reason: string }[];
 }
 
-export interface DnsQuestion {
-  name: string;
-  type: string;
-  class: string;
-}
-
-export interface DnsRecord extends DnsQuestion {
-  ttl: number;
-  data: string;
-}
-
-export interface DnsRequest {
-  id?: number;
-  opcode?: string;
-  flags?: string[];
-  questions?: DnsQuestion[];
-  retransmissions?: number;
-}
-
-export interface DnsResponse {
-  id?: number;
-  rcode?: string;
-  flags?: string[];
-  answers?: DnsRecord[];
-  authorities?: DnsRecord[];
-  additionals?: DnsRecord[];
-}
-
 /** A whole entry as served by `GET /api/v1/entries/{id}`. */
 export interface Entry extends Omit<Row, "method" | "path"> {
   request: unknown;
   response: unknown;
   notes?: string[];
+}
+
+/** One element of `/api/v1/protocols`: a protocol the engine knows. */
+export interface ProtocolInfo {
+  name: string;
+  about?: string;
+  /** Its entries are HTTP exchanges (copy as curl, HAR). */
+  http_semantics?: boolean;
 }
 
 export interface StoreStats {
@@ -150,6 +138,8 @@ export interface Stats {
   protocols: Record<string, { entries: number; bytes: number }>;
   timeline: { bucket_seconds: number; start: string | null; series: Record<string, TimelinePoint[]> };
   status: Record<string, number>;
+  /** Entries per outcome; every outcome is present. */
+  outcomes?: Record<string, number>;
   latency_us: Latency;
   latency_by_protocol_us: Record<string, Latency>;
 }
@@ -186,12 +176,4 @@ export function isHttpRequest(v: unknown): v is HttpRequest {
 
 export function isHttpResponse(v: unknown): v is HttpResponse {
   return typeof v === "object" && v !== null && typeof (v as HttpResponse).status === "number";
-}
-
-export function isDnsRequest(v: unknown): v is DnsRequest {
-  return typeof v === "object" && v !== null && Array.isArray((v as DnsRequest).questions);
-}
-
-export function isDnsResponse(v: unknown): v is DnsResponse {
-  return typeof v === "object" && v !== null && typeof (v as DnsResponse).rcode === "string";
 }

@@ -19,6 +19,7 @@ fn plan(scope: Scope) -> Plan {
             memory_limit: "256Mi".into(),
         },
         no_redact: false,
+        protocols: None,
         created_by: "alice".into(),
         holder: "alice@laptop/42".into(),
         agent_port: 9811,
@@ -166,6 +167,26 @@ fn the_agent_runs_with_two_capabilities_on_the_host_network_and_no_api_access() 
     assert_eq!(sa["automountServiceAccountToken"], false);
     assert_eq!(c["ports"], json!([{"name": "link", "containerPort": 9811}]));
     assert_eq!(c["readinessProbe"]["tcpSocket"], json!({"port": 9811}));
+}
+
+#[test]
+fn the_agents_get_protocols_only_when_narrowed() {
+    let agent_args = |p: &Plan| {
+        let v = serde_json::to_value(&render(p, &tokens()).agents).expect("json");
+        strings(&v["spec"]["template"]["spec"]["containers"][0]["args"])
+    };
+    let hub_args = |p: &Plan| {
+        let v = serde_json::to_value(&render(p, &tokens()).hub).expect("json");
+        strings(&v["spec"]["template"]["spec"]["containers"][0]["args"])
+    };
+    let all = plan(scope_test());
+    assert!(!agent_args(&all).contains(&"--protocols".to_string()));
+    let mut some = plan(scope_test());
+    some.protocols = Some("dns,http".into());
+    let mut want = agent_args(&all);
+    want.extend(["--protocols".to_string(), "dns,http".to_string()]);
+    assert_eq!(agent_args(&some), want);
+    assert_eq!(hub_args(&some), hub_args(&all), "the hub shows whatever the agents send");
 }
 
 #[test]

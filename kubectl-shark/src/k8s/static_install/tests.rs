@@ -21,6 +21,7 @@ fn plan() -> Plan {
             memory_limit: "256Mi".into(),
         },
         no_redact: false,
+        protocols: None,
         created_by: CREATED_BY.into(),
         holder: String::new(),
         agent_port: 9980,

@@ -1,0 +1,7 @@
+/** Every protocol's detail renderer, one line each: import its module and register it under the entries'
+ * `protocol` name. A protocol without a line here is shown as raw JSON. Imported once, by main.tsx. */
+
+import { registerRenderer } from "./registry.ts";
+
+import { http } from "./http.tsx"; registerRenderer("http", http);
+import { dns } from "./dns.tsx"; registerRenderer("dns", dns);

@@ -1,0 +1,42 @@
+/** The detail renderers of protocols, by entry `protocol` name. A protocol's module (a file in this
+ * directory) exports its renderer and index.ts registers it in one line; the detail pane looks it up
+ * here and shows the raw request and response for protocols without one. Nothing outside this directory
+ * names a protocol. */
+
+import { h, type ComponentType } from "preact";
+import { Section } from "../components/parts.tsx";
+import type { Entry } from "../lib/types.ts";
+
+/** What a renderer's `Detail` gets: the whole entry, and the filter's "add this clause". */
+export interface DetailProps {
+  e: Entry;
+  onAdd(clause: string): void;
+}
+
+export interface Renderer {
+  /** The protocol's sections of the detail pane (request, response, ...), below the common overview. */
+  Detail: ComponentType<DetailProps>;
+  /** Offer "copy as curl" even when the hub's catalogue does not say the protocol has HTTP semantics
+   * (the entry's request must still be an HTTP request: method, path, headers). */
+  canCopyAsCurl?: boolean;
+}
+
+const renderers = new Map<string, Renderer>();
+
+/** Registers the renderer of the entries named `name` (a later registration replaces an earlier one). */
+export function registerRenderer(name: string, renderer: Renderer): void {
+  renderers.set(name, renderer);
+}
+
+/** Shows the request and response as JSON: the renderer of protocols that have none of their own. */
+function RawDetail({ e }: DetailProps) {
+  const json = JSON.stringify({ request: e.request, response: e.response }, null, 2);
+  return h(Section, { title: "Raw", children: h("pre", { class: "code" }, json) });
+}
+
+export const RAW: Renderer = { Detail: RawDetail };
+
+/** The renderer of entries named `name`; the raw one when none is registered. */
+export function rendererFor(name: string): Renderer {
+  return renderers.get(name) ?? RAW;
+}
