@@ -16,7 +16,8 @@ free_port() {
 # Starts tcpdump on lo for FILTER into FILE and waits until it captures.
 start_capture() {
   local file=$1 filter=$2
-  tcpdump -i lo --immediate-mode -w "$file" "$filter" >"$GOLDEN_WORK/tcpdump.log" 2>&1 &
+  # A large buffer: bursts of small packets (a gRPC call, HTTP/2 streams) overflow the default one.
+  tcpdump -i lo -B 32768 --immediate-mode -w "$file" "$filter" >"$GOLDEN_WORK/tcpdump.log" 2>&1 &
   GOLDEN_CAPTURE_PID=$!
   GOLDEN_PIDS+=("$GOLDEN_CAPTURE_PID")
   for _ in $(seq 50); do grep -q "listening on" "$GOLDEN_WORK/tcpdump.log" && return 0; sleep 0.1; done

@@ -1,5 +1,5 @@
 #![no_main]
-//! Fuzzes HTTP/2 below the session: both directions' bytes through a `FrameReader` each into one
+//! Fuzzes HTTP/2 below the session: both directions' bytes through a `FrameInput` each into one
 //! `H2Connection`, with gaps and ends, from the connection's beginning or mid-way, under default
 //! or tiny limits. Checks: no panic; the reader's and the connection's buffers within their
 //! bounds after every call; the same events when every data operation is fed one byte at a time
@@ -11,12 +11,13 @@
 use libfuzzer_sys::fuzz_target;
 use node_agent::dissect::http2::connection::{Event, H2Connection, Limits, Start};
 use node_agent::dissect::http2::hpack;
-use node_agent::dissect::http2::reader::FrameReader;
+use node_agent::dissect::http2::wire::{FrameInput, Input};
 use node_agent::dissect::Direction;
+use node_agent::Timestamp;
 
 enum Op<'a> {
     Data(Direction, &'a [u8]),
-    Gap(Direction),
+    Gap(Direction, u64),
     End(Direction),
 }
 
@@ -33,7 +34,7 @@ fn ops(mut input: &[u8]) -> Vec<Op<'_>> {
                 ops.push(Op::Data(dir, data));
                 input = rest;
             }
-            2 => ops.push(Op::Gap(dir)),
+            2 => ops.push(Op::Gap(dir, 1 + (size * size * 16) as u64)),
             _ => ops.push(Op::End(dir)),
         }
     }
@@ -72,29 +73,28 @@ fn record(seen: &mut Vec<Seen>, e: &Event<'_>) {
 fn run(start: Start, limits: Limits, max_buffered: usize, ops: &[Op<'_>], bytewise: bool) -> Vec<String> {
     let mut conn = H2Connection::new(start, limits);
     let mut readers = match start {
-        Start::Beginning => [FrameReader::new(true, max_buffered), FrameReader::new(false, max_buffered)],
-        Start::MidStream => [FrameReader::resyncing(max_buffered), FrameReader::resyncing(max_buffered)],
+        Start::Beginning => [FrameInput::new(true, max_buffered), FrameInput::new(false, max_buffered)],
+        Start::MidStream => [FrameInput::resynchronising(max_buffered), FrameInput::resynchronising(max_buffered)],
     };
     let mut seen = Vec::new();
     for op in ops {
-        let mut emit = |e: Event<'_>| record(&mut seen, &e);
+        let mut emit = |i: Input<'_>| {
+            if let Input::Event(e) = i {
+                record(&mut seen, &e)
+            }
+        };
         match *op {
             Op::Data(dir, data) => {
                 let pieces: Vec<&[u8]> = if bytewise { data.chunks(1).collect() } else { vec![data] };
                 for piece in pieces {
                     let r = &mut readers[dir.index()];
-                    r.feed(&mut conn, dir, piece, &mut emit);
-                    assert!(
-                        r.buffered_bytes() <= r.max_buffered() + 1,
-                        "{} > {}",
-                        r.buffered_bytes(),
-                        r.max_buffered()
-                    );
+                    r.push(&mut conn, dir, piece, Timestamp::ZERO, &mut emit);
+                    assert!(r.buffered() <= r.max_buffered(), "{} > {}", r.buffered(), r.max_buffered());
                     assert!(conn.buffered_bytes() <= conn.max_buffered_bytes());
                 }
             }
-            Op::Gap(dir) => readers[dir.index()].on_gap(&mut conn, dir, &mut emit),
-            Op::End(dir) => readers[dir.index()].on_end(&mut conn, dir, &mut emit),
+            Op::Gap(dir, n) => readers[dir.index()].gap(&mut conn, dir, n, &mut emit),
+            Op::End(dir) => readers[dir.index()].end(&mut conn, dir, &mut emit),
         }
     }
     seen.into_iter()

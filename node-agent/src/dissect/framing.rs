@@ -103,13 +103,17 @@ pub struct Framer {
     mode: Mode,
     /// An incomplete frame (framing) or the bytes searched for a frame start (resynchronising).
     buf: Vec<u8>,
-    /// Capture time of `buf[0]`.
-    buf_ts: Timestamp,
+    /// Where in `buf` the bytes of each capture time begin (the first at 0): bytes that waited in
+    /// the buffer keep the time they arrived, whatever was dropped before them.
+    buf_ts: Vec<(usize, Timestamp)>,
     /// The total length of the frame at the front of `buf`, once its header was read.
     front_len: Option<usize>,
     max_frame: usize,
     resync_budget: u64,
 }
+
+/// Capture times remembered for the bytes of the buffer (beyond it, later bytes share the last).
+const MAX_TIME_MARKS: usize = 64;
 
 /// Bytes a direction may skip while resynchronising before it gives up, by default.
 pub const DEFAULT_RESYNC_BUDGET: u64 = 1 << 20;
@@ -120,7 +124,7 @@ impl Framer {
         Framer {
             mode: Mode::Framing,
             buf: Vec::new(),
-            buf_ts: Timestamp::ZERO,
+            buf_ts: Vec::new(),
             front_len: None,
             max_frame: max_frame.max(1),
             resync_budget: DEFAULT_RESYNC_BUDGET,
@@ -165,6 +169,7 @@ impl Framer {
     pub fn stop(&mut self) {
         self.mode = Mode::Stopped;
         self.buf = Vec::new();
+        self.buf_ts = Vec::new();
         self.front_len = None;
     }
 
@@ -214,7 +219,7 @@ impl Framer {
                     }
                 }
                 Mode::Framing => {
-                    let used = self.frames_in_buffer(format, data, on);
+                    let used = self.frames_in_buffer(format, data, ts, on);
                     data = &data[used..];
                     if self.mode == Mode::Framing && !self.buf.is_empty() {
                         // The front frame waits for more input (all of `data` went into it).
@@ -245,14 +250,14 @@ impl Framer {
             Mode::Resync { skipped, .. } => {
                 // Candidates cannot continue across the gap; the search starts afresh after it.
                 let had = self.buf.len() as u64;
-                self.buf.clear();
+                self.clear_buf();
                 self.mode = Mode::Resync { skipped: skipped + had + len, scanned: 0 };
             }
             Mode::Framing => match self.front_len {
                 Some(total) if !self.buf.is_empty() => {
                     let missing = total.saturating_sub(self.buf.len()) as u64;
                     on(Framed::Damaged { head: &self.buf, len: total, lost: len.min(missing) });
-                    self.buf.clear();
+                    self.clear_buf();
                     self.front_len = None;
                     if len < missing {
                         self.mode = Mode::Skip(missing - len);
@@ -269,15 +274,46 @@ impl Framer {
     }
 
     fn append(&mut self, data: &[u8], ts: Timestamp) {
+        if data.is_empty() {
+            return;
+        }
         if self.buf.is_empty() {
-            self.buf_ts = ts;
+            self.buf_ts.clear();
+        }
+        if self.buf_ts.last().is_none_or(|&(_, last)| last != ts) && self.buf_ts.len() < MAX_TIME_MARKS {
+            self.buf_ts.push((self.buf.len(), ts));
         }
         self.buf.extend_from_slice(data);
     }
 
+    /// Capture time of `buf[0]`.
+    fn front_ts(&self) -> Timestamp {
+        self.buf_ts.first().map_or(Timestamp::ZERO, |&(_, ts)| ts)
+    }
+
+    /// Drops the first `n` bytes of the buffer.
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.buf.len());
+        self.buf.drain(..n);
+        // The mark in force at `n` becomes the front one.
+        let keep_from = self.buf_ts.iter().rposition(|&(at, _)| at <= n).unwrap_or(0);
+        self.buf_ts.drain(..keep_from);
+        for (i, mark) in self.buf_ts.iter_mut().enumerate() {
+            mark.0 = if i == 0 { 0 } else { mark.0 - n };
+        }
+        if self.buf.is_empty() {
+            self.buf_ts.clear();
+        }
+    }
+
+    fn clear_buf(&mut self) {
+        self.buf.clear();
+        self.buf_ts.clear();
+    }
+
     /// A gap took `lost` bytes where no frame boundary is known: search for the next start.
     fn lose_sync(&mut self, lost: u64, _on: &mut dyn FnMut(Framed<'_>)) {
-        self.buf.clear();
+        self.clear_buf();
         self.front_len = None;
         self.mode = Mode::Resync { skipped: lost, scanned: 0 };
     }
@@ -296,7 +332,7 @@ impl Framer {
     fn invalid_front(&mut self, on: &mut dyn FnMut(Framed<'_>)) {
         self.front_len = None;
         if !self.buf.is_empty() {
-            self.buf.remove(0);
+            self.consume(1);
         }
         self.set_resync(1, 1, on);
     }
@@ -319,7 +355,7 @@ impl Framer {
                 (if i == 0 && full { 1 } else { i }, false)
             }
         };
-        self.buf.drain(..drop);
+        self.consume(drop);
         let (skipped, scanned) = (skipped + drop as u64, scanned + drop as u64);
         if found {
             if skipped > 0 {
@@ -383,6 +419,7 @@ impl Framer {
         &mut self,
         format: &mut F,
         data: &[u8],
+        ts: Timestamp,
         on: &mut dyn FnMut(Framed<'_>),
     ) -> usize {
         let mut used = 0;
@@ -403,14 +440,14 @@ impl Framer {
             };
             if self.buf.len() < target {
                 let k = (target - self.buf.len()).min(data.len() - used);
-                self.buf.extend_from_slice(&data[used..used + k]);
+                self.append(&data[used..used + k], ts);
                 used += k;
                 if self.buf.len() < target {
                     return used;
                 }
             }
             let Some(total) = self.front_len else { continue };
-            let ts = self.buf_ts;
+            let ts = self.front_ts();
             if total <= self.max_frame {
                 on(Framed::Frame { bytes: &self.buf[..target], ts });
             } else {
@@ -423,12 +460,12 @@ impl Framer {
                 if from_buf > 0 {
                     on(Framed::Tail { bytes: &self.buf[target..target + from_buf], offset: target, len: total, ts });
                 }
-                self.buf.drain(..target + from_buf);
+                self.consume(target + from_buf);
                 if target + from_buf < total {
                     self.mode = Mode::Tail { offset: target + from_buf, len: total };
                 }
             } else {
-                self.buf.drain(..target);
+                self.consume(target);
             }
         }
         used
@@ -603,6 +640,27 @@ mod tests {
         assert_eq!(ev, vec![Ev::Skipped(2), Ev::Frame(vec![0xAA, 0])]);
         let (ev, _) = run(Framer::new(16).resynchronising(), &[Ok(&[0xAA, 0])], &[]);
         assert_eq!(ev, vec![Ev::Frame(vec![0xAA, 0])], "nothing skipped, nothing said");
+    }
+
+    #[test]
+    fn a_frame_has_the_capture_time_of_its_first_byte_after_bytes_before_it_were_dropped() {
+        let times = |framer: &mut Framer, pushes: &[(&[u8], u64)]| {
+            let mut ts = Vec::new();
+            for (data, t) in pushes {
+                framer.push(&mut Magic, data, Timestamp(*t), &mut |f| {
+                    if let Framed::Frame { ts: at, .. } = f {
+                        ts.push(at.0)
+                    }
+                });
+            }
+            ts
+        };
+        // Garbage kept while resynchronising, then the frame in a later segment.
+        assert_eq!(times(&mut Framer::new(16).resynchronising(), &[(&[1, 2], 1), (&[0xAA, 0], 2)]), [2]);
+        // A frame that started in the buffer among dropped bytes keeps its own time.
+        assert_eq!(times(&mut Framer::new(16).resynchronising(), &[(&[1, 0xAA], 1), (&[1, 5, 0xAA, 0], 2)]), [1, 2]);
+        // A frame completed by a later segment has the time of its first byte.
+        assert_eq!(times(&mut Framer::new(16), &[(&[0xAA], 1), (&[1, 5], 2), (&[0xAA, 0], 3)]), [1, 3]);
     }
 
     #[test]

@@ -37,7 +37,13 @@ impl Protocol {
 }
 
 /// Every protocol, in probing order (the first dissector to recognise a connection gets it).
-pub static PROTOCOLS: &[Protocol] = &[super::http1::PROTOCOL, super::dns::PROTOCOL];
+pub static PROTOCOLS: &[Protocol] = &[
+    super::http1::PROTOCOL,
+    super::http2::PROTOCOL,
+    super::grpc::PROTOCOL,
+    super::websocket::PROTOCOL,
+    super::dns::PROTOCOL,
+];
 
 /// The registration of the protocol whose entries are named `name`.
 pub fn protocol(name: &str) -> Option<&'static Protocol> {

@@ -35,7 +35,7 @@ import_archive() {
 build_base() {
   local tools_src key tools bb
   tools_src=$CLUSTER_DIR/images/tools
-  key=$( (cd "$tools_src" && find . -type f -name '*.go' -o -name go.mod | sort | xargs cat; go version; cat "$mkimage") | sha256sum | cut -c1-16)
+  key=$( (cd "$tools_src" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | sort | xargs cat; go version; cat "$mkimage") | sha256sum | cut -c1-16)
   tools=$cache/tools-$key
   if [ ! -x "$tools/testkit" ] || [ ! -x "$tools/pause" ]; then
     log "building pause and testkit (Go, static)"

@@ -58,7 +58,7 @@ pub(crate) fn exchange(req: Option<RequestMsg>, resp: Option<ResponseMsg>) -> Ex
 }
 
 /// "METHOD target", the target cut at [`SUMMARY_TARGET`] characters.
-fn summary(method: &str, target: &str) -> String {
+pub(crate) fn summary(method: &str, target: &str) -> String {
     let cut = if target.len() <= SUMMARY_TARGET {
         target
     } else {

@@ -12,7 +12,7 @@
 
 pub mod body;
 mod chunked;
-mod json;
+pub(crate) mod json;
 mod message;
 pub mod parser;
 mod reader;
@@ -80,10 +80,11 @@ pub struct Limits {
 impl Limits {
     /// An upper bound of [`StreamSession::buffered_bytes`] between calls, whatever the input:
     /// per direction a partial head, trailer section or resynchronisation candidate, plus the
-    /// bodies of the waiting requests, of one early answer and of the response being read.
+    /// bodies of the waiting requests, of one early answer and of the response being read, and
+    /// the client bytes held while a request that asked to switch protocols waits for its answer.
     pub fn max_buffered(&self) -> usize {
         let per_direction = self.max_head.max(resync::MAX_LINE);
-        2 * per_direction + (self.max_pending + 2) * self.body_limit
+        2 * per_direction + (self.max_pending + 2) * self.body_limit + self.max_head
     }
 }
 

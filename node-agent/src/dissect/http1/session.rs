@@ -12,6 +12,10 @@
 //!   stream 1), anything else (a `CONNECT` tunnel, an unknown upgrade) to probing again; the
 //!   bytes after the switch go on unconsumed;
 //! - a response may arrive before its request's body is complete: it waits for the request;
+//! - client bytes after a request that asks to switch (`Upgrade`, `CONNECT`) are held, not read,
+//!   until its response: a client may send the next protocol's first bytes before the switch
+//!   arrives. They go on with the hand-off, or are read as HTTP when the answer is not a switch
+//!   (at most `max_head` bytes are held; beyond that they are read as HTTP at once);
 //! - a response-direction gap makes the pending requests unpairable: they are reported without
 //!   a response;
 //! - at most `max_pending` requests wait for a response; older ones are reported without one.
@@ -65,6 +69,24 @@ pub struct Http1Session {
     done: bool,
     /// The connection switched protocols: what follows, until the engine takes it.
     handoff: Option<Handoff>,
+    /// Client bytes held while a request that asks to switch waits for its answer.
+    held: Option<Held>,
+}
+
+/// Client bytes after a request that asked to switch protocols, kept until its response tells
+/// whether they are HTTP or the next protocol's.
+#[derive(Debug)]
+struct Held {
+    /// The request that asked.
+    request: u64,
+    /// The bytes, with the capture time of each piece.
+    chunks: Vec<(Timestamp, Vec<u8>)>,
+    len: usize,
+}
+
+/// The request asks the server to switch protocols (RFC 9110 section 7.8) or to open a tunnel.
+fn asks_to_switch(req: &RequestMsg) -> bool {
+    req.head.method == "CONNECT" || header(&req.head.headers, "upgrade").is_some()
 }
 
 fn push_note(notes: &mut Vec<String>, note: String) {
@@ -88,6 +110,7 @@ impl Http1Session {
             owed: 0,
             done: false,
             handoff: None,
+            held: None,
         }
     }
 
@@ -176,8 +199,72 @@ impl Http1Session {
             slot.req.end = end;
             slot.req.wire = wire;
             slot.req.trailers = trailers;
+            if slot.answer.is_none() && asks_to_switch(&slot.req) {
+                let request = slot.id;
+                self.held = Some(Held { request, chunks: Vec::new(), len: 0 });
+            }
         }
         self.flush_answered(out);
+    }
+
+    /// Keeps client bytes while a request that asked to switch waits for its answer; false when
+    /// nothing is held (or the bytes would exceed the bound, and the held ones were read).
+    fn hold(&mut self, data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) -> bool {
+        let Some(h) = &mut self.held else { return false };
+        if h.len + data.len() > self.limits.max_head {
+            self.release_held(out);
+            return false;
+        }
+        if !data.is_empty() {
+            h.len += data.len();
+            h.chunks.push((ts, data.to_vec()));
+        }
+        true
+    }
+
+    /// The request that asked to switch did not (or its answer is lost): the held client bytes
+    /// are read as HTTP after all.
+    fn release_held(&mut self, out: &mut dyn ExchangeSink) {
+        let Some(h) = self.held.take() else { return };
+        for (ts, bytes) in h.chunks {
+            self.feed(Direction::ClientToServer, &bytes, ts, out);
+        }
+    }
+
+    /// Releases the held bytes once the request they wait for was answered without a switch (or
+    /// reported without an answer): checked after every step, so that they are read before the
+    /// next response is paired.
+    fn check_held(&mut self, out: &mut dyn ExchangeSink) {
+        let Some(h) = &self.held else { return };
+        if !self.queue.iter().any(|s| s.id == h.request && s.answer.is_none()) {
+            self.release_held(out);
+        }
+    }
+
+    /// Reads one direction's bytes (held ones included, when released).
+    fn feed(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
+        let mut pos = 0;
+        while !self.done {
+            let rest = data.get(pos..).unwrap_or_default();
+            if dir == Direction::ClientToServer && self.held.is_some() && self.hold(rest, ts, out) {
+                pos = data.len();
+                break;
+            }
+            let (n, step) = self.reader(dir).next(rest, ts);
+            pos += n;
+            if matches!(step, Step::NeedMore) {
+                break;
+            }
+            match dir {
+                Direction::ClientToServer => self.on_client_step(step, out),
+                Direction::ServerToClient => self.on_server_step(step, out),
+            }
+            self.check_held(out);
+        }
+        // What came after the switch in this segment belongs to the next protocol.
+        if let (Some(h), Some(rest)) = (&mut self.handoff, data.get(pos..)) {
+            h.pending[dir.index()].extend_from_slice(rest);
+        }
     }
 
     /// Emits the oldest requests that are complete and answered.
@@ -340,7 +427,11 @@ impl Http1Session {
         upgrade.request = Some(exchange.request.clone()).filter(|r| !r.is_null());
         upgrade.entry_id = out.emit_with_id(exchange);
         self.stop(out);
-        let pending = [self.client.take_unconsumed(), Vec::new()];
+        let mut client_pending = self.client.take_unconsumed();
+        for (_, bytes) in self.held.take().map(|h| h.chunks).unwrap_or_default() {
+            client_pending.extend_from_slice(&bytes);
+        }
+        let pending = [client_pending, Vec::new()];
         self.handoff = Some(Handoff { next, pending, ts: end, upgrade });
     }
 
@@ -389,27 +480,16 @@ impl Http1Session {
 
 impl StreamSession for Http1Session {
     fn on_data(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
-        let mut pos = 0;
-        while !self.done {
-            let (n, step) = self.reader(dir).next(&data[pos..], ts);
-            pos += n;
-            if matches!(step, Step::NeedMore) {
-                break;
-            }
-            match dir {
-                Direction::ClientToServer => self.on_client_step(step, out),
-                Direction::ServerToClient => self.on_server_step(step, out),
-            }
-        }
-        // What came after the switch in this segment belongs to the next protocol.
-        if let (Some(h), Some(rest)) = (&mut self.handoff, data.get(pos..)) {
-            h.pending[dir.index()].extend_from_slice(rest);
-        }
+        self.feed(dir, data, ts, out);
     }
 
     fn on_gap(&mut self, dir: Direction, len: u64, out: &mut dyn ExchangeSink) {
         if self.done {
             return;
+        }
+        if dir == Direction::ClientToServer {
+            // Held bytes come before the gap: the next protocol could not start after it anyway.
+            self.release_held(out);
         }
         let outcome = self.reader(dir).gap(len);
         match dir {
@@ -458,20 +538,27 @@ impl StreamSession for Http1Session {
                 self.interim.clear();
                 self.owed = 0;
                 self.drain_queue(Some("response lost to a capture gap"), true, out);
+                self.check_held(out);
             }
         }
     }
 
     fn on_end(&mut self, dir: Direction, _ts: Timestamp, out: &mut dyn ExchangeSink) {
-        if !self.done {
-            self.finish_direction(dir, out);
+        if self.done {
+            return;
         }
+        if dir == Direction::ClientToServer {
+            self.release_held(out);
+        }
+        self.finish_direction(dir, out);
+        self.check_held(out);
     }
 
     fn on_close(&mut self, _ts: Timestamp, out: &mut dyn ExchangeSink) {
         if self.done {
             return;
         }
+        self.release_held(out);
         self.finish_direction(Direction::ClientToServer, out);
         self.finish_direction(Direction::ServerToClient, out);
         if let Some(r) = self.response.take() {
@@ -480,6 +567,8 @@ impl StreamSession for Http1Session {
         self.drain_queue(None, false, out);
         self.interim.clear();
         self.notes = [Vec::new(), Vec::new()];
+        // A request completed by the close itself may have started a hold: nothing follows it.
+        self.held = None;
     }
 
     fn is_done(&self) -> bool {
@@ -494,7 +583,8 @@ impl StreamSession for Http1Session {
         let queued: usize =
             self.queue.iter().map(|s| s.req.body.buffered() + s.answer.as_ref().map_or(0, |a| a.body.buffered())).sum();
         let response = self.response.as_ref().map_or(0, |r| r.msg.body.buffered());
-        self.client.buffered() + self.server.buffered() + queued + response
+        let held = self.held.as_ref().map_or(0, |h| h.len);
+        self.client.buffered() + self.server.buffered() + queued + response + held
     }
 }
 

@@ -380,6 +380,61 @@ fn upgrade_to_h2c_hands_off_to_http2_with_the_request_as_stream_1() {
 }
 
 #[test]
+fn client_bytes_sent_before_the_switch_go_on_with_it() {
+    // A client that does not wait for the 101 (RFC 6455 says it must; not all do): its first
+    // frame comes in the same segment as the request, before the switch.
+    let req: &[u8] = b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    let frame: &[u8] = b"\x81\x85abcdefghi";
+    let with_frame = [req, frame].concat();
+    let resp: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    let r = run_all_splits(&Http1Dissector::default(), &[C(&with_frame), C(b"\x88\x80wxyz"), S(resp)]);
+    assert_eq!(outline(&r.exchanges), o(&[("GET /chat", Some("101"))]));
+    assert!(r.exchanges[0].notes.is_empty(), "{:?}", r.exchanges[0].notes);
+    let h = r.handoff.expect("handed off");
+    assert_eq!(h.pending[0], [frame, b"\x88\x80wxyz"].concat());
+    // The same for a tunnel: TLS sent before the proxy's 200.
+    let connect: &[u8] = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n\x16\x03\x01";
+    let r200: &[u8] = b"HTTP/1.1 200 Connection Established\r\n\r\n";
+    let r = run_all_splits(&Http1Dissector::default(), &[C(connect), S(r200)]);
+    assert_eq!(r.handoff.map(|h| h.pending), Some([b"\x16\x03\x01".to_vec(), vec![]]));
+}
+
+#[test]
+fn requests_held_behind_an_upgrade_that_was_refused_are_read_in_order() {
+    // `Upgrade: h2c` answered 200 without a switch: the request pipelined behind it is HTTP, and
+    // the two responses (in one segment) pair in order.
+    let req: &[u8] = b"GET /a HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n";
+    let both = [req, GET2].concat();
+    let resp = [&b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"[..], RESP2].concat();
+    let r = run_all_splits(&Http1Dissector::default(), &[C(&both), S(&resp), C(GET1), S(RESP1)]);
+    assert!(r.handoff.is_none());
+    assert_eq!(
+        outline(&r.exchanges),
+        o(&[("GET /a", Some("200")), ("GET /other", Some("404")), ("GET /items?id=7&q=a+b", Some("200"))])
+    );
+    // A refused CONNECT: the bytes behind it are read as HTTP too.
+    let connect: &[u8] = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
+    let r407: &[u8] = b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n";
+    let r = run_all_splits(&Http1Dissector::default(), &[C(&[connect, GET2].concat()), S(r407), S(RESP2)]);
+    assert_eq!(outline(&r.exchanges), o(&[("CONNECT example.com:443", Some("407")), ("GET /other", Some("404"))]));
+    // Unanswered: reported at close, the held request included.
+    let r = run_all_splits(&Http1Dissector::default(), &[C(&both)]);
+    assert_eq!(outline(&r.exchanges), o(&[("GET /a", None), ("GET /other", None)]));
+}
+
+#[test]
+fn holding_is_bounded_by_the_head_limit() {
+    let limits = Limits { max_head: 256, ..Limits::default() };
+    let d = Http1Dissector::with_limits(limits);
+    let req: &[u8] = b"GET /a HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    // More than max_head bytes of requests behind the upgrade: read without waiting.
+    let many = GET2.repeat(256 / GET2.len() + 1);
+    let r = run_all_splits(&d, &[C(req), C(&many)]);
+    assert!(r.max_buffered <= limits.max_buffered(), "{} > {}", r.max_buffered, limits.max_buffered());
+    assert_eq!(r.exchanges.len(), 1 + 256 / GET2.len() + 1);
+}
+
+#[test]
 fn connect_2xx_ends_http_but_407_does_not() {
     let connect: &[u8] = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
     let r407: &[u8] = b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n";

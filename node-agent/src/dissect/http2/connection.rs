@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 
 use super::codes::{ErrorCode, SettingId};
-use super::frame::{Frame, FrameError, FrameHeader, FrameType, DEFAULT_MAX_FRAME_SIZE, MAX_FRAME_SIZE_LIMIT};
+use super::frame::{Frame, FrameError, FrameHeader, FrameType, Settings, DEFAULT_MAX_FRAME_SIZE, MAX_FRAME_SIZE_LIMIT};
 use super::hpack::{self, Decoder, HeaderList, HpackError};
 use crate::dissect::Direction;
 
@@ -328,6 +328,18 @@ impl H2Connection {
         self.counters[d].data_bytes += flow_len as u64;
         if !piece.is_empty() || end_stream {
             emit(Event::Data { dir, stream_id, data: piece, end_stream });
+        }
+    }
+
+    /// The settings a client sent in the `HTTP2-Settings` header of an HTTP/1.1 upgrade request:
+    /// the server's 101 acknowledged them (RFC 7540 §3.2.1), so they bound what the server sends.
+    pub fn on_upgrade_settings(&mut self, settings: Settings<'_>) {
+        let server = Direction::ServerToClient.index();
+        if let Some(size) = settings.get(SettingId::HEADER_TABLE_SIZE) {
+            self.decoders[server].set_table_size_bound(size);
+        }
+        if let Some(size) = settings.get(SettingId::MAX_FRAME_SIZE) {
+            self.max_frame_size[server] = size.clamp(DEFAULT_MAX_FRAME_SIZE, MAX_FRAME_SIZE_LIMIT);
         }
     }
 

@@ -161,6 +161,12 @@ impl Priority {
 pub struct Settings<'a>(&'a [u8]);
 
 impl<'a> Settings<'a> {
+    /// The parameters of a SETTINGS payload (e.g. decoded from an `HTTP2-Settings` header); None
+    /// when its length is not a multiple of 6.
+    pub fn from_payload(payload: &'a [u8]) -> Option<Settings<'a>> {
+        payload.len().is_multiple_of(6).then_some(Settings(payload))
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (SettingId, u32)> + 'a {
         self.0.chunks_exact(6).map(|c| {
             let id = u16::from_be_bytes([c[0], c[1]]);

@@ -48,6 +48,10 @@ pub struct Message {
     /// `payload` holds less than the message had: over the limit, bytes lost, inflation stopped,
     /// or the message was cut off.
     pub truncated: bool,
+    /// The message stopped before the end of its final frame: the stream ended, framing was
+    /// lost, or a new message began first. (Not set for bytes lost inside a payload or an
+    /// inflation that stopped: the message itself went by whole.)
+    pub cut_off: bool,
     /// For a Close: its status code and reason.
     pub close: Option<Close>,
     /// Protocol violations and problems, e.g. "text is not valid UTF-8".
@@ -131,6 +135,8 @@ struct Pending {
     /// Not all of the payload went through (cut off, inflation stopped): UTF-8 validity is only
     /// judged on what was seen.
     cut: bool,
+    /// The message's own end was not seen (see [`Message::cut_off`]).
+    cut_off: bool,
     /// Text messages: validation, dropped once bytes are lost.
     utf8: Option<Utf8Stream>,
     notes: Vec<String>,
@@ -154,6 +160,7 @@ impl Pending {
             keeping: true,
             truncated: false,
             cut: false,
+            cut_off: false,
             utf8: (opcode == Opcode::Text).then(Utf8Stream::default),
             notes: Vec::new(),
         }
@@ -184,6 +191,18 @@ impl Pending {
     fn cut_short(&mut self) {
         self.truncated = true;
         self.cut = true;
+    }
+
+    /// The last `len` bytes its frames announced never came: they are not counted on the wire.
+    fn unsent(&mut self, len: u64) {
+        self.wire_len = self.wire_len.saturating_sub(len);
+        self.end_offset = self.end_offset.saturating_sub(len);
+    }
+
+    /// The message ends here without its final frame.
+    fn cut_off(&mut self) {
+        self.cut_short();
+        self.cut_off = true;
     }
 
     /// Whether payload bytes need to be looked at (kept or validated), as opposed to counted.
@@ -224,6 +243,7 @@ impl Pending {
             frames: self.frames,
             compressed: self.compressed,
             truncated: self.truncated,
+            cut_off: self.cut_off,
             close,
             notes: self.notes,
             first_ts: self.first_ts,
@@ -420,21 +440,26 @@ impl MessageAssembler {
             return;
         }
         self.finished = true;
+        // The rest of the frame being read never came: it is not on the wire as far as anyone saw.
+        let cut = self.payload.take();
+        let unsent = |target: Target| cut.filter(|p| p.target == target).map_or(0, |p| p.remaining);
         if let Some(mut m) = self.single.take() {
-            m.cut_short();
+            m.cut_off();
+            m.unsent(unsent(Target::Single));
             m.note("stream ended inside the frame".to_owned());
             out.push(m.into_message(self.from));
         }
         if let Some(mut m) = self.data.take() {
-            m.cut_short();
-            m.note(if self.payload.is_some_and(|p| p.target == Target::Data) {
+            m.cut_off();
+            let unsent = unsent(Target::Data);
+            m.unsent(unsent);
+            m.note(if cut.is_some_and(|p| p.target == Target::Data) {
                 "stream ended inside the frame".to_owned()
             } else {
                 "stream ended before the message's final fragment".to_owned()
             });
             out.push(m.into_message(self.from));
         }
-        self.payload = None;
         self.header_len = 0;
         if let Some(inf) = self.inflater.as_mut() {
             inf.release();
@@ -511,7 +536,7 @@ impl MessageAssembler {
         let target = match h.opcode {
             Opcode::Text | Opcode::Binary => {
                 if let Some(mut prev) = self.data.take() {
-                    prev.cut_short();
+                    prev.cut_off();
                     prev.note("a new message started before this one's final fragment".to_owned());
                     self.abandon_inflation(&mut prev);
                     out.push(prev.into_message(self.from));
@@ -633,7 +658,7 @@ impl MessageAssembler {
     fn lose_sync(&mut self, desync: Desync, out: &mut Vec<Message>) {
         let note = desync.to_string();
         for mut m in [self.single.take(), self.data.take()].into_iter().flatten() {
-            m.cut_short();
+            m.cut_off();
             m.note(note.clone());
             self.abandon_inflation(&mut m);
             out.push(m.into_message(self.from));

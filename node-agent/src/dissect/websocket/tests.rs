@@ -474,7 +474,9 @@ fn huge_frames_stream_through_bounded() {
     a.finish(&mut out);
     assert_eq!(a.buffered_bytes(), 0);
     let m = &out[0];
-    assert_eq!((m.payload.len(), m.payload_len, m.truncated, m.wire_len), (1000, 3 << 20, true, (1 << 62) + 10));
+    // On the wire: the header and the 3 MiB that came, not the 2^62 bytes announced.
+    assert_eq!((m.payload.len(), m.payload_len, m.truncated, m.wire_len), (1000, 3 << 20, true, (3 << 20) + 10));
+    assert_eq!((m.start_offset, m.end_offset), (0, (3 << 20) + 10));
     assert_eq!((m.first_ts, m.last_ts), (Timestamp(1), Timestamp(2)));
     assert_eq!(m.notes, vec!["stream ended inside the frame"]);
 }

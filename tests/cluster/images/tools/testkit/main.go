@@ -6,6 +6,11 @@
 //	                                     `kubernetes` Service (KUBERNETES_SERVICE_HOST/PORT), the pod's
 //	                                     ServiceAccount token, and its CA to verify the server; prints
 //	                                     "status=<code>" and the body, exits 0 whenever the server answered
+//	testkit grpc-serve [-listen :9090]   gRPC server (h2c) with the standard health service: "" and
+//	                                     "shop" are SERVING, any other service is NOT_FOUND
+//	testkit grpc-call [-timeout 5s] -target HOST:PORT [-service NAME]
+//	                                     one grpc.health.v1.Health/Check call; prints the answer (or
+//	                                     the status); exits 0 whenever the server answered
 package main
 
 import (
@@ -24,7 +29,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: testkit serve|get|kubeapi ...")
+		fmt.Fprintln(os.Stderr, "usage: testkit serve|get|kubeapi|grpc-serve|grpc-call ...")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -35,6 +40,10 @@ func main() {
 		get(args)
 	case "kubeapi":
 		kubeapi(args)
+	case "grpc-serve":
+		grpcServe(args)
+	case "grpc-call":
+		grpcCall(args)
 	default:
 		fmt.Fprintf(os.Stderr, "testkit: unknown command %q\n", os.Args[1])
 		os.Exit(2)
