@@ -17,13 +17,14 @@ What is read (per TCP connection; the client is the side whose port is not a ser
   WebSocket       frames (opcode, FIN, mask, RSV1/pmc, lengths) joined into messages; a message's
                   size is its payload length, inflated for permessage-deflate (the length of what
                   tshark decompressed)
-  HTTP/1.1        the upgrade requests and their 101 (WebSocket handshakes stay HTTP entries)
+  HTTP/1.1        the upgrade requests and their 101 (each stays an HTTP/1 entry)
 
 Keys compared as multisets (client ip/port, server ip/port first in each):
   HTTP/2:    (..., method, path, status, stream id)
   gRPC:      (..., path, status name, request messages, response messages, stream id)
   WebSocket: (..., direction, opcode, size)
-  HTTP/1.1:  (..., method, path, status) of the WebSocket handshakes
+  HTTP/1.1:  (..., method, path, status) of the upgrades: the 101 is an HTTP/1 entry of its own
+             (WebSocket handshakes, and h2c upgrades, whose request is also stream 1's)
 
 tshark quirk: a FRAGMENTED compressed WebSocket message is reassembled but not inflated (its
 "text" is the compressed bytes), so its size is unknown here: such messages are matched on
@@ -208,6 +209,9 @@ class Http1Ex:
     status: int | None
     upgrade_to: str = ""       # "h2c" | "websocket" | ""
 
+    def ends(self):
+        return (self.client[0], self.client[1], self.server[0], self.server[1])
+
     @property
     def key(self):
         return (self.client[0], self.client[1], self.server[0], self.server[1], self.method, self.path, self.status)
@@ -217,7 +221,7 @@ class Http1Ex:
 class H2Oracle:
     streams: list               # every HTTP/2 stream with headers (gRPC ones included)
     ws: list
-    http1: list                 # HTTP/1.1 exchanges on the given ports (the upgrades)
+    http1: list                 # HTTP/1.1 exchanges on the given ports (the upgrades and their 101s)
     quirks: list
 
     @property
@@ -585,8 +589,8 @@ def compare_h2(o: H2Oracle, entries, keep_oracle=lambda x: True, keep_entry=lamb
     elif ws:
         problems.append(f"{len(ws)} WebSocket entries where none are wanted, e.g. {ws[0].get('summary')}")
     if "http1" in protocols:
-        p = diff_counters(Counter(x.key for x in o.ws_handshakes if keep_oracle(x)),
-                          Counter(map(entry_http1_key, http1)), "HTTP/1.1 exchanges (the WebSocket handshakes)")
+        p = diff_counters(Counter(x.key for x in o.http1 if keep_oracle(x)),
+                          Counter(map(entry_http1_key, http1)), "HTTP/1.1 exchanges (the upgrades' 101s)")
         problems += [p] if p else []
     if other:
         problems.append(f"{len(other)} entries of other protocols, e.g. {other[0].get('protocol')} {other[0].get('summary')}")

@@ -2,7 +2,7 @@
 oracle (oracle_h2.py).
 
 - `view --output json` on a bridge capture of every scenario == the oracle (HTTP/2 streams, gRPC
-  calls, WebSocket messages, the WebSocket handshakes as HTTP/1.1 entries), plus details (versions,
+  calls, WebSocket messages, the upgrades' 101s as HTTP/1.1 entries), plus details (versions,
   authority, gRPC service/method/status/message, the handshake a WebSocket message points to).
 - `local -i <bridge> --output json` while the scenarios run == the oracle of a reference capture.
 - Impaired variants of the capture (tests/tools/impair.py: reordered, duplicated, overlapping,
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from capture import LiveShark, Tcpdump, parse_counters, record_on_bridge, run_view
+from capture import LiveShark, Tcpdump, parse_counters, run_view
 from h2family import (GRPC_GO_PORT, GRPC_PY_PORT, GRPC_SECRET_KEY, H2_PORTS, H2_SECRET, HTTP1_PORTS,
                       H2Services, Wire, grpc_counter, h2_counter, http1_counter, run_h2_scenarios, run_waves,
                       ws_counter)
@@ -46,6 +46,18 @@ SERVER_PORTS = set(H2_PORTS) | set(HTTP1_PORTS)
 GRPC_PORTS = {GRPC_PY_PORT, GRPC_GO_PORT}
 REDACTED = "[REDACTED]"
 GRPC_SECRET_VALUES = ("grpc-secret-token-1", "grpc-secret-token-2")
+
+
+def record(topo, pcap, traffic):
+    """record_on_bridge with a 32 MiB capture buffer: hundreds of small HTTP/2 frames arrive in
+    bursts (the golden fixture recorder saw kernel drops with 16 MiB)."""
+    cap = Tcpdump(topo, topo.bridge, pcap, extra=("-B", "32768")).start()
+    try:
+        wire = traffic(topo)
+    finally:
+        cap.stop()
+    cap.assert_clean()
+    return wire
 
 
 def oracle_of(pcap) -> H2Oracle:
@@ -77,7 +89,7 @@ def h2svc(topology):
 def rec(topology, workdir, h2svc):
     t0 = time.time()
     pcap = workdir / "h2family.pcap"
-    wire, _ = record_on_bridge(topology, pcap, lambda t: run_h2_scenarios(t, h2svc))
+    wire = record(topology, pcap, lambda t: run_h2_scenarios(t, h2svc))
     cut = {}
     waves = workdir / "h2waves.pcap"
 
@@ -85,7 +97,7 @@ def rec(topology, workdir, h2svc):
         time.sleep(0.3)           # the last packets of wave 0 (ACKs, window updates) are on the wire
         cut["t"] = time.time()
         time.sleep(0.3)
-    waves_wire, _ = record_on_bridge(topology, waves, lambda t: run_waves(t, h2svc, pause))
+    waves_wire = record(topology, waves, lambda t: run_waves(t, h2svc, pause))
     r = Rec(pcap, wire, oracle_of(pcap), waves, waves_wire, oracle_of(waves), cut["t"], workdir)
     (workdir / "h2family-oracle.json").write_text(json.dumps(
         {"summary": summary(r.oracle), "waves": summary(r.waves_oracle), "quirks": r.oracle.quirks + r.waves_oracle.quirks,
@@ -257,7 +269,8 @@ def test_view_details(rec):
 def test_local_bridge_equals_oracle(topology, workdir, h2svc):
     """`local -i <bridge> --output json` while the scenarios run; reference: tcpdump on the
     server's veth without promiscuous mode (see test_live.py). DNS probes show the capture runs."""
-    ref = Tcpdump(topology, topology.srv.host_if, workdir / "h2live.pcap", promisc=False).start()
+    ref = Tcpdump(topology, topology.srv.host_if, workdir / "h2live.pcap", promisc=False,
+                  extra=("-B", "32768")).start()
     live = LiveShark(topology, workdir, ifaces=[topology.bridge], name="h2live").start()
     res = None
     try:
@@ -369,8 +382,10 @@ def test_view_impaired_equals_clean(rec, variant):
 
 # ---- captures started mid-connection ----------------------------------------------------------------------
 
-def editcap(src, dst, *args):
-    subprocess.run(["editcap", *map(str, args), str(src), str(dst)], check=True, capture_output=True, timeout=120)
+def editcap(src, dst, *options, frames=()):
+    """editcap [options] SRC DST [frames to delete]"""
+    subprocess.run(["editcap", *map(str, options), str(src), str(dst), *map(str, frames)], check=True,
+                   capture_output=True, timeout=120)
 
 
 def test_view_mid_connection_before_first_request(rec):
@@ -387,7 +402,7 @@ def test_view_mid_connection_before_first_request(rec):
             if c and int(c) in first and int(f) < first[int(c)]]
     assert drop, "nothing to drop"
     cut = rec.workdir / "h2waves-nohandshake.pcap"
-    editcap(rec.waves, cut, *drop)
+    editcap(rec.waves, cut, frames=drop)
     v = run_view([cut])
     assert_ok(v)
     assert_equal(o, v.entries, f"view {cut.name} (dropped frames {drop[:20]}...)")
