@@ -592,6 +592,8 @@ def compare_h2(o: H2Oracle, entries, keep_oracle=lambda x: True, keep_entry=lamb
         p = diff_counters(Counter(x.key for x in o.http1 if keep_oracle(x)),
                           Counter(map(entry_http1_key, http1)), "HTTP/1.1 exchanges (the upgrades' 101s)")
         problems += [p] if p else []
+    elif http1:
+        problems.append(f"{len(http1)} HTTP/1 entries where none are wanted, e.g. {http1[0].get('summary')}")
     if other:
         problems.append(f"{len(other)} entries of other protocols, e.g. {other[0].get('protocol')} {other[0].get('summary')}")
     return problems
