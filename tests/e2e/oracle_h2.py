@@ -127,6 +127,8 @@ class H2Stream:
     trailers_only: bool = False
     reset: int | None = None
     msgs: list = field(default_factory=lambda: [0, 0])  # gRPC messages client->server, server->client
+    compressed: list = field(default_factory=lambda: [0, 0])  # of which with the compressed flag
+    largest: int = 0                                    # largest gRPC message length
     upgrade: bool = False
     seen_request_headers: bool = False
 
@@ -308,6 +310,7 @@ def oracle_h2(pcap, server_ports, h2_ports=(), http_ports=()) -> H2Oracle:
             ws = None
 
         block = [None, 0]   # header block bytes of the current frame, headers tshark decoded from it
+        gflag = "0"         # compressed flag of the gRPC message being read
         for k, v in rest:
             if k == "http2.type":
                 close_block()
@@ -334,10 +337,14 @@ def oracle_h2(pcap, server_ports, h2_ports=(), http_ports=()) -> H2Oracle:
             elif k == "http2.rst_stream.error" and cur is not None and cur[2]:
                 s = _stream(streams, conn, client, server, cur[2], num, hdr.get("frame.time_epoch"))
                 s.reset = int(v)
+            elif k == "grpc.compressed_flag":
+                gflag = v
             elif k == "grpc.message_length" and cur is not None and cur[2]:
                 flush_header()
                 s = _stream(streams, conn, client, server, cur[2], num, hdr.get("frame.time_epoch"))
                 s.msgs[0 if to_server else 1] += 1
+                s.compressed[0 if to_server else 1] += gflag == "1"
+                s.largest = max(s.largest, int(v))
             elif k == "http.request.method":
                 http1[conn]["reqs"].append({"client": client, "server": server, "method": v, "path": None})
             elif k == "http.request.uri" and http1[conn]["reqs"]:

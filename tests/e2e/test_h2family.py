@@ -38,8 +38,8 @@ from h2family import (GRPC_GO_PORT, GRPC_PY_PORT, GRPC_SECRET_KEY, H2_PORTS, H2_
                       H2Services, Wire, grpc_counter, h2_counter, http1_counter, run_h2_scenarios, run_waves,
                       ws_counter)
 from oracle import canon_ip, diff_counters
-from oracle_h2 import (GRPC_CODES, HPACK_STATIC, H2Oracle, compare_h2, diff_ws, entry_grpc_key, entry_h2_key, oracle_h2, split,
-                       summary)
+from oracle_h2 import (GRPC_CODES, HPACK_STATIC, H2Oracle, compare_h2, diff_ws, entry_grpc_key, entry_h2_key,
+                       entry_ws_key, oracle_h2, split, summary)
 from topology import TOOLS, ZONE
 
 SERVER_PORTS = set(H2_PORTS) | set(HTTP1_PORTS)
@@ -172,6 +172,10 @@ def test_harness_captures_have_the_intended_shape(rec):
     assert all(s.trailers_only for s in o.grpc if s.grpc_status == "NOT_FOUND"), "unary errors are trailers-only"
     kinds = Counter((s.path.rsplit("/", 1)[-1], s.msgs[0] > 1, s.msgs[1] > 1) for s in o.grpc if s.grpc_status == "OK")
     assert {("ServerStream", False, True), ("ClientStream", True, False), ("Bidi", True, True)} <= set(kinds), kinds
+    for port in GRPC_PORTS:
+        calls = [s for s in o.grpc if s.server[1] == port]
+        assert all(sum(s.compressed[d] for s in calls) for d in (0, 1)), f"gzip messages both ways on {port}"
+        assert max(s.largest for s in calls) >= 4 * 1024 * 1024, f"a 4 MB message on {port}"
     assert any(k == GRPC_SECRET_KEY for s in o.grpc for k, _ in s.req_headers), "credential-like metadata sent"
     assert any(k == "authorization" for s in o.h2 for k, _ in s.req_headers), "authorization sent on HTTP/2"
     ws = o.ws
@@ -255,6 +259,31 @@ def test_view_details(rec):
             bad.append(f"{s.path} {s.grpc_status}: trailers_only {r.get('trailers_only')!r} != {s.trailers_only}")
         if (e.get("outcome") == "ok") != (s.grpc_status == "OK"):
             bad.append(f"{s.path} {s.grpc_status}: outcome {e.get('outcome')}")
+        for d, side in enumerate((q, r)):
+            shown = side.get("messages") or []
+            if not side.get("messages_not_shown") and sum(1 for m in shown if m.get("compressed")) != s.compressed[d]:
+                bad.append(f"{s.path} stream {s.stream_id}: {sum(1 for m in shown if m.get('compressed'))} "
+                           f"compressed messages {'in' if d == 0 else 'out'}, tshark saw {s.compressed[d]}")
+    # WebSocket messages in order per connection and direction: frames, compression, close
+    want_ws, got_ws = defaultdict(list), defaultdict(list)
+    for m in rec.oracle.ws:
+        want_ws[m.ends() + (m.direction,)].append(m)
+    for e in ws:
+        got_ws[entry_ws_key(e)[:5]].append(e)
+    for k, ms in want_ws.items():
+        es = got_ws.get(k, [])
+        if [m.opcode for m in ms] != [e["request"].get("opcode") for e in es]:
+            bad.append(f"websocket {k}: opcodes {[e['request'].get('opcode') for e in es]} != {[m.opcode for m in ms]}")
+            continue
+        for m, e in zip(ms, es):
+            q = e["request"]
+            if (q.get("frames"), bool(q.get("compressed"))) != (m.frames, m.compressed):
+                bad.append(f"websocket {k} {m.opcode}: frames/compressed {q.get('frames')}/{q.get('compressed')} "
+                           f"!= {m.frames}/{m.compressed}")
+            if m.opcode == "close":
+                c = q.get("close") or {}
+                if (c.get("code"), c.get("reason")) != (m.close_code, m.close_reason):
+                    bad.append(f"websocket {k}: close {c} != {m.close_code} {m.close_reason!r}")
     ids = {e.get("id"): e for e in http1}
     for e in ws:
         q = e["request"]
