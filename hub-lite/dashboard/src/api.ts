@@ -26,15 +26,16 @@ export function apiUrl(path: string, params: Record<string, string | number | un
   return u.pathname + u.search;
 }
 
-/** GETs JSON; throws AuthError on 401 and ApiError on other failures. */
+/** GETs JSON (read with `parse`, JSON.parse unless told); throws AuthError on 401 and ApiError on other
+ * failures. */
 export async function getJson<T>(path: string, params: Record<string, string | number | undefined> = {},
-  signal?: AbortSignal): Promise<T> {
+  signal?: AbortSignal, parse: (text: string) => unknown = JSON.parse): Promise<T> {
   const res = await fetch(apiUrl(path, params), { credentials: "same-origin", signal });
   if (res.status === 401) throw new AuthError();
   const text = await res.text();
   let body: unknown = null;
   try {
-    body = JSON.parse(text);
+    body = parse(text);
   } catch {
     throw new ApiError(res.status, `${path}: the hub sent no JSON (status ${res.status})`);
   }

@@ -28,17 +28,24 @@ fn time_of_day(e: &Entry) -> String {
     ts.get(11..23).unwrap_or(&ts).to_string()
 }
 
+/// The protocol column is as wide as the longest registered protocol name.
+fn protocol_width() -> usize {
+    static WIDTH: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WIDTH.get_or_init(|| node_agent::dissect::registry::names().iter().map(|n| n.len()).max().unwrap_or(4))
+}
+
 pub fn write_line(out: &mut impl Write, e: &Entry) -> io::Result<()> {
     let route = format!("{} -> {}", endpoint(&e.src), endpoint(&e.dst));
     let summary: String = e.summary.chars().take(80).collect();
     writeln!(
         out,
-        "{}  {:<5} {:<44} {:<60} {:>9} {:>8}",
+        "{}  {:<pw$} {:<44} {:<60} {:>9} {:>8}",
         time_of_day(e),
         e.protocol,
         route,
         summary,
         e.status.as_deref().unwrap_or("-"),
-        latency(e.elapsed_us)
+        latency(e.elapsed_us),
+        pw = protocol_width()
     )
 }

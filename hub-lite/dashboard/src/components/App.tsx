@@ -5,8 +5,8 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { apiUrl, AuthError, getJson } from "../api.ts";
 import { rememberFilter } from "../history.ts";
 import { addClause } from "../lib/filterText.ts";
-import { RowBuffer } from "../lib/rows.ts";
-import type { Health, Row, Session } from "../lib/types.ts";
+import { findRowById, RowBuffer, rowOfEntry } from "../lib/rows.ts";
+import type { Entry, Health, Row, Session } from "../lib/types.ts";
 import { StreamClient, type StreamState } from "../stream.ts";
 import { queryFromUrl, updateUrl, viewFromUrl } from "../url.ts";
 import { Detail } from "./Detail.tsx";
@@ -148,6 +148,21 @@ function Dashboard({ session, onUnauthorized }: { session: Session; onUnauthoriz
     [q, apply],
   );
 
+  // Selects the entry with this id: its row when the list has it, else the entry fetched from the hub
+  // (filtered out of the list, or dropped from it); rejects with the hub's reason when it has none.
+  const openEntry = useCallback(
+    async (id: string) => {
+      const row = findRowById(buffer.rows, id);
+      if (row) {
+        setSelected(row);
+        return;
+      }
+      const entry = await getJson<Entry>(`entries/${encodeURIComponent(id)}`);
+      setSelected(rowOfEntry(entry));
+    },
+    [buffer],
+  );
+
   const changeView = (v: View) => {
     setView(v);
     updateUrl({ view: v });
@@ -223,7 +238,9 @@ function Dashboard({ session, onUnauthorized }: { session: Session; onUnauthoriz
               onSelect={setSelected}
               onAddClause={addToFilter}
             />
-            {selected && <Detail row={selected} onClose={() => setSelected(null)} onAddClause={addToFilter} />}
+            {selected && (
+              <Detail row={selected} onClose={() => setSelected(null)} onAddClause={addToFilter} onOpen={openEntry} />
+            )}
           </div>
         )}
         {view === "map" && <ServiceMapView q={q} onAddClause={addToFilter} />}

@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { apiUrl, getJson } from "../api.ts";
 import { curlCommand } from "../lib/curl.ts";
 import { clause } from "../lib/filterText.ts";
+import { parseJsonExact } from "../lib/json.ts";
 import { formatBytes, formatDuration, formatEndpoint, outcomeClass } from "../lib/format.ts";
 import type { Endpoint, Entry, Row } from "../lib/types.ts";
 import { isHttpRequest } from "../lib/types.ts";
@@ -18,9 +19,11 @@ interface Props {
   row: Row;
   onClose(): void;
   onAddClause(c: string): void;
+  /** Selects another entry by id (renderers link entries to entries). */
+  onOpen?(id: string): Promise<void>;
 }
 
-export function Detail({ row, onClose, onAddClause }: Props) {
+export function Detail({ row, onClose, onAddClause, onOpen }: Props) {
   const [entry, setEntry] = useState<Entry | null>(null);
   const [error, setError] = useState("");
   const [copied, setCopied] = useState("");
@@ -31,13 +34,15 @@ export function Detail({ row, onClose, onAddClause }: Props) {
     setEntry(null);
     setError("");
     setCopied("");
-    getJson<Entry>(`entries/${encodeURIComponent(row.id)}`, {}, ctl.signal).then(setEntry, (e: unknown) => {
+    // Exact digits for 64-bit integers (schema-less protobuf values), which the renderers show as JSON.
+    getJson<Entry>(`entries/${encodeURIComponent(row.id)}`, {}, ctl.signal, parseJsonExact).then(setEntry, (e: unknown) => {
       if (!ctl.signal.aborted) setError(e instanceof Error ? e.message : String(e));
     });
     return () => ctl.abort();
   }, [row.id]);
 
-  const e = entry;
+  // Until the selected row's entry arrives, the previous one is not shown under the new header.
+  const e = entry && entry.id === row.id ? entry : null;
   const canCopyAsCurl = hasHttpSemantics(protocols, row.protocol) || rendererFor(row.protocol).canCopyAsCurl === true;
   const copyCurl = async () => {
     if (!e || !isHttpRequest(e.request)) return;
@@ -48,7 +53,7 @@ export function Detail({ row, onClose, onAddClause }: Props) {
   };
 
   return (
-    <aside class="detail" data-testid="detail">
+    <aside class="detail" data-testid="detail" data-id={row.id}>
       <div class="detail-head">
         <ProtocolBadge name={row.protocol} />
         <span class="detail-title" title={row.summary}>
@@ -76,7 +81,7 @@ export function Detail({ row, onClose, onAddClause }: Props) {
       <div class="detail-body">
         {error && <div class="error">{error}</div>}
         {!e && !error && <div class="muted">loading…</div>}
-        {e && <EntryView e={e} onAdd={onAddClause} />}
+        {e && <EntryView e={e} onAdd={onAddClause} onOpen={onOpen} />}
       </div>
     </aside>
   );
@@ -97,7 +102,7 @@ async function copyText(text: string): Promise<boolean> {
   }
 }
 
-function EntryView({ e, onAdd }: { e: Entry; onAdd(c: string): void }) {
+function EntryView({ e, onAdd, onOpen }: { e: Entry; onAdd(c: string): void; onOpen?(id: string): Promise<void> }) {
   const ProtocolDetail = rendererFor(e.protocol).Detail;
   return (
     <>
@@ -132,7 +137,7 @@ function EntryView({ e, onAdd }: { e: Entry; onAdd(c: string): void }) {
           </ul>
         </Section>
       )}
-      <ProtocolDetail e={e} onAdd={onAdd} />
+      <ProtocolDetail e={e} onAdd={onAdd} onOpen={onOpen} />
     </>
   );
 }

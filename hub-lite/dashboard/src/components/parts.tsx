@@ -42,11 +42,12 @@ export function Section({ title, children }: { title: string; children: preact.C
   );
 }
 
-export function KV({ k, v }: { k: string; v: preact.ComponentChildren }) {
+/** A row of a `kv` table; `testid` goes on the value cell. */
+export function KV({ k, v, testid }: { k: string; v: preact.ComponentChildren; testid?: string }) {
   return (
     <tr>
       <th>{k}</th>
-      <td>{v}</td>
+      <td data-testid={testid}>{v}</td>
     </tr>
   );
 }
@@ -76,9 +77,10 @@ export function Headers(props: { headers?: [string, string][]; prefix: string; o
 }
 
 /** `[name, value]` pairs; with `field`, each value's `+` adds `<field>["name"] == value`. */
-export function PairTable({ pairs, field, onAdd }: { pairs: [string, string][]; field?: string; onAdd?(c: string): void }) {
+export function PairTable(props: { pairs: [string, string][]; field?: string; onAdd?(c: string): void; testid?: string }) {
+  const { pairs, field, onAdd, testid } = props;
   return (
-    <table class="kv">
+    <table class="kv" data-testid={testid}>
       <tbody>
         {pairs.map(([k, v], i) => (
           <tr key={i}>
@@ -94,8 +96,9 @@ export function PairTable({ pairs, field, onAdd }: { pairs: [string, string][]; 
   );
 }
 
-/** An entry body (docs/entry.md): pretty JSON, text, form fields or a hex dump, with its size and coding. */
-export function BodyView({ body, testid }: { body?: Body; testid: string }) {
+/** An entry body (docs/entry.md): pretty JSON, text, form fields or a hex dump, with its size and coding,
+ * under the heading `title` ("Body" unless told). */
+export function BodyView({ body, testid, title = "Body" }: { body?: Body; testid: string; title?: string }) {
   if (!body) return null;
   const v = viewBody(body);
   const meta = [
@@ -107,7 +110,7 @@ export function BodyView({ body, testid }: { body?: Body; testid: string }) {
   return (
     <div class="body" data-testid={testid} data-kind={v.kind}>
       <h4>
-        Body <span class="muted small">{meta.join(" · ")}</span>
+        {title} <span class="muted small">{meta.join(" · ")}</span>
       </h4>
       {v.kind === "empty" && <div class="muted">empty</div>}
       {(v.kind === "json" || v.kind === "text") && <pre class="code">{v.text}</pre>}

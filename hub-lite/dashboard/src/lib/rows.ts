@@ -1,6 +1,6 @@
 /** The client-side list of rows: bounded, ordered by hub sequence number, without duplicates. */
 
-import type { Row } from "./types.ts";
+import type { Entry, Row } from "./types.ts";
 
 export const MAX_ROWS = 200_000;
 
@@ -48,4 +48,43 @@ export class RowBuffer {
   get length(): number {
     return this.rows.length;
   }
+}
+
+/** The newest row with this entry id, or null (ids are unique per session; searched from the end, where
+ * an entry that points back, such as a WebSocket message to its handshake, usually finds it soon). */
+export function findRowById(rows: readonly Row[], id: string): Row | null {
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const r = rows[i];
+    if (r && r.id === id) return r;
+  }
+  return null;
+}
+
+/** A list row for an entry that is not in the list (filtered out, or dropped from the buffer), so the
+ * detail pane can show it: the entry's row fields, `method` and `path` when its request has them as text,
+ * and `seq` -1 (it has no place in the list). */
+export function rowOfEntry(e: Entry): Row {
+  const row: Row = {
+    seq: -1,
+    id: e.id,
+    protocol: e.protocol,
+    transport: e.transport,
+    ts: e.ts,
+    elapsed_us: e.elapsed_us,
+    src: e.src,
+    dst: e.dst,
+    summary: e.summary,
+    status: e.status,
+    request_size: e.request_size,
+    response_size: e.response_size,
+  };
+  if (e.outcome !== undefined) row.outcome = e.outcome;
+  if (e.tls !== undefined) row.tls = e.tls;
+  const req = e.request;
+  if (typeof req === "object" && req !== null) {
+    const { method, path } = req as { method?: unknown; path?: unknown };
+    if (typeof method === "string") row.method = method;
+    if (typeof path === "string") row.path = path;
+  }
+  return row;
 }

@@ -45,13 +45,19 @@ export interface Body {
   truncated?: boolean;
 }
 
+/** An HTTP request (docs/entry.md, HTTP/1.x and HTTP/2). `path` is absent from an HTTP/2 CONNECT. */
 export interface HttpRequest {
   method: string;
-  path: string;
+  path?: string;
   version?: string;
   headers?: [string, string][];
   query?: [string, string][];
   body?: Body;
+  /** HTTP/2: the `:authority` and `:scheme` pseudo-headers, the stream, and trailers the client sent. */
+  authority?: string;
+  scheme?: string;
+  stream_id?: number;
+  trailers?: [string, string][];
 }
 
 export interface HttpResponse {
@@ -60,7 +66,9 @@ export interface HttpResponse {
   version?: string;
   headers?: [string, string][];
   body?: Body;
-  interim?: { status: number; reason: string }[];
+  interim?: { status: number; reason?: string }[];
+  /** HTTP/2: the trailing header block, when there was one. */
+  trailers?: [string, string][];
 }
 
 /** A whole entry as served by `GET /api/v1/entries/{id}`. */

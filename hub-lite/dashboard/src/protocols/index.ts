@@ -5,3 +5,5 @@ import { registerRenderer } from "./registry.ts";
 
 import { http } from "./http.tsx"; registerRenderer("http", http);
 import { dns } from "./dns.tsx"; registerRenderer("dns", dns);
+import { websocket } from "./websocket.tsx"; registerRenderer("websocket", websocket);
+import { grpc } from "./grpc.tsx"; registerRenderer("grpc", grpc);

@@ -7,10 +7,13 @@ import { h, type ComponentType } from "preact";
 import { Section } from "../components/parts.tsx";
 import type { Entry } from "../lib/types.ts";
 
-/** What a renderer's `Detail` gets: the whole entry, and the filter's "add this clause". */
+/** What a renderer's `Detail` gets: the whole entry, the filter's "add this clause", and "open the entry
+ * with this id" (for entries that point to others, such as a WebSocket message to its handshake; it
+ * rejects with the reason when the hub does not have that entry). */
 export interface DetailProps {
   e: Entry;
   onAdd(clause: string): void;
+  onOpen?(id: string): Promise<void>;
 }
 
 export interface Renderer {
