@@ -497,6 +497,9 @@ http {{
 
 
 def dnsmasq_conf(t: Topology) -> str:
+    """dnsmasq answers every query to srv's addresses authoritatively (`auth-server` names them).
+    Over TCP, dnsmasq 2.90 then closes a connection at random after an answer (an uninitialised
+    flag in tcp_request(); see traffic.dns_tcp_conn), so TCP clients here must cope with that."""
     srv = t.srv
     z = ZONE
     n4 = t.net4

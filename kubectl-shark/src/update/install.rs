@@ -72,18 +72,19 @@ fn write_check_rename(exe: &Path, temp: &Path, new: &[u8], version: &str) -> Res
         let path: PathBuf = path.to_path_buf();
         move |source| UpdateError::Io { what, path, source }
     };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(exe).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o755) | 0o111;
+        unix_writer::write_new_file(temp, new, mode).map_err(io("writing (in a child process)", temp))?;
+    }
+    #[cfg(not(unix))]
     {
         use std::io::Write;
         let mut f =
             std::fs::OpenOptions::new().write(true).create_new(true).open(temp).map_err(io("creating", temp))?;
         f.write_all(new).map_err(io("writing", temp))?;
         f.sync_all().map_err(io("syncing", temp))?;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(exe).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o755) | 0o111;
-        std::fs::set_permissions(temp, std::fs::Permissions::from_mode(mode)).map_err(io("making executable", temp))?;
     }
     let out = std::process::Command::new(temp)
         .args(["version", "--client", "-o", "json"])
@@ -102,6 +103,113 @@ fn write_check_rename(exe: &Path, temp: &Path, new: &[u8], version: &str) -> Res
     }
     std::fs::rename(temp, exe).map_err(io("replacing", exe))?;
     Ok(())
+}
+
+/// Writing a file that this process is about to execute, without "Text file busy".
+///
+/// Linux refuses to execute a file while any open file description of it is writable (ETXTBSY).
+/// A descriptor opened here is close-on-exec, but when any other thread forks while it is open the
+/// child gets a copy, and keeps it until the child itself calls exec (or exits); closing ours
+/// does not end that. So write-close-exec fails at random whenever another thread starts a
+/// process at the wrong moment (the other thread may be a library's or, in tests, another test's).
+/// Neither fix on this side of the fork holds: O_CLOEXEC is what already fails; a retry only
+/// shortens the odds; waiting on an flock of the description (the fix proposed in Go's issue 22315
+/// and Rust's 114554) wakes up when the last copy releases the lock, which the kernel does in
+/// `__fput` before it drops the write count (`put_file_access`), so an exec right after the wait can
+/// still lose. A hard link or a rename keeps the inode, and a copy needs a writable descriptor of its
+/// own.
+///
+/// So the writable description never exists in this process: a forked child opens the new file,
+/// writes it, sets its mode, syncs it, closes it and exits, and this process waits for it. That child
+/// starts no process, and once `waitpid` has returned the file is closed: an exiting process closes
+/// its files (`exit_files`, then `exit_task_work` runs the final `__fput`) before its parent is told
+/// (`exit_notify`).
+#[cfg(unix)]
+mod unix_writer {
+    use std::ffi::{CStr, CString};
+    use std::io;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+
+    /// Creates `path` (it must not exist yet) with `bytes` and permission bits `mode`, in a child
+    /// process. An error carries the child's errno.
+    pub(super) fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+        let c_path = CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the path"))?;
+        let mode = mode as libc::mode_t;
+        // SAFETY: fork() in a multi-threaded process leaves the child with only this thread and
+        // locks possibly held forever; the child therefore only runs `write_and_exit`, which makes
+        // async-signal-safe calls (open, write, fchmod, fsync, close, _exit) on memory prepared
+        // before the fork, allocates nothing and never returns.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if pid == 0 {
+            write_and_exit(&c_path, bytes, mode);
+        }
+        let mut status: libc::c_int = 0;
+        loop {
+            // SAFETY: `status` is a valid out-pointer; `pid` is our own child.
+            let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+            if r == pid {
+                break;
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        if libc::WIFEXITED(status) {
+            match libc::WEXITSTATUS(status) {
+                0 => Ok(()),
+                errno => Err(io::Error::from_raw_os_error(errno)),
+            }
+        } else {
+            Err(io::Error::other(format!("the writer process ended with wait status {status:#x}")))
+        }
+    }
+
+    /// The forked child's whole life: only async-signal-safe calls, then exit status 0 or the
+    /// failing call's errno. It never returns, so it must only ever run in that child.
+    fn write_and_exit(path: &CStr, bytes: &[u8], mode: libc::mode_t) -> ! {
+        fn fail() -> ! {
+            // last_os_error() reads errno and allocates nothing.
+            let errno = io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO).clamp(1, 255);
+            // SAFETY: _exit is async-signal-safe and skips this process's exit handlers.
+            unsafe { libc::_exit(errno) }
+        }
+        // SAFETY: `path` is NUL-terminated; the flags and mode are plain integers.
+        let fd = unsafe {
+            libc::open(
+                path.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+                libc::c_uint::from(mode),
+            )
+        };
+        if fd < 0 {
+            fail();
+        }
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            // SAFETY: `rest` is a live slice of `rest.len()` bytes.
+            let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+            match usize::try_from(n) {
+                Ok(written) if written > 0 => rest = rest.get(written..).unwrap_or_default(),
+                _ if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) => {}
+                // SAFETY: as in `fail`; a write of nothing to a regular file would loop forever.
+                Ok(_) => unsafe { libc::_exit(libc::EIO) },
+                Err(_) => fail(),
+            }
+        }
+        // SAFETY: `fd` is the descriptor opened above; fchmod sets the exact bits, whatever the umask.
+        if unsafe { libc::fchmod(fd, mode) } != 0 || unsafe { libc::fsync(fd) } != 0 || unsafe { libc::close(fd) } != 0
+        {
+            fail();
+        }
+        // SAFETY: as in `fail`.
+        unsafe { libc::_exit(0) }
+    }
 }
 
 #[cfg(test)]
@@ -172,5 +280,78 @@ mod tests {
         assert_eq!(std::fs::read(&exe).expect("read"), new);
         let left = std::fs::read_dir(dir.path()).expect("dir").count();
         assert_eq!(left, 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_writer_process_writes_every_byte_sets_the_exact_mode_and_reports_errno() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("new");
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(3 << 20).collect();
+        unix_writer::write_new_file(&path, &bytes, 0o777).expect("written");
+        assert_eq!(std::fs::read(&path).expect("read"), bytes);
+        // the mode is set with fchmod, so the umask (022 for most) does not take bits away
+        assert_eq!(std::fs::metadata(&path).expect("metadata").permissions().mode() & 0o7777, 0o777);
+        let exists = unix_writer::write_new_file(&path, b"x", 0o755).expect_err("exists");
+        assert_eq!(exists.kind(), std::io::ErrorKind::AlreadyExists, "{exists}");
+        assert_eq!(std::fs::read(&path).expect("read").len(), bytes.len(), "an existing file is left alone");
+        let missing = unix_writer::write_new_file(&dir.path().join("no/such/dir"), b"x", 0o755).expect_err("no dir");
+        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound, "{missing}");
+    }
+
+    /// `replace` while other threads keep starting processes. Each child starts as a copy of this
+    /// process's descriptors and keeps them until its own exec; a child that copied a writable
+    /// descriptor of the new file and is slow to reach exec (the `pre_exec` pause stands for a loaded
+    /// machine) makes the new file unexecutable ("Text file busy", ETXTBSY) until it gets there.
+    #[cfg(unix)]
+    #[test]
+    fn replacing_while_other_threads_start_processes_is_never_busy() {
+        use std::os::unix::process::CommandExt;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        const ROUNDS: usize = 150;
+        let stop = Arc::new(AtomicBool::new(false));
+        let spawners: Vec<_> = (0..3)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut spawned = 0u32;
+                    while !stop.load(Ordering::Relaxed) {
+                        let mut cmd = std::process::Command::new("/bin/true");
+                        // SAFETY: usleep is async-signal-safe; the closure touches nothing else.
+                        unsafe {
+                            cmd.pre_exec(|| {
+                                libc::usleep(2_000);
+                                Ok(())
+                            });
+                        }
+                        if cmd.status().is_ok() {
+                            spawned += 1;
+                        }
+                    }
+                    spawned
+                })
+            })
+            .collect();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let new = b"#!/bin/sh\necho '{\"client\":{\"version\":\"9.9.9\"}}'\n";
+        let mut failures = Vec::new();
+        for round in 0..ROUNDS {
+            let exe = dir.path().join(format!("kubectl-shark-{round}"));
+            std::fs::write(&exe, b"#!/bin/sh\necho old\n").expect("write");
+            if let Err(e) = replace(&exe, new, "9.9.9") {
+                failures.push(e.to_string());
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        let spawned: u32 = spawners.into_iter().map(|t| t.join().expect("spawner")).sum();
+        assert!(spawned > 0, "the other threads started no process");
+        assert!(
+            failures.is_empty(),
+            "{} of {ROUNDS} replacements failed while other threads started {spawned} processes, e.g. {:?}",
+            failures.len(),
+            failures.first()
+        );
     }
 }
