@@ -240,7 +240,11 @@ impl Engine {
         }
         let Some(flow) = self.tcp.get_mut(&key) else { return };
         flow.on_segment(d, tcp, &mut flow_ctx!(self, out));
-        if flow.is_finished() {
+        // A reset connection stays in the table until the closing timeout sweeps it (or a new SYN
+        // replaces it): segments captured after its RST (a retransmission, or packets the capture
+        // reordered) land on it and are discarded, instead of starting a connection of their own
+        // that would report its bytes a second time. Both FINs reached close it at once.
+        if flow.is_finished() && !flow.reset_seen() {
             if let Some(mut flow) = self.tcp.remove(&key) {
                 self.close_tcp_flow(&mut flow, d.ts, out);
             }

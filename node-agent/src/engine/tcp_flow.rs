@@ -75,6 +75,11 @@ impl TcpFlow {
         }
     }
 
+    /// A RST was seen (in window or not).
+    pub fn reset_seen(&self) -> bool {
+        self.rst_seen
+    }
+
     /// Both FINs or a RST were seen, but holes may still hold back the end of the stream.
     pub fn is_closing(&self) -> bool {
         self.rst_seen || self.fin_seen == [true, true] || self.reassembler.is_closing()
@@ -130,6 +135,12 @@ impl TcpFlow {
         let mut events = Dissector { roles: self.roles, dissectors, config, emit, transport: Transport::Tcp };
         let TcpFlow { reassembler, dissection, ack_order, syn_seen, .. } = self;
         ack_order.tick();
+        if tcp.rst {
+            // A reset ends the connection: nothing held back for the other direction's bytes
+            // will get them now (e.g. a request that acknowledges the server's FIN, which the
+            // server's stack answers with this RST), so it goes first, as captured before it.
+            feed_held(reassembler, budget, &mut events, dissection, ack_order.drain());
+        }
         let carries_data = !d.payload.is_empty() || tcp.fin;
         let anchored = |dir: Direction, r: &TcpReassembler| syn_seen[dir.index()] || r.is_open(dir);
         let must_wait = carries_data

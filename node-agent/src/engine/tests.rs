@@ -100,12 +100,24 @@ fn tcp_frame(from_client: bool, seq: u32, flags: Flags, payload: &[u8]) -> Vec<u
 }
 
 fn tcp_frame_between(src: ([u8; 4], u16), dst: ([u8; 4], u16), seq: u32, flags: Flags, payload: &[u8]) -> Vec<u8> {
+    tcp_frame_acking(src, dst, seq, 0, flags, payload)
+}
+
+/// A frame whose ACK flag (when set) carries acknowledgement number `ack`.
+fn tcp_frame_acking(
+    src: ([u8; 4], u16),
+    dst: ([u8; 4], u16),
+    seq: u32,
+    ack: u32,
+    flags: Flags,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src.0, dst.0, 64).tcp(src.1, dst.1, seq, 65535);
     if flags.syn {
         b = b.syn();
     }
     if flags.ack {
-        b = b.ack(0);
+        b = b.ack(ack);
     }
     if flags.fin {
         b = b.fin();
@@ -226,6 +238,51 @@ fn pending_request_is_reported_at_end_of_capture() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].status, None);
     assert_eq!(entries[0].elapsed_us, None);
+}
+
+/// A server that answers and closes (FIN), and a client that, having acknowledged the FIN, sends
+/// one more request, which the server's stack refuses with a RST (dnsmasq 2.90 over TCP, dig
+/// +keepopen). The request waits in the ack order (its ACK is beyond the server's next byte);
+/// the RST must not discard it: it goes to the session before the RST ends the connection, and
+/// is reported unanswered, as tshark shows it.
+#[test]
+fn a_request_sent_after_acknowledging_the_servers_fin_is_reported() {
+    let syn = Flags { syn: true, ack: false, fin: false, rst: false };
+    let c = |seq, ack, flags, payload: &[u8]| tcp_frame_acking(CLIENT, SERVER, seq, ack, flags, payload);
+    let s = |seq, ack, flags, payload: &[u8]| tcp_frame_acking(SERVER, CLIENT, seq, ack, flags, payload);
+    let frames = vec![
+        (1, c(100, 0, syn, b"")),
+        (2, s(500, 101, Flags { ack: true, ..syn }, b"")),
+        (3, c(101, 501, DATA, b"REQ a\n")),
+        (4, s(501, 107, DATA, b"RES 1\n")),
+        (5, s(507, 107, Flags { fin: true, ..DATA }, b"")),
+        (6, c(107, 508, DATA, b"REQ b\n")),
+        (7, s(508, 0, Flags { syn: false, ack: false, fin: false, rst: true }, b"")),
+    ];
+    let (entries, _) = run(&frames);
+    let got: Vec<_> = entries.iter().map(|e| (e.summary.as_str(), e.status.as_deref())).collect();
+    assert_eq!(got, vec![("REQ a", Some("RES 1")), ("REQ b", None)]);
+}
+
+/// A copy of the request captured after the server's RST (a retransmission, or a capture that
+/// reordered packets) belongs to the connection that was reset: it must not start a connection of
+/// its own and report the request a second time.
+#[test]
+fn a_segment_captured_after_the_reset_does_not_start_a_new_connection() {
+    let syn = Flags { syn: true, ack: false, fin: false, rst: false };
+    let rst = Flags { syn: false, ack: true, fin: false, rst: true };
+    let frames = vec![
+        (1, tcp_frame(true, 100, syn, b"")),
+        (2, tcp_frame(false, 500, Flags { ack: true, ..syn }, b"")),
+        (3, tcp_frame(true, 101, DATA, b"REQ a\nREQ b\n")),
+        (4, tcp_frame(false, 501, DATA, b"RES 1\n")),
+        (5, tcp_frame(false, 507, rst, b"")),
+        (6, tcp_frame(true, 101, DATA, b"REQ a\nREQ b\n")),
+    ];
+    let (entries, stats) = run(&frames);
+    let got: Vec<_> = entries.iter().map(|e| (e.summary.as_str(), e.status.as_deref())).collect();
+    assert_eq!(got, vec![("REQ a", Some("RES 1")), ("REQ b", None)]);
+    assert_eq!(stats.tcp_flows_total, 1);
 }
 
 #[test]
