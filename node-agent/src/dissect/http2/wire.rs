@@ -154,7 +154,9 @@ fn starts_with_headers(window: &[u8], max: usize) -> Option<bool> {
     }
     let bytes = window.get(..h.frame_len())?;
     let payload = bytes.get(FRAME_HEADER_LEN..).unwrap_or_default();
-    Some(matches!(parse_payload(&h, payload), Ok(super::frame::Frame::Headers { fragment, .. }) if !fragment.is_empty()))
+    Some(
+        matches!(parse_payload(&h, payload), Ok(super::frame::Frame::Headers { fragment, .. }) if !fragment.is_empty()),
+    )
 }
 
 /// What one direction's bytes gave, in order.
