@@ -721,3 +721,29 @@ fn a_connection_cut_after_its_hpack_tables_filled_keeps_what_can_be_known() {
         assert!(dynamic > 0, "{name}: no field came from the dynamic table; the case proves nothing");
     }
 }
+
+#[test]
+fn an_empty_segment_changes_nothing() {
+    // Bytes-free calls (a segment without payload) at later times: the entries' times stay those
+    // of the bytes (a header block cut at the end took the time of the last call, empty or not).
+    let d = dissector(1 << 20, false);
+    let mut cases = midway_cases();
+    cases.push(("concurrent".into(), scenario("concurrent").segments, Vec::new()));
+    // A server HEADERS (":status 200", stream 17) whose block never ends: cut when the connection ends.
+    let mut cut = cases[0].1.clone();
+    cut.push((Direction::ServerToClient, hex("000001010000000011 88")));
+    cases.push(("block cut at the end".into(), cut, Vec::new()));
+    for (name, segments, _) in cases {
+        let whole = run_with(&d, &MID_WAY, &segments, &mut |_, _| Vec::new()).exchanges;
+        let mut s = d.new_session(&MID_WAY);
+        let mut out = Vec::new();
+        for (i, (dir, data)) in segments.iter().enumerate() {
+            s.on_data(*dir, data, ts(i), &mut out);
+            for d in [Direction::ClientToServer, Direction::ServerToClient] {
+                s.on_data(d, &[], Timestamp(ts(i).0 + 500_000), &mut out);
+            }
+        }
+        s.on_close(ts(segments.len()), &mut out);
+        assert_eq!(out, whole, "{name}");
+    }
+}
