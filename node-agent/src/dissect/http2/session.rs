@@ -555,6 +555,10 @@ impl Streams {
 
 impl StreamSession for Http2Session {
     fn on_data(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
+        if data.is_empty() {
+            // No bytes: nothing happened at `ts` (it must not become the time of a later event).
+            return;
+        }
         let Http2Session { conn, inputs, streams, .. } = self;
         streams.now = ts;
         inputs[dir.index()].push(conn, dir, data, ts, &mut |input| streams.on_input(dir, input, out));

@@ -626,3 +626,124 @@ fn gaps_lose_what_they_took_and_nothing_else() {
     let reference: Vec<&Exchange> = whole.iter().filter(|x| x.request["stream_id"] != 1).collect();
     assert_eq!(good, reference);
 }
+
+/// Connections of the e2e "waves" capture (nghttp2 against nginx, Go's h2c client and server)
+/// cut mid-way, with tshark's reading of each stream from the whole capture
+/// (testdata/midway_fixture.json, made by gen_midway.py).
+fn midway_cases() -> Vec<(String, Vec<(Direction, Vec<u8>)>, Vec<Value>)> {
+    let fixture: Value = serde_json::from_str(include_str!("testdata/midway_fixture.json")).unwrap();
+    fixture["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let segments = c["segments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|seg| {
+                    let dir = if seg[0] == "c" { Direction::ClientToServer } else { Direction::ServerToClient };
+                    (dir, hex(seg[1].as_str().unwrap()))
+                })
+                .collect();
+            (c["name"].as_str().unwrap().to_string(), segments, c["streams"].as_array().unwrap().clone())
+        })
+        .collect()
+}
+
+/// Entries by stream id; every entry has one (no orphan), once.
+fn one_entry_per_stream(name: &str, xs: &[Exchange]) -> std::collections::BTreeMap<u64, Exchange> {
+    let mut got = std::collections::BTreeMap::new();
+    for x in xs {
+        let id = x.request["stream_id"].as_u64().unwrap_or_else(|| panic!("{name}: an entry without a stream: {x:?}"));
+        assert!(got.insert(id, x.clone()).is_none(), "{name}: stream {id} twice");
+    }
+    got
+}
+
+#[test]
+fn a_connection_cut_before_its_first_request_is_read_whole() {
+    // No SYN, no preface, no SETTINGS: the client's first segment is a request HEADERS alone, and
+    // the answer comes before the client sends more. The tables were empty: every stream as tshark
+    // read it from the whole capture.
+    let d = dissector(1 << 20, false);
+    for (name, segments, streams) in midway_cases().into_iter().filter(|c| c.0.starts_with("before_first_request")) {
+        let xs = run_all_splits(&d, &MID_WAY, &segments);
+        let got = one_entry_per_stream(&name, &xs);
+        let want: Vec<(u64, &str, &str, Option<String>)> = streams
+            .iter()
+            .map(|s| {
+                let status = s["status"].as_u64().map(|c| c.to_string());
+                (s["stream_id"].as_u64().unwrap(), s["method"].as_str().unwrap(), s["path"].as_str().unwrap(), status)
+            })
+            .collect();
+        let have: Vec<(u64, &str, &str, Option<String>)> = got
+            .iter()
+            .map(|(id, x)| {
+                let q = &x.request;
+                (*id, q["method"].as_str().unwrap_or("-"), q["path"].as_str().unwrap_or("-"), x.status.clone())
+            })
+            .collect();
+        assert_eq!(have, want, "{name}");
+    }
+}
+
+#[test]
+fn a_connection_cut_after_its_hpack_tables_filled_keeps_what_can_be_known() {
+    // Every stream whose request is in the cut comes out once; :method, :path and :status are
+    // right where they were sent literally or from the static table, and values from the unseen
+    // dynamic table are right or missing with a note.
+    let d = dissector(1 << 20, false);
+    for (name, segments, streams) in midway_cases().into_iter().filter(|c| c.0.starts_with("after_hpack_filled")) {
+        let xs = run_all_splits(&d, &MID_WAY, &segments);
+        let got = one_entry_per_stream(&name, &xs);
+        let ids: Vec<u64> = streams.iter().map(|s| s["stream_id"].as_u64().unwrap()).collect();
+        assert_eq!(got.keys().copied().collect::<Vec<_>>(), ids, "{name}");
+        let mut dynamic = 0;
+        for s in &streams {
+            let x = &got[&s["stream_id"].as_u64().unwrap()];
+            let status = x.response.as_ref().map(|r| r["status"].clone()).unwrap_or(Value::Null);
+            for (field, value, want) in [
+                (":method", x.request["method"].clone(), s["method"].clone()),
+                (":path", x.request["path"].clone(), s["path"].clone()),
+                (":status", status, s["status"].clone()),
+            ] {
+                let from_dynamic = s["from_dynamic_table"][field].as_bool().unwrap();
+                dynamic += usize::from(from_dynamic);
+                match value {
+                    Value::Null if from_dynamic => {
+                        assert!(!x.notes.is_empty(), "{name} stream {}: {field} missing without a note", s["stream_id"])
+                    }
+                    v => assert_eq!(v, want, "{name} stream {} {field}", s["stream_id"]),
+                }
+            }
+        }
+        assert!(dynamic > 0, "{name}: no field came from the dynamic table; the case proves nothing");
+    }
+}
+
+#[test]
+fn an_empty_segment_changes_nothing() {
+    // Bytes-free calls (a segment without payload) at later times: the entries' times stay those
+    // of the bytes (a header block cut at the end took the time of the last call, empty or not).
+    let d = dissector(1 << 20, false);
+    let mut cases = midway_cases();
+    cases.push(("concurrent".into(), scenario("concurrent").segments, Vec::new()));
+    // A server HEADERS (":status 200", stream 17) whose block never ends: cut when the connection ends.
+    let mut cut = cases[0].1.clone();
+    cut.push((Direction::ServerToClient, hex("000001010000000011 88")));
+    cases.push(("block cut at the end".into(), cut, Vec::new()));
+    for (name, segments, _) in cases {
+        let whole = run_with(&d, &MID_WAY, &segments, &mut |_, _| Vec::new()).exchanges;
+        let mut s = d.new_session(&MID_WAY);
+        let mut out = Vec::new();
+        for (i, (dir, data)) in segments.iter().enumerate() {
+            s.on_data(*dir, data, ts(i), &mut out);
+            for d in [Direction::ClientToServer, Direction::ServerToClient] {
+                s.on_data(d, &[], Timestamp(ts(i).0 + 500_000), &mut out);
+            }
+        }
+        s.on_close(ts(segments.len()), &mut out);
+        assert_eq!(out, whole, "{name}");
+    }
+}

@@ -43,6 +43,9 @@ pub struct H2Format {
     preface: Preface,
     /// Bytes a resynchronisation window holds (at most the framer's buffer).
     window: usize,
+    /// A direction picked up mid-way whose first captured byte is still at the front of the
+    /// resynchronisation buffer (nothing skipped, no gap): see [`starts_with_headers`].
+    fresh: bool,
 }
 
 impl FrameFormat for H2Format {
@@ -89,7 +92,29 @@ impl FrameFormat for H2Format {
     /// full window; it is ruled out when something is implausible or a full window holds fewer.
     /// (So a direction whose last bytes are fewer than a window and [`CHAIN`] frames is not
     /// picked up before it ends.)
+    ///
+    /// The first captured byte of a direction picked up mid-way (nothing skipped yet) is taken
+    /// as a frame start as soon as a whole HEADERS frame starts there ([`starts_with_headers`]):
+    /// a capture starts at a segment boundary, and a client's request often travels alone, so
+    /// waiting for [`CHAIN`] frames would let the answers to it be read before it.
     fn resync(&mut self, data: &[u8]) -> Resync {
+        if self.fresh {
+            let window = data.get(..self.window.min(data.len())).unwrap_or_default();
+            if starts_with_headers(window, self.window) == Some(true) {
+                self.fresh = false;
+                return Resync::At(0);
+            }
+        }
+        let found = self.scan(data);
+        // Judged again with more bytes as the first captured byte only while it is still kept.
+        self.fresh &= found == Resync::NeedMore(0);
+        found
+    }
+}
+
+impl H2Format {
+    /// The window rules of [`FrameFormat::resync`].
+    fn scan(&self, data: &[u8]) -> Resync {
         for i in 0..data.len() {
             let rest = data.get(i..).unwrap_or_default();
             let window = rest.get(..self.window.min(rest.len())).unwrap_or_default();
@@ -109,6 +134,29 @@ impl FrameFormat for H2Format {
         }
         Resync::NotBefore(data.len())
     }
+}
+
+/// Whether `window` starts with a whole, well-formed HEADERS frame of at most `max` bytes
+/// (`None`: its first bytes are a plausible HEADERS frame that is not complete yet). Decided on the
+/// frame's own bytes only, so the answer does not depend on how they arrived; a frame longer than
+/// `max` is left to the window rules, which would rule the offset out before it completes.
+fn starts_with_headers(window: &[u8], max: usize) -> Option<bool> {
+    let Some(h) = FrameHeader::parse(window) else {
+        // A partial header: still possible while what came of it is a HEADERS start.
+        return match window.get(3) {
+            None => None,
+            Some(&t) if FrameType::from_u8(t) == FrameType::Headers => None,
+            Some(_) => Some(false),
+        };
+    };
+    if h.frame_type != FrameType::Headers || !super::frame::plausible_header(&h) || h.frame_len() > max {
+        return Some(false);
+    }
+    let bytes = window.get(..h.frame_len())?;
+    let payload = bytes.get(FRAME_HEADER_LEN..).unwrap_or_default();
+    Some(
+        matches!(parse_payload(&h, payload), Ok(super::frame::Frame::Headers { fragment, .. }) if !fragment.is_empty()),
+    )
 }
 
 /// What one direction's bytes gave, in order.
@@ -173,6 +221,7 @@ impl FrameInput {
             format: H2Format {
                 preface: if expect_preface { Preface::Expected } else { Preface::Done },
                 window: RESYNC_WINDOW.min(max_frame),
+                fresh: false,
             },
             streaming: None,
             awaiting_preface: expect_preface,
@@ -184,6 +233,7 @@ impl FrameInput {
     pub fn resynchronising(max_frame: usize) -> Self {
         let mut input = FrameInput::new(false, max_frame);
         input.framer = input.framer.resynchronising();
+        input.format.fresh = true;
         input
     }
 
@@ -234,6 +284,7 @@ impl FrameInput {
     /// `len` bytes `dir` sent were not captured.
     pub fn gap(&mut self, conn: &mut H2Connection, dir: Direction, len: u64, on: &mut dyn FnMut(Input<'_>)) {
         self.awaiting_preface = false;
+        self.format.fresh = false;
         conn.on_gap(dir, &mut |e| on(Input::Event(e)));
         if let Some(mut s) = self.streaming.take() {
             // The gap falls inside an oversized DATA frame (the framer keeps its place in it).
