@@ -48,6 +48,8 @@ fn base(protocol: &str, transport: Transport) -> Entry {
         },
         summary: String::new(),
         status: Some("200".into()),
+        outcome: node_agent::Outcome::ServerError,
+        tls: true,
         request_size: 112,
         response_size: 733,
         request: Default::default(),
