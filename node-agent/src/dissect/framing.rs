@@ -72,6 +72,9 @@ pub enum Framed<'a> {
     /// A capture gap took `lost` bytes of a frame of `len` bytes; `head` is what arrived of it
     /// before the gap. The frame is dropped; framing continues after it.
     Damaged { head: &'a [u8], len: usize, lost: u64 },
+    /// The format said the bytes at the current position cannot start a frame (`reason`); the
+    /// framer looks for the next start from the byte after.
+    Invalid { reason: &'static str },
     /// Bytes skipped (lost to a gap, or not a frame) before the next frame start was found.
     Skipped { bytes: u64 },
     /// No frame start was found within the budget: this direction is not followed any more.
@@ -95,6 +98,15 @@ enum Mode {
         scanned: u64,
     },
     Stopped,
+}
+
+/// Why `frame_length`'s answer stops framing here.
+fn invalid_reason(answer: Result<FrameLength, NotAFrame>) -> &'static str {
+    match answer {
+        Err(NotAFrame(reason)) => reason,
+        Ok(FrameLength::Total(_)) => "a frame of length 0",
+        Ok(FrameLength::NeedHeader(_)) => "a header longer than the frame limit",
+    }
 }
 
 /// One direction of a connection, cut into frames.
@@ -329,7 +341,8 @@ impl Framer {
 
     /// Bytes at the front of the buffer cannot start a frame: look for the next start, past the
     /// first byte (so that the format's two answers cannot send the framer round in a circle).
-    fn invalid_front(&mut self, on: &mut dyn FnMut(Framed<'_>)) {
+    fn invalid_front(&mut self, reason: &'static str, on: &mut dyn FnMut(Framed<'_>)) {
+        on(Framed::Invalid { reason });
         self.front_len = None;
         if !self.buf.is_empty() {
             self.consume(1);
@@ -402,9 +415,10 @@ impl Framer {
                     pos += len;
                 }
                 Ok(FrameLength::NeedHeader(n)) if n > rest.len() && n <= self.max_frame => return pos,
-                _ => {
+                other => {
                     // Not a frame start (or a format that contradicts itself): resynchronise
                     // from the next byte.
+                    on(Framed::Invalid { reason: invalid_reason(other) });
                     self.set_resync(1, 1, on);
                     return pos + 1;
                 }
@@ -432,8 +446,8 @@ impl Framer {
                         continue;
                     }
                     Ok(FrameLength::NeedHeader(n)) if n > self.buf.len() && n <= self.max_frame => n,
-                    _ => {
-                        self.invalid_front(on);
+                    other => {
+                        self.invalid_front(invalid_reason(other), on);
                         return used;
                     }
                 },
@@ -504,6 +518,7 @@ mod tests {
         Damaged(Vec<u8>, usize, u64),
         Skipped(u64),
         Lost(u64),
+        Invalid,
     }
 
     fn record(out: &mut Vec<Ev>) -> impl FnMut(Framed<'_>) + '_ {
@@ -523,6 +538,7 @@ mod tests {
                 Framed::Damaged { head, len, lost } => Ev::Damaged(head.to_vec(), len, lost),
                 Framed::Skipped { bytes } => Ev::Skipped(bytes),
                 Framed::Lost { skipped } => Ev::Lost(skipped),
+                Framed::Invalid { .. } => Ev::Invalid,
             };
             out.push(ev);
         }
@@ -618,7 +634,17 @@ mod tests {
     #[test]
     fn garbage_is_skipped_to_the_next_frame_start() {
         let ev = same_for_every_split(16, &[Ok(&[1, 2, 3, 0xAA, 0, 9, 0xAA, 1, 5])]);
-        assert_eq!(ev, vec![Ev::Skipped(3), Ev::Frame(vec![0xAA, 0]), Ev::Skipped(1), Ev::Frame(vec![0xAA, 1, 5])]);
+        assert_eq!(
+            ev,
+            vec![
+                Ev::Invalid,
+                Ev::Skipped(3),
+                Ev::Frame(vec![0xAA, 0]),
+                Ev::Invalid,
+                Ev::Skipped(1),
+                Ev::Frame(vec![0xAA, 1, 5])
+            ]
+        );
     }
 
     #[test]
@@ -628,10 +654,10 @@ mod tests {
         let mut out = Vec::new();
         framer.push(&mut Magic, &junk, Timestamp::ZERO, &mut record(&mut out));
         // Given up at the first look past the budget: at most one buffer (8 bytes) beyond it.
-        assert!(matches!(out.as_slice(), [Ev::Lost(n)] if (51..=58).contains(n)), "{out:?}");
+        assert!(matches!(out.as_slice(), [Ev::Invalid, Ev::Lost(n)] if (51..=58).contains(n)), "{out:?}");
         assert!(framer.is_stopped() && framer.buffered() == 0);
         framer.push(&mut Magic, &[0xAA, 0], Timestamp::ZERO, &mut record(&mut out));
-        assert_eq!(out.len(), 1, "nothing after the direction was given up");
+        assert_eq!(out.len(), 2, "nothing after the direction was given up");
     }
 
     #[test]

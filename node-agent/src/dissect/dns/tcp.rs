@@ -37,8 +37,6 @@ pub const RESYNC_WORK_BUDGET: u64 = 8 * 1024 * 1024;
 /// DNS-over-TCP framing: a 2-byte length, then a message whose header must be sane for it.
 #[derive(Default)]
 struct DnsFrames {
-    /// Frames refused since the session last looked (reported as ignored messages).
-    refused: u64,
     /// Bytes of candidate messages parsed while resynchronising.
     work: u64,
 }
@@ -48,14 +46,12 @@ impl FrameFormat for DnsFrames {
         let Some(l) = head.get(..2) else { return Ok(FrameLength::NeedHeader(2)) };
         let len = u16::from_be_bytes([l[0], l[1]]) as usize;
         if len < HEADER_LEN {
-            self.refused += 1;
             return Err(NotAFrame("a length below the DNS header size"));
         }
         let Some(header) = head.get(2..2 + HEADER_LEN) else { return Ok(FrameLength::NeedHeader(2 + HEADER_LEN)) };
         if Header::parse(header).is_ok_and(|hd| sane_header(&hd, len)) {
             Ok(FrameLength::Total(2 + len))
         } else {
-            self.refused += 1;
             Err(NotAFrame("not a DNS header"))
         }
     }
@@ -111,16 +107,16 @@ impl DnsTcpSession {
     fn feed(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
         let tracker = &mut self.tracker;
         let Half { framer, format } = &mut self.halves[dir.index()];
-        framer.push(format, data, ts, &mut |framed| {
-            if let Framed::Frame { bytes, ts: start } = framed {
+        framer.push(format, data, ts, &mut |framed| match framed {
+            Framed::Frame { bytes, ts: start } => {
                 if let Some(msg) = bytes.get(2..) {
                     tracker.on_message(dir, msg, start, ts, out);
                 }
             }
+            // A length or header that cannot be DNS: counted where it is, in stream order.
+            Framed::Invalid { .. } => tracker.ignore(),
+            _ => {}
         });
-        for _ in 0..std::mem::take(&mut format.refused) {
-            tracker.ignore();
-        }
         if format.work > RESYNC_WORK_BUDGET {
             framer.stop();
         }

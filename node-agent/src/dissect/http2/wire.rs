@@ -277,6 +277,8 @@ impl FrameInput {
                 Framed::Damaged { head, .. } => damaged(conn, dir, head, on),
                 Framed::Skipped { bytes } => on(Input::Skipped { bytes }),
                 Framed::Lost { skipped } => on(Input::Lost { skipped }),
+                // Reported as the bytes skipped once the next frame start is found.
+                Framed::Invalid { .. } => {}
             }
         });
     }
@@ -304,7 +306,7 @@ impl FrameInput {
             Framed::Skipped { bytes } => on(Input::Skipped { bytes }),
             Framed::Lost { skipped } => on(Input::Lost { skipped }),
             Framed::Damaged { head, .. } => damaged(conn, dir, head, on),
-            Framed::Frame { .. } | Framed::Oversized { .. } | Framed::Tail { .. } => {}
+            Framed::Frame { .. } | Framed::Oversized { .. } | Framed::Tail { .. } | Framed::Invalid { .. } => {}
         });
     }
 
