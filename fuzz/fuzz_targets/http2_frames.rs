@@ -8,38 +8,17 @@
 //! Input: byte 0 picks the start and limits; then operations, each a control byte `dkkllll l`
 //! as in http1.rs — d (bit 7): direction; kk (bits 5-6): 0-1 data, 2 gap, 3 end; l: size.
 
+#[path = "common/stream_ops.rs"]
+mod stream_ops;
+
 use libfuzzer_sys::fuzz_target;
+use stream_ops::{ops, Op};
 use node_agent::dissect::http2::connection::{Event, H2Connection, Limits, Start};
 use node_agent::dissect::http2::hpack;
 use node_agent::dissect::http2::wire::{FrameInput, Input};
 use node_agent::dissect::Direction;
 use node_agent::Timestamp;
 
-enum Op<'a> {
-    Data(Direction, &'a [u8]),
-    Gap(Direction, u64),
-    End(Direction),
-}
-
-fn ops(mut input: &[u8]) -> Vec<Op<'_>> {
-    let mut ops = Vec::new();
-    while let Some((&op, rest)) = input.split_first() {
-        let dir = if op & 0x80 == 0 { Direction::ClientToServer } else { Direction::ServerToClient };
-        let size = (op & 0x1f) as usize;
-        input = rest;
-        match (op >> 5) & 3 {
-            0 | 1 => {
-                let n = (1 + size * size * 4).min(input.len());
-                let (data, rest) = input.split_at(n);
-                ops.push(Op::Data(dir, data));
-                input = rest;
-            }
-            2 => ops.push(Op::Gap(dir, 1 + (size * size * 16) as u64)),
-            _ => ops.push(Op::End(dir)),
-        }
-    }
-    ops
-}
 
 /// An event as text, DATA kept apart so pieces can be merged.
 enum Seen {

@@ -131,20 +131,7 @@ fn tcp_frame_acking(
 }
 
 fn run(frames: &[(u64, Vec<u8>)]) -> (Vec<Entry>, EngineStats) {
-    let mut engine = Engine::with_dissectors(EngineConfig::default(), vec![Box::new(LineDissector)], vec![]);
-    let mut entries = Vec::new();
-    for (ms, frame) in frames {
-        let raw = RawPacket {
-            ts: Timestamp(ms * 1_000_000),
-            link_type: LinkType::Ethernet,
-            capture_point: 0,
-            data: frame,
-            orig_len: frame.len() as u32,
-        };
-        engine.process(&raw, &mut |e| entries.push(e));
-    }
-    engine.finish(&mut |e| entries.push(e));
-    (entries, engine.stats())
+    run_with(vec![Box::new(LineDissector)], frames)
 }
 
 fn ip(a: [u8; 4]) -> std::net::IpAddr {

@@ -258,7 +258,10 @@ impl FrameInput {
     ) {
         let FrameInput { framer, format, streaming, awaiting_preface } = self;
         framer.push(format, data, ts, &mut |framed| {
-            if std::mem::take(awaiting_preface)
+            // A refused position is not an answer about the preface yet: the frame start found
+            // after it (or the lack of one) is.
+            if !matches!(framed, Framed::Invalid { .. })
+                && std::mem::take(awaiting_preface)
                 && !matches!(framed, Framed::Frame { bytes, .. } if bytes == CLIENT_PREFACE)
             {
                 conn.on_bad_preface(dir, &mut |e| on(Input::Event(e)));
