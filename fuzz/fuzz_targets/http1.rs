@@ -11,10 +11,9 @@
 mod stream_ops;
 
 use libfuzzer_sys::fuzz_target;
-use stream_ops::{ops, Op};
+use stream_ops::{drive, ops, Op};
 use node_agent::dissect::http1::{Http1Dissector, Limits};
 use node_agent::dissect::{Exchange, FlowInfo, StreamDissector};
-use node_agent::Timestamp;
 
 
 
@@ -26,33 +25,7 @@ fn run(d: &Http1Dissector, ops: &[Op<'_>], bytewise: bool) -> Vec<Exchange> {
     };
     let bound = d.limits().max_buffered();
     let mut s = d.new_session(&flow);
-    let mut out = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        let ts = Timestamp(i as u64 * 1000);
-        match *op {
-            Op::Data(dir, data) if bytewise => {
-                for b in data.chunks(1) {
-                    s.on_data(dir, b, ts, &mut out);
-                    assert!(
-                        s.buffered_bytes() <= bound,
-                        "{} > {bound}",
-                        s.buffered_bytes()
-                    );
-                }
-            }
-            Op::Data(dir, data) => s.on_data(dir, data, ts, &mut out),
-            Op::Gap(dir, n) => s.on_gap(dir, n, &mut out),
-            Op::End(dir) => s.on_end(dir, ts, &mut out),
-        }
-        assert!(
-            s.buffered_bytes() <= bound,
-            "{} > {bound}",
-            s.buffered_bytes()
-        );
-    }
-    s.on_close(Timestamp(u64::MAX), &mut out);
-    assert_eq!(s.buffered_bytes(), 0, "bytes still held after close");
-    out
+    drive(s.as_mut(), ops, bytewise, bound)
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -13,10 +13,12 @@
 //! direction; kk (bits 5-6): 0 raw data of a size from l, 1 one well-formed frame (next bytes:
 //! flags FIN/RSV1/MASK/opcode, then length, then payload), 2 gap, 3 end of direction.
 
+#[path = "common/stream_ops.rs"]
+mod stream_ops;
+
 use libfuzzer_sys::fuzz_target;
 use node_agent::dissect::websocket::{Limits, WebSocketDissector};
 use node_agent::dissect::{Direction, Exchange, FlowInfo, StreamDissector, Upgrade};
-use node_agent::Timestamp;
 
 enum Op {
     Data(Direction, Vec<u8>),
@@ -104,33 +106,15 @@ fn run(
         Some(u) => d.continue_session(&FLOW, u),
         None => d.new_session(&FLOW),
     };
-    let mut out = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        let ts = Timestamp(i as u64 * 1000);
-        match op {
-            Op::Data(dir, data) if bytewise => {
-                for b in data.chunks(1) {
-                    s.on_data(*dir, b, ts, &mut out);
-                    assert!(
-                        s.buffered_bytes() <= bound,
-                        "{} > {bound}",
-                        s.buffered_bytes()
-                    );
-                }
-            }
-            Op::Data(dir, data) => s.on_data(*dir, data, ts, &mut out),
-            Op::Gap(dir, n) => s.on_gap(*dir, *n, &mut out),
-            Op::End(dir) => s.on_end(*dir, ts, &mut out),
-        }
-        assert!(
-            s.buffered_bytes() <= bound,
-            "{} > {bound}",
-            s.buffered_bytes()
-        );
-    }
-    s.on_close(Timestamp(u64::MAX), &mut out);
-    assert_eq!(s.buffered_bytes(), 0, "bytes still held after close");
-    out
+    let view: Vec<stream_ops::Op<'_>> = ops
+        .iter()
+        .map(|op| match op {
+            Op::Data(dir, data) => stream_ops::Op::Data(*dir, data),
+            Op::Gap(dir, n) => stream_ops::Op::Gap(*dir, *n),
+            Op::End(dir) => stream_ops::Op::End(*dir),
+        })
+        .collect();
+    stream_ops::drive(s.as_mut(), &view, bytewise, bound)
 }
 
 fuzz_target!(|data: &[u8]| {

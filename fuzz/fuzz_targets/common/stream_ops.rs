@@ -1,8 +1,12 @@
 //! Input cut into operations on both directions of a connection, shared by the stream fuzz
-//! targets (http1, http2_frames, http2_session): each operation is a control byte `dkkllll l` —
-//! d (bit 7): direction; kk (bits 5-6): 0-1 data, 2 gap, 3 end of direction; l (bits 0-4): size.
+//! targets (http1, http2_frames, http2_session; websocket_session drives with its own ops): each
+//! operation is a control byte `dkkllll l` — d (bit 7): direction; kk (bits 5-6): 0-1 data, 2 gap,
+//! 3 end of direction; l (bits 0-4): size.
 
-use node_agent::dissect::Direction;
+#![allow(dead_code)] // not every target that includes this uses every function
+
+use node_agent::dissect::{Direction, Exchange, StreamSession};
+use node_agent::Timestamp;
 
 pub enum Op<'a> {
     Data(Direction, &'a [u8]),
@@ -32,4 +36,29 @@ pub fn ops(mut input: &[u8]) -> Vec<Op<'_>> {
         }
     }
     ops
+}
+
+/// Feeds `ops` to a session (operation `i` at time `i` ms; data byte by byte when `bytewise`),
+/// checking after every call that it holds at most `bound` bytes, then closes it and checks that
+/// it holds nothing. Returns the exchanges.
+pub fn drive(s: &mut dyn StreamSession, ops: &[Op<'_>], bytewise: bool, bound: usize) -> Vec<Exchange> {
+    let mut out = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let ts = Timestamp(i as u64 * 1000);
+        match *op {
+            Op::Data(dir, data) if bytewise => {
+                for b in data.chunks(1) {
+                    s.on_data(dir, b, ts, &mut out);
+                    assert!(s.buffered_bytes() <= bound, "{} > {bound}", s.buffered_bytes());
+                }
+            }
+            Op::Data(dir, data) => s.on_data(dir, data, ts, &mut out),
+            Op::Gap(dir, n) => s.on_gap(dir, n, &mut out),
+            Op::End(dir) => s.on_end(dir, ts, &mut out),
+        }
+        assert!(s.buffered_bytes() <= bound, "{} > {bound}", s.buffered_bytes());
+    }
+    s.on_close(Timestamp(u64::MAX), &mut out);
+    assert_eq!(s.buffered_bytes(), 0, "bytes still held after close");
+    out
 }
