@@ -13,6 +13,12 @@
 //!   fault, or no response: [`Outcome::is_failure`](node_agent::Outcome::is_failure)), as its
 //!   protocol's dissector decided; client errors are the caller's and do not count. `error_rate`
 //!   is errors / entries.
+//! - `per_s` is the edge's entries per second over the map's window: from the first entry's start to
+//!   the last entry's start among all the entries the map is made of (at least one second), so the
+//!   rates of edges compare.
+//! - `roles` counts an edge's entries by what the client did, where its protocol names roles (a
+//!   broker's producers and consumers: `{"produce": 120, "consume": 80}`; see
+//!   [`registry::role_of`](node_agent::dissect::registry::role_of)); empty for other protocols.
 //! - Nodes are sorted by id and edges by (source, target, protocol), so the same entries always
 //!   give the same map (and the dashboard a stable layout), whatever their order.
 
@@ -62,6 +68,10 @@ pub struct Edge {
     pub p50_us: Option<u64>,
     pub p95_us: Option<u64>,
     pub bytes: u64,
+    /// Entries per second over the map's window.
+    pub per_s: f64,
+    /// Entries by the client's role, for protocols with roles (producers and consumers of a broker).
+    pub roles: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Default)]
@@ -70,6 +80,14 @@ struct EdgeAcc {
     errors: u64,
     latencies: Vec<u64>,
     bytes: u64,
+    roles: BTreeMap<&'static str, u64>,
+}
+
+/// The map's window in seconds: from the first to the last entry start, at least one second.
+fn window_secs(entries: &[Arc<Entry>]) -> f64 {
+    let starts = entries.iter().map(|e| e.ts.as_nanos());
+    let (first, last) = starts.fold((u64::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    (last.saturating_sub(first) as f64 / 1e9).max(1.0)
 }
 
 /// The service map of `entries`.
@@ -90,7 +108,11 @@ pub fn compute(entries: &[Arc<Entry>]) -> ServiceMap {
         acc.errors += u64::from(is_error(e));
         acc.bytes = acc.bytes.saturating_add(e.request_size.saturating_add(e.response_size));
         acc.latencies.extend(e.elapsed_us);
+        if let Some(role) = node_agent::dissect::registry::role_of(&e.protocol, &e.request) {
+            *acc.roles.entry(role).or_default() += 1;
+        }
     }
+    let window = window_secs(entries);
     let edges = edges
         .into_iter()
         .map(|((source, target, protocol), mut acc)| {
@@ -105,6 +127,8 @@ pub fn compute(entries: &[Arc<Entry>]) -> ServiceMap {
                 p50_us: nearest_rank(&acc.latencies, 50),
                 p95_us: nearest_rank(&acc.latencies, 95),
                 bytes: acc.bytes,
+                per_s: acc.entries as f64 / window,
+                roles: acc.roles,
             }
         })
         .collect();

@@ -103,13 +103,13 @@ fn nodes_edges_error_rates_and_percentiles_are_exact() {
         "edges": [
             // NOERROR and NXDOMAIN are answers; SERVFAIL and no answer are errors.
             {"source": "10.9.9.9", "target": "10.0.0.10:53", "protocol": "dns", "entries": 4, "errors": 2,
-             "error_rate": 0.5, "p50_us": 70, "p95_us": 90, "bytes": 300},
+             "error_rate": 0.5, "p50_us": 70, "p95_us": 90, "bytes": 300, "per_s": 4.0, "roles": {}},
             {"source": "jobs/batch-x", "target": "shop/api", "protocol": "http", "entries": 1, "errors": 1,
-             "error_rate": 1.0, "p50_us": 5000, "p95_us": 5000, "bytes": 3},
+             "error_rate": 1.0, "p50_us": 5000, "p95_us": 5000, "bytes": 3, "per_s": 1.0, "roles": {}},
             // 503 and no response are errors, 404 is not. Latencies 100, 200, 300, 400:
             // p50 is rank 2 (200), p95 rank 4 (400).
             {"source": "shop/web", "target": "shop/api", "protocol": "http", "entries": 5, "errors": 2,
-             "error_rate": 0.4, "p50_us": 200, "p95_us": 400, "bytes": 130}
+             "error_rate": 0.4, "p50_us": 200, "p95_us": 400, "bytes": 130, "per_s": 5.0, "roles": {}}
         ]
     });
     assert_eq!(serde_json::to_value(&map).unwrap_or_default(), want);
@@ -176,6 +176,33 @@ fn error_rule_is_the_outcome_not_the_status() {
     // The status text is the protocol's business: it is not read here, whatever it says.
     assert!(!err("http", Some("503"), Outcome::Ok) && err("dns", Some("NOERROR"), Outcome::ServerError));
     assert!(!err("some-new-protocol", None, Outcome::ClientError));
+}
+
+/// The entry at `secs` seconds.
+fn at(e: Arc<Entry>, secs: u64) -> Arc<Entry> {
+    Arc::new(Entry { ts: Timestamp::from_secs_nanos(secs, 0), ..(*e).clone() })
+}
+
+#[test]
+fn rates_are_per_second_of_the_maps_window() {
+    let (c, s, d) = (ep("10.0.0.1", 1), ep("10.0.0.2", 80), ep("10.0.0.3", 53));
+    let ok = (Some("200"), Outcome::Ok);
+    // 20 HTTP entries and 5 DNS entries from second 100 to second 110: a 10 s window.
+    let mut all: Vec<Arc<Entry>> = (0..20).map(|i| at(entry(&c, &s, "http", ok, None, (0, 0)), 100 + i % 11)).collect();
+    all.extend((0..5).map(|i| at(entry(&c, &d, "dns", ok, None, (0, 0)), 100 + 2 * i)));
+    let map = compute(&all);
+    let rates: Vec<(&str, f64)> = map.edges.iter().map(|e| (e.protocol.as_str(), e.per_s)).collect();
+    assert_eq!(rates, [("http", 2.0), ("dns", 0.5)]);
+    // A window under one second counts as one second (no rate from a burst of a few microseconds).
+    let burst: Vec<_> = (0..3).map(|_| entry(&c, &s, "http", ok, None, (0, 0))).collect();
+    assert_eq!(compute(&burst).edges[0].per_s, 3.0);
+}
+
+#[test]
+fn protocols_without_roles_have_none() {
+    let (c, s) = (ep("10.0.0.1", 1), ep("10.0.0.2", 80));
+    let map = compute(&[entry(&c, &s, "http", (Some("200"), Outcome::Ok), None, (0, 0))]);
+    assert!(map.edges[0].roles.is_empty());
 }
 
 #[test]

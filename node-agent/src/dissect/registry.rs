@@ -11,6 +11,9 @@ use crate::redact::Secrets;
 pub type StreamBuilder = fn(&ProtocolSettings) -> Box<dyn StreamDissector>;
 /// Builds a protocol's UDP dissector from the settings.
 pub type DatagramBuilder = fn(&ProtocolSettings) -> Box<dyn DatagramDissector>;
+/// Names what the client of an entry does, from its request, where the protocol has roles (a broker's
+/// producers and consumers): `"produce"`, `"consume"`, or `None` for requests of neither kind.
+pub type RoleOf = fn(&serde_json::Value) -> Option<&'static str>;
 
 /// One protocol's registration.
 pub struct Protocol {
@@ -27,12 +30,22 @@ pub struct Protocol {
     pub stream: Option<StreamBuilder>,
     /// Its UDP dissector.
     pub datagram: Option<DatagramBuilder>,
+    /// The role of a client in the service map (brokers: producer or consumer), from the request.
+    pub role: Option<RoleOf>,
 }
 
 impl Protocol {
     /// A registration with nothing but a name: the base of `Protocol { .., ..Protocol::named(n) }`.
     pub const fn named(name: &'static str) -> Protocol {
-        Protocol { name, about: "", http_semantics: false, secrets: Secrets::NONE, stream: None, datagram: None }
+        Protocol {
+            name,
+            about: "",
+            http_semantics: false,
+            secrets: Secrets::NONE,
+            stream: None,
+            datagram: None,
+            role: None,
+        }
     }
 }
 
@@ -69,6 +82,12 @@ pub fn parse_enabled(list: &str) -> Result<Option<Vec<String>>, UnknownProtocol>
 /// Whether entries of this protocol are HTTP exchanges (HAR, copy as curl).
 pub fn has_http_semantics(name: &str) -> bool {
     PROTOCOLS.iter().any(|p| p.name == name && p.http_semantics)
+}
+
+/// What the client of an entry of protocol `name` does (`"produce"`, `"consume"`), where the protocol
+/// says: the service map groups a broker's clients by it.
+pub fn role_of(name: &str, request: &serde_json::Value) -> Option<&'static str> {
+    PROTOCOLS.iter().filter(|p| p.name == name).find_map(|p| p.role.and_then(|role| role(request)))
 }
 
 /// TCP dissectors of the enabled protocols, in probing order.

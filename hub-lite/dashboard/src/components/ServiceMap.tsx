@@ -78,6 +78,7 @@ export function ServiceMapView({ q, onAddClause }: { q: string; onAddClause(c: s
                 }} />
               <text x={(a.x + x2) / 2} y={(a.y + y2) / 2 - 4} class="edge-label" text-anchor="middle">
                 {formatCount(e.entries)}
+                {roleNames(e) && ` ${roleNames(e)}`}
               </text>
             </g>
           );
@@ -145,6 +146,14 @@ function NodeInfo({ n, onAdd }: { n: MapNode; onAdd(c: string): void }) {
   );
 }
 
+/** The roles of an edge's clients, most frequent first ("produce/consume"); empty without roles. */
+function roleNames(e: MapEdge): string {
+  return Object.entries(e.roles ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .map(([role]) => role)
+    .join("/");
+}
+
 function EdgeInfo({ e }: { e: MapEdge }) {
   return (
     <div>
@@ -155,6 +164,10 @@ function EdgeInfo({ e }: { e: MapEdge }) {
         <tbody>
           <tr><th>protocol</th><td>{e.protocol}</td></tr>
           <tr><th>entries</th><td>{formatCount(e.entries)}</td></tr>
+          {e.per_s !== undefined && <tr><th>rate</th><td>{e.per_s.toFixed(e.per_s < 10 ? 2 : 0)}/s</td></tr>}
+          {Object.entries(e.roles ?? {}).map(([role, n]) => (
+            <tr key={role}><th>{role}</th><td>{formatCount(n)}</td></tr>
+          ))}
           <tr><th>errors</th><td>{formatCount(e.errors)} ({(e.error_rate * 100).toFixed(1)}%)</td></tr>
           <tr><th>p50</th><td>{formatDuration(e.p50_us)}</td></tr>
           <tr><th>p95</th><td>{formatDuration(e.p95_us)}</td></tr>

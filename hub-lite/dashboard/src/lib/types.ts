@@ -171,6 +171,10 @@ export interface MapEdge {
   p50_us: number | null;
   p95_us: number | null;
   bytes: number;
+  /** Entries per second over the map's window. */
+  per_s?: number;
+  /** Entries by the client's role, for protocols with roles (a broker's producers and consumers). */
+  roles?: Record<string, number>;
 }
 
 export interface ServiceMap {
