@@ -1,13 +1,14 @@
 /** The live list: fixed-height rows, only the visible ones in the DOM, following new rows at the bottom
  * unless paused (by the button or by scrolling up), with a count of rows that arrived meanwhile. */
 
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { clause } from "../lib/filterText.ts";
 import { formatBytes, formatDuration, formatEndpoint, formatTime, outcomeClass } from "../lib/format.ts";
 import type { RowBuffer } from "../lib/rows.ts";
 import type { Endpoint, Row } from "../lib/types.ts";
 import { indexOfSeq } from "./App.tsx";
 import { Plus, ProtocolBadge } from "./parts.tsx";
+import { hideRules } from "../protocols/registry.ts";
 
 export const ROW_HEIGHT = 22;
 const OVERSCAN = 10;
@@ -31,7 +32,20 @@ export function EntryList({ buffer, version, filter, missed, selected, onSelect,
   const [follow, setFollow] = useState(true);
   // Rows ever added (monotone) when following stopped: the "N new" indicator counts from there.
   const [totalAtPause, setTotalAtPause] = useState(0);
-  const rows = buffer.rows;
+  // Rows the protocols hide by default (heartbeats), unless the user turned hiding off.
+  const [showHidden, setShowHidden] = useState(false);
+  const rules = useMemo(hideRules, []);
+  const all = buffer.rows;
+  const rows = useMemo(
+    () =>
+      showHidden || rules.length === 0
+        ? all
+        : all.filter((r) => !rules.some((h) => h.protocol === r.protocol && h.matches(r))),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [all, version, showHidden, rules],
+  );
+  const hidden = all.length - rows.length;
+  const hiddenWhat = [...new Set(rules.map((h) => h.what))].join(", ");
   const total = buffer.length + buffer.dropped;
 
   useLayoutEffect(() => {
@@ -115,6 +129,17 @@ export function EntryList({ buffer, version, filter, missed, selected, onSelect,
         <span data-testid="row-count">{rows.length.toLocaleString("en-US")} entries</span>
         {buffer.dropped > 0 && <span class="muted"> · {buffer.dropped.toLocaleString("en-US")} older dropped</span>}
         {missed > 0 && <span class="warn"> · {missed.toLocaleString("en-US")} missed (too fast)</span>}
+        {hidden > 0 && (
+          <button class="btn chip" onClick={() => setShowHidden(true)} data-testid="hidden-chip"
+            title="Shown when you turn hiding off">
+            {hidden.toLocaleString("en-US")} {hiddenWhat} hidden · show
+          </button>
+        )}
+        {showHidden && rules.length > 0 && (
+          <button class="btn chip" onClick={() => setShowHidden(false)} data-testid="hidden-chip">
+            hide {hiddenWhat}
+          </button>
+        )}
         <span class="spacer" />
         {fresh > 0 && (
           <button class="btn new-rows" onClick={resume} data-testid="new-rows">

@@ -5,7 +5,7 @@
 
 import { h, type ComponentType } from "preact";
 import { Section } from "../components/parts.tsx";
-import type { Entry } from "../lib/types.ts";
+import type { Entry, Row } from "../lib/types.ts";
 
 /** What a renderer's `Detail` gets: the whole entry, the filter's "add this clause", and "open the entry
  * with this id" (for entries that point to others, such as a WebSocket message to its handshake; it
@@ -22,6 +22,17 @@ export interface Renderer {
   /** Offer "copy as curl" even when the hub's catalogue does not say the protocol has HTTP semantics
    * (the entry's request must still be an HTTP request: method, path, headers). */
   canCopyAsCurl?: boolean;
+  /** Rows of this protocol that the list hides by default because they are noise (a database
+   * driver's heartbeats): `what` names them in the list's chip ("heartbeats"), which shows how many
+   * are hidden and turns hiding off. */
+  hide?: { what: string; matches(r: Row): boolean };
+}
+
+/** A protocol's rule for rows hidden by default. */
+export interface HideRule {
+  protocol: string;
+  what: string;
+  matches(r: Row): boolean;
 }
 
 const renderers = new Map<string, Renderer>();
@@ -29,6 +40,11 @@ const renderers = new Map<string, Renderer>();
 /** Registers the renderer of the entries named `name` (a later registration replaces an earlier one). */
 export function registerRenderer(name: string, renderer: Renderer): void {
   renderers.set(name, renderer);
+}
+
+/** The rules of every protocol that hides rows by default. */
+export function hideRules(): HideRule[] {
+  return [...renderers].flatMap(([protocol, r]) => (r.hide ? [{ protocol, ...r.hide }] : []));
 }
 
 /** Shows the request and response as JSON: the renderer of protocols that have none of their own. */
