@@ -12,14 +12,19 @@ Example:
       --cmd '["/usr/local/bin/node-agent"]'
 
 --add SRC:DEST     copy a file (mode kept; symlinks followed)
+--tree SRC:DEST    copy a directory tree: its files (mode kept), directories and relative
+                   symlinks that stay inside it (other symlinks are followed and copied)
+--exclude GLOB     leave out what --tree would add whose source path matches GLOB
+                   (fnmatch, `*` also matches `/`; repeatable)
 --symlink DEST=TO  add a symlink
 --mkdir DEST[:MODE] add a directory (parents are added as needed anyway)
 --text DEST=CONTENT add a small file with this content (mode 0644)
---with-libs        for every ELF file added, also add its dynamic loader and the
+--with-libs        for every ELF file added (by --add or --tree), also add its dynamic loader and the
                    shared libraries `ldd` resolves, at the same paths as on this machine
 --strip            strip debug info from ELF files (objcopy --strip-debug)
 """
 import argparse
+import fnmatch
 import hashlib
 import io
 import json
@@ -88,6 +93,38 @@ class Layer:
         self._parents(p)
         self.entries[p] = ("file", real, mode)
 
+    def add_tree(self, src, dest, excludes):
+        """Adds the tree under src at dest; returns the source paths of the files it added."""
+        src = os.path.realpath(src)
+        if not os.path.isdir(src):
+            sys.exit(f"mkimage: not a directory: {src}")
+        added = []
+        self.add_dir(dest, os.stat(src).st_mode & 0o7777)
+        for dirpath, dirnames, filenames in os.walk(src):
+            dirnames.sort()
+            rel_dir = os.path.relpath(dirpath, src)
+            for name in sorted(dirnames) + sorted(filenames):
+                path = os.path.join(dirpath, name)
+                if any(fnmatch.fnmatch(path, g) for g in excludes):
+                    if name in dirnames:
+                        dirnames.remove(name)
+                    continue
+                target = os.path.normpath(os.path.join(dest, rel_dir, name))
+                if os.path.islink(path):
+                    link = os.readlink(path)
+                    inside = os.path.realpath(path).startswith(src + os.sep)
+                    if not os.path.isabs(link) and inside:
+                        self.add_symlink(target, link)
+                        continue
+                    if os.path.isdir(path):
+                        sys.exit(f"mkimage: {path}: a symlink to a directory outside the tree")
+                if name in dirnames:
+                    self.add_dir(target, os.stat(path).st_mode & 0o7777)
+                else:
+                    self.add_file(path, target)
+                    added.append(path)
+        return added
+
     def add_text(self, dest, content, mode=0o644):
         p = dest.strip("/")
         self._parents(p)
@@ -125,6 +162,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--ref", action="append", required=True, help="image name:tag (repeatable)")
     ap.add_argument("--add", action="append", default=[], metavar="SRC:DEST")
+    ap.add_argument("--tree", action="append", default=[], metavar="SRC:DEST")
+    ap.add_argument("--exclude", action="append", default=[], metavar="GLOB")
     ap.add_argument("--symlink", action="append", default=[], metavar="DEST=TARGET")
     ap.add_argument("--mkdir", action="append", default=[], metavar="DEST[:MODE]")
     ap.add_argument("--text", action="append", default=[], metavar="DEST=CONTENT")
@@ -150,6 +189,11 @@ def main():
         layer.add_file(src, dest)
         if is_elf(os.path.realpath(src)):
             elves.append(src)
+    for spec in a.tree:
+        src, sep, dest = spec.rpartition(":")
+        if not sep:
+            sys.exit(f"mkimage: --tree wants SRC:DEST, got {spec}")
+        elves += [f for f in layer.add_tree(src, dest, a.exclude) if is_elf(os.path.realpath(f))]
     if a.with_libs:
         for src in elves:
             for dep in ldd_deps(src):

@@ -34,6 +34,9 @@ CGROUP_PARENT=kubectl-shark      # /sys/fs/cgroup/<ctrl>/kubectl-shark/{daemons,
 CONTAINERD_SOCK=$STATE/containerd/containerd.sock
 PAUSE_IMAGE=registry.k8s.io/pause:3.10
 TESTBOX_IMAGE=kubectl-shark.test/testbox:1
+REDIS_IMAGE=kubectl-shark.test/redis:1      # Debian's redis-server + redis-cli (lib/images.sh)
+POSTGRES_IMAGE=kubectl-shark.test/postgres:1 # Debian's PostgreSQL server + psql (lib/images.sh)
+PG_MAJOR=15
 IPT_CHAIN=KUBECTL-SHARK-FWD      # our own FORWARD guard chain
 # Global sysctls something in the cluster changes; snapshotted by up, restored by down.
 #  - kubelet (protectKernelDefaults=false) sets the first six;

@@ -3,10 +3,15 @@
 # k8s.io namespace (no registry, no Docker):
 #   registry.k8s.io/pause:3.10          pod sandbox (our own pause, Go, static)
 #   kubectl-shark.test/testbox:1        busybox-static + testkit (test workloads and probes)
+#   kubectl-shark.test/redis:1          Debian's redis-server + redis-cli (+ busybox): tap/run's Redis pair
+#   kubectl-shark.test/postgres:1       Debian's PostgreSQL 15 server binaries, psql (+ busybox):
+#                                       tap/run's PostgreSQL pair
 #   ghcr.io/kubectl-shark/kubectl-shark:<workspace version>
 #                                       node-agent (+ hub-lite when the workspace has that binary),
-#                                       built from the current checkout
-# Usage: lib/images.sh [all|base|project]   (default all)
+#                                       built from the current checkout, or taken from
+#                                       $KUBECTL_SHARK_PROJECT_BIN_DIR when set (prebuilt release
+#                                       binaries: no cargo build)
+# Usage: lib/images.sh [all|base|workloads|project]   (default all)
 # Archives are cached in ~/.cache/kubectl-shark/images keyed by content, and an
 # image is imported again only when its archive changed.
 set -euo pipefail
@@ -69,6 +74,63 @@ build_base() {
   import_archive testbox "$cache/testbox-$tbkey.tar" "$TESTBOX_IMAGE"
 }
 
+# --- real servers for the protocol workloads (lib/workloads.sh) -------------
+# Made from this machine's Debian packages, at the same paths (with their loader and libraries), plus
+# busybox for the shell the pods' loops run in. Both run as a non-root user (PostgreSQL refuses root).
+busybox_args() {
+  local bb=/bin/busybox applet
+  [ -x "$bb" ] || die "busybox-static is not installed (/bin/busybox)"
+  echo "--add=$bb:/bin/busybox"
+  for applet in $("$bb" --list); do
+    [ "$applet" = busybox ] || echo "--symlink=/bin/$applet=busybox"
+  done
+}
+
+# build_server NAME REF KEY-INPUT-FILES... -- MKIMAGE-ARGS...: the archive is keyed by the content of
+# the listed files (the packages' binaries and data, busybox, mkimage.py) and MKIMAGE-ARGS.
+build_server() {
+  local name=$1 ref=$2 files=() key archive
+  shift 2
+  while [ "$1" != -- ]; do files+=("$1"); shift; done
+  shift
+  # dpkg-query: the libraries --with-libs copies come from packages; an upgrade rebuilds.
+  key=$( (printf '%s\n' "$ref" "$@"; dpkg-query -W -f '${Package}=${Version}\n'; find -L "${files[@]}" /bin/busybox "$mkimage" -type f -print0 | sort -z | xargs -0 sha256sum) |
+    sha256sum | cut -c1-16)
+  archive=$cache/$name-$key.tar
+  if [ ! -f "$archive" ]; then
+    log "building $ref"
+    local bbargs; mapfile -t bbargs < <(busybox_args)
+    python3 "$mkimage" --out "$archive" --ref "$ref" --with-libs --mkdir /tmp:1777 "${bbargs[@]}" "$@"
+    ls -t "$cache/$name"-*.tar 2>/dev/null | tail -n +3 | xargs -r rm -f
+  fi
+  import_archive "$name" "$archive" "$ref"
+}
+
+build_workloads() {
+  local f
+  for f in /usr/bin/redis-server /usr/bin/redis-cli; do
+    [ -x "$f" ] || die "$f is missing: apt-get install redis-server redis-tools"
+  done
+  build_server redis "$REDIS_IMAGE" /usr/bin/redis-server /usr/bin/redis-cli -- \
+    --add /usr/bin/redis-server:/usr/bin/redis-server --add /usr/bin/redis-cli:/usr/bin/redis-cli \
+    --text "/etc/passwd=root:x:0:0:root:/root:/bin/sh\nredis:x:999:999:redis:/tmp:/bin/sh\n" \
+    --text "/etc/group=root:x:0:\nredis:x:999:\n" --user 999:999 --workdir /tmp \
+    --cmd '["/usr/bin/redis-server", "--save", "", "--appendonly", "no", "--protected-mode", "no", "--port", "6379"]'
+
+  local pg=/usr/lib/postgresql/$PG_MAJOR share=/usr/share/postgresql/$PG_MAJOR
+  for f in "$pg/bin/postgres" "$pg/bin/initdb" "$pg/bin/psql" "$share/postgres.bki"; do
+    [ -e "$f" ] || die "$f is missing: apt-get install postgresql-$PG_MAJOR"
+  done
+  # lib/: the server's loadable modules (plpgsql, the text-search dictionaries and encoding
+  # conversions initdb sets up), without the LLVM JIT (jit is off; it would pull in libLLVM).
+  build_server postgres "$POSTGRES_IMAGE" "$pg" "$share" /usr/share/zoneinfo/Etc/UTC -- \
+    --tree "$pg:$pg" --exclude "$pg/lib/llvmjit*" --exclude "$pg/lib/bitcode" \
+    --tree "$share:$share" --add /usr/share/zoneinfo/Etc/UTC:/usr/share/zoneinfo/UTC \
+    --text "/etc/passwd=root:x:0:0:root:/root:/bin/sh\npostgres:x:999:999:postgres:/tmp:/bin/sh\n" \
+    --text "/etc/group=root:x:0:\npostgres:x:999:\n" --user 999:999 --workdir /tmp --env TZ=UTC \
+    --cmd '["/bin/sh"]'
+}
+
 # --- the project's image -----------------------------------------------------
 project_ref() {
   local v
@@ -81,27 +143,38 @@ build_project() {
     log "KUBECTL_SHARK_SKIP_PROJECT_IMAGE=1: not building the project's image"
     return 0
   fi
-  command -v cargo >/dev/null || die "cargo not found: the project's image is built from this checkout"
-  local ref bins=() b
+  local ref bins=() b bin_dir
   ref=$(project_ref)
-  # Which of the image's binaries the workspace has today.
-  local have
-  have=$(cd "$REPO_ROOT" && cargo metadata --no-deps --format-version 1 |
-    jq -r '.packages[].targets[] | select(.kind | index("bin")) | .name')
-  for b in node-agent hub-lite; do
-    if grep -qx "$b" <<<"$have"; then bins+=("$b"); fi
-  done
-  [ ${#bins[@]} -gt 0 ] || die "neither node-agent nor hub-lite is a binary target in this workspace"
-  local cargo_args=(build --release)
-  for b in "${bins[@]}"; do cargo_args+=(--bin "$b"); done
-  log "building ${bins[*]} (cargo ${cargo_args[*]})"
-  local target_dir
-  target_dir=$(cd "$REPO_ROOT" && cargo metadata --no-deps --format-version 1 | jq -r .target_directory)
-  (cd "$REPO_ROOT" && nice -n 10 cargo "${cargo_args[@]}" >&2)
+  if [ -n "${KUBECTL_SHARK_PROJECT_BIN_DIR:-}" ]; then
+    # Prebuilt binaries (e.g. a release build made elsewhere): no cargo build here.
+    bin_dir=$KUBECTL_SHARK_PROJECT_BIN_DIR
+    for b in node-agent hub-lite; do
+      if [ -x "$bin_dir/$b" ]; then bins+=("$b"); fi
+    done
+    [ ${#bins[@]} -gt 0 ] || die "KUBECTL_SHARK_PROJECT_BIN_DIR=$bin_dir holds neither node-agent nor hub-lite"
+    log "taking ${bins[*]} from $bin_dir (KUBECTL_SHARK_PROJECT_BIN_DIR)"
+  else
+    command -v cargo >/dev/null || die "cargo not found: the project's image is built from this checkout"
+    # Which of the image's binaries the workspace has today.
+    local have
+    have=$(cd "$REPO_ROOT" && cargo metadata --no-deps --format-version 1 |
+      jq -r '.packages[].targets[] | select(.kind | index("bin")) | .name')
+    for b in node-agent hub-lite; do
+      if grep -qx "$b" <<<"$have"; then bins+=("$b"); fi
+    done
+    [ ${#bins[@]} -gt 0 ] || die "neither node-agent nor hub-lite is a binary target in this workspace"
+    local cargo_args=(build --release)
+    for b in "${bins[@]}"; do cargo_args+=(--bin "$b"); done
+    log "building ${bins[*]} (cargo ${cargo_args[*]})"
+    local target_dir
+    target_dir=$(cd "$REPO_ROOT" && cargo metadata --no-deps --format-version 1 | jq -r .target_directory)
+    (cd "$REPO_ROOT" && nice -n 10 cargo "${cargo_args[@]}" >&2)
+    bin_dir=$target_dir/release
+  fi
 
   local key
-  key=$( (for b in "${bins[@]}"; do sha256sum "$target_dir/release/$b" | cut -d' ' -f1; done
-          echo "$ref"; cat "$mkimage"; ldd "$target_dir/release/${bins[0]}" | sed 's/ (0x.*//') | sha256sum | cut -c1-16)
+  key=$( (for b in "${bins[@]}"; do sha256sum "$bin_dir/$b" | cut -d' ' -f1; done
+          echo "$ref"; cat "$mkimage"; ldd "$bin_dir/${bins[0]}" | sed 's/ (0x.*//') | sha256sum | cut -c1-16)
   local archive=$cache/kubectl-shark-$key.tar
   if [ ! -f "$archive" ]; then
     local args=(--out "$archive" --ref "$ref" --with-libs --strip --mkdir /tmp:1777
@@ -110,7 +183,7 @@ build_project() {
       --label "org.opencontainers.image.source=https://github.com/kubectl-shark/kubectl-shark"
       --label "org.opencontainers.image.version=${ref##*:}"
       --cmd '["/usr/local/bin/node-agent"]')
-    for b in "${bins[@]}"; do args+=(--add "$target_dir/release/$b:/usr/local/bin/$b"); done
+    for b in "${bins[@]}"; do args+=(--add "$bin_dir/$b:/usr/local/bin/$b"); done
     python3 "$mkimage" "${args[@]}"
     # keep the last few project archives only
     ls -t "$cache"/kubectl-shark-*.tar 2>/dev/null | tail -n +4 | xargs -r rm -f
@@ -120,9 +193,10 @@ build_project() {
 }
 
 case $what in
-  all) build_base; build_project ;;
+  all) build_base; build_workloads; build_project ;;
   base) build_base ;;
+  workloads) build_workloads ;;
   project) build_project ;;
   ref) project_ref ;;
-  *) die "usage: images.sh [all|base|project|ref]" ;;
+  *) die "usage: images.sh [all|base|workloads|project|ref]" ;;
 esac
