@@ -71,6 +71,16 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The most a session's [`StreamSession::buffered_bytes`] can be with these limits: the two
+    /// framers and joined payloads, the waiting commands, and one response's kept results.
+    pub fn max_buffered(&self) -> usize {
+        let streams = 2 * (framing::MAX_FRAME + framing::KEPT_PAYLOAD);
+        let commands = self.max_pending * (self.query + 4 + self.params * 32);
+        let value = self.cell + 3 + 24;
+        let result = self.columns * (256 + 32) + self.rows * self.columns * value;
+        streams + commands + (self.results + 1) * result
+    }
+
     pub fn from_settings(settings: &ProtocolSettings) -> Self {
         let d = Limits::default();
         Limits { query: d.query.min(settings.body_limit.max(64)), max_pending: settings.max_streams.max(1), ..d }
