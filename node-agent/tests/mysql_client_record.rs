@@ -110,3 +110,30 @@ fn the_password_and_scramble_never_reach_an_entry() {
         assert_eq!(l["status"], "OK");
     }
 }
+
+/// The filter examples of docs/entry.md "MySQL", on the golden capture: what each must match is
+/// known from the workload (the record script), not from our output.
+#[test]
+fn the_documented_filter_examples_select_what_they_say() {
+    use node_agent::filter::Filter;
+    let mut all = Vec::new();
+    let config = EngineConfig { source_id: "e".into(), ..EngineConfig::default() };
+    run_files(&[dir().join("queries.pcap")], config, &mut |e| all.push(e));
+    let count = |f: &str| all.iter().filter(|e| Filter::parse(f).expect(f).matches(e)).count();
+    let slow = all
+        .iter()
+        .filter(|e| e.protocol == "mysql")
+        .filter(|e| serde_json::to_value(e).unwrap()["elapsed_us"].as_u64().is_some_and(|us| us > 1000))
+        .count();
+    assert!(slow > 0, "the CREATE TABLE and the inserts take over 1 ms");
+    assert_eq!(count("mysql and elapsed_us > 1000"), slow);
+    assert_eq!(count("mysql and elapsed_us > 100000"), 0, "nothing in this workload takes 100 ms");
+    assert_eq!(count(r#"mysql and status == "1146""#), 1, "the missing table");
+    assert_eq!(count("mysql and response.error.code == 1062"), 2, "the duplicate apple and fig");
+    assert_eq!(count(r#"mysql and outcome == "client_error""#), 4, "1146, 1064 and two 1062");
+    assert_eq!(count(r#"mysql and request.command == "COM_STMT_EXECUTE""#), 3);
+    assert_eq!(count(r#"mysql and request.query contains "missing_table""#), 1);
+    assert_eq!(count(r#"mysql and request.params == "fig""#), 2, "both executions bound 'fig'");
+    assert_eq!(count("mysql and response.row_count > 1"), 2, "the text and the binary select");
+    assert_eq!(count(r#"mysql and request.command == "handshake" and request.user == "shark""#), 2);
+}
