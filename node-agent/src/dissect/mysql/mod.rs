@@ -78,7 +78,8 @@ impl Limits {
         let commands = self.max_pending * (self.query + 4 + self.params * 32);
         let value = self.cell + 3 + 24;
         let result = self.columns * (256 + 32) + self.rows * self.columns * value;
-        streams + commands + (self.results + 1) * result
+        let statements = MAX_STATEMENTS * (self.query + 2 * usize::from(u16::MAX) + 16);
+        streams + commands + (self.results + 2) * result + statements
     }
 
     pub fn from_settings(settings: &ProtocolSettings) -> Self {

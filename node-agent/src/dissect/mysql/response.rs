@@ -14,6 +14,9 @@ use super::Limits;
 use crate::time::Timestamp;
 use serde_json::Value;
 
+/// Notes kept per response.
+pub const MAX_NOTES: usize = 8;
+
 /// What kind of response the command calls for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
@@ -224,7 +227,7 @@ impl Response {
                         });
                     }
                     Ok(_) => {}
-                    Err(e) => self.notes.push(e.to_string()),
+                    Err(e) => self.note(e.to_string()),
                 }
                 self.stage = if left <= 1 { Stage::AfterColumns } else { Stage::Columns { left: left - 1 } };
                 Progress::More
@@ -257,7 +260,7 @@ impl Response {
                                 ok.status
                             }
                             Err(e) => {
-                                self.notes.push(e.to_string());
+                                self.note(e.to_string());
                                 0
                             }
                         }
@@ -301,14 +304,21 @@ impl Response {
     }
 
     fn malformed(&mut self, e: packet::Malformed) -> Progress {
-        self.notes.push(e.to_string());
+        self.note(e.to_string());
         Progress::Done
+    }
+
+    /// Adds a note, up to [`MAX_NOTES`] per response.
+    fn note(&mut self, note: String) {
+        if self.notes.len() < MAX_NOTES && !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
     }
 
     fn error(&mut self, payload: &[u8]) -> Progress {
         match ErrPacket::parse(payload) {
             Ok(e) => self.error = Some(json::error_record(&e)),
-            Err(e) => self.notes.push(e.to_string()),
+            Err(e) => self.note(e.to_string()),
         }
         if !self.current.is_result_set && self.current.affected_rows.is_none() {
             // The error is the whole result: not counted as a result of its own.
@@ -383,9 +393,9 @@ impl Response {
             }
             Err(e) if p.len > p.payload.len() => {
                 let _ = e;
-                self.notes.push("a row longer than the kept bytes was not decoded".into());
+                self.note("a row longer than the kept bytes was not decoded".into());
             }
-            Err(e) => self.notes.push(e.to_string()),
+            Err(e) => self.note(e.to_string()),
         }
     }
 }

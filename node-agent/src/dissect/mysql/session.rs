@@ -24,7 +24,7 @@ use crate::time::Timestamp;
 use std::collections::{HashMap, VecDeque};
 
 /// Statements remembered per connection (prepared and not closed).
-pub const MAX_STATEMENTS: usize = 1024;
+pub const MAX_STATEMENTS: usize = 256;
 
 /// A prepared statement as far as the capture showed it.
 #[derive(Debug, Clone, Default)]
@@ -111,6 +111,12 @@ impl MysqlSession {
     }
 }
 
+impl Statement {
+    pub fn held_bytes(&self) -> usize {
+        self.sql.len() + 2 * self.types.len() + 16
+    }
+}
+
 impl StreamSession for MysqlSession {
     fn on_data(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
         let state = &mut self.state;
@@ -132,6 +138,7 @@ impl StreamSession for MysqlSession {
             s.end();
         }
         self.state.flush(ts, "no response before the connection closed", out);
+        self.state.statements = HashMap::new();
     }
 
     fn is_done(&self) -> bool {
@@ -141,6 +148,8 @@ impl StreamSession for MysqlSession {
     fn buffered_bytes(&self) -> usize {
         self.streams.iter().map(PacketStream::buffered).sum::<usize>()
             + self.state.queue.iter().map(|p| p.response.held_bytes() + p.request.held_bytes()).sum::<usize>()
+            + self.state.orphan.as_ref().map_or(0, |p| p.response.held_bytes())
+            + self.state.statements.values().map(Statement::held_bytes).sum::<usize>()
     }
 }
 
