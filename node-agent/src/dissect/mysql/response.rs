@@ -180,6 +180,12 @@ impl Response {
                         }
                         Err(e) => self.malformed(e),
                     },
+                    (_, Expect::Fetch) => {
+                        // Rows of the cursor straight away, up to an EOF.
+                        self.current.is_result_set = true;
+                        self.stage = Stage::Rows;
+                        self.step(p)
+                    }
                     (_, Expect::Auth) => {
                         self.stage = Stage::Auth;
                         self.step(p)

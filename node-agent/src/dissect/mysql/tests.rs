@@ -596,3 +596,49 @@ fn binary_values_of_every_type() {
         assert!(r.is_empty(), "type {code:#x} left bytes");
     }
 }
+
+/// A cursor (COM_STMT_EXECUTE with CURSOR_TYPE_READ_ONLY): the execution answers with the columns
+/// and an EOF carrying SERVER_STATUS_CURSOR_EXISTS; COM_STMT_FETCH answers with rows and an EOF.
+#[test]
+fn cursor_execute_and_fetch() {
+    let mut prep = vec![0x16];
+    prep.extend(b"select a from t");
+    let mut r = pkt(1, &[0, 9, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    r.extend(pkt(2, &column("a", 0x03, 0)));
+    r.extend(pkt(3, &eof(2)));
+    let ex = vec![0x17, 9, 0, 0, 0, 1, 1, 0, 0, 0];
+    let mut cols = pkt(1, &[1]);
+    cols.extend(pkt(2, &column("a", 0x03, 0)));
+    cols.extend(pkt(3, &eof(0x0042)));
+    let fetch = vec![0x1c, 9, 0, 0, 0, 2, 0, 0, 0];
+    let mut rows = Vec::new();
+    for (i, v) in [5i32, 6].iter().enumerate() {
+        let mut row = vec![0x00, 0x00];
+        row.extend(v.to_le_bytes());
+        rows.extend(pkt(1 + i as u8, &row));
+    }
+    rows.extend(pkt(3, &eof(0x0042 | 0x0080)));
+    let turns = vec![
+        (C2S, pkt(0, &prep)),
+        (S2C, r),
+        (C2S, pkt(0, &ex)),
+        (S2C, cols),
+        (C2S, pkt(0, &fetch)),
+        (S2C, rows),
+        (C2S, query("select 1")),
+        (S2C, pkt(1, &ok(0, 0, 2, 0))),
+    ];
+    let out = split_invariant(true, &turns);
+    let got: Vec<_> = out.iter().map(|e| (e.summary.as_str(), e.status.as_deref())).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("STMT_PREPARE select a from t", Some("OK")),
+            ("STMT_EXECUTE select a from t", Some("OK")),
+            ("STMT_FETCH select a from t", Some("OK")),
+            ("select 1", Some("OK"))
+        ]
+    );
+    assert_eq!(resp(&out[1])["row_count"], 0);
+    assert_eq!(resp(&out[2])["row_count"], 2);
+}
