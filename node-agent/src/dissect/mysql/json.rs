@@ -104,7 +104,9 @@ impl Request {
         if cut.len() < one_line.len() {
             cut.push('…');
         }
-        if self.code == packet::COM_QUERY {
+        if cut.is_empty() {
+            short.to_owned()
+        } else if self.code == packet::COM_QUERY {
             cut
         } else {
             format!("{short} {cut}")

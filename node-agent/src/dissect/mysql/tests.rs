@@ -642,3 +642,12 @@ fn cursor_execute_and_fetch() {
     assert_eq!(resp(&out[1])["row_count"], 0);
     assert_eq!(resp(&out[2])["row_count"], 2);
 }
+
+/// Fuzzer find: a COM_QUERY whose SQL is empty had an empty summary.
+#[test]
+fn an_empty_query_is_summarised_by_its_command() {
+    let out = run(true, &vec![(C2S, pkt(0, b"\x03")), (S2C, pkt(1, &err(1065, "42000", "Query was empty")))]);
+    assert_eq!(out[0].summary, "QUERY");
+    let out = run(true, &vec![(C2S, pkt(0, b"\x03  \n")), (S2C, pkt(1, &ok(0, 0, 2, 0)))]);
+    assert_eq!(out[0].summary, "QUERY");
+}
