@@ -651,3 +651,76 @@ fn an_empty_query_is_summarised_by_its_command() {
     let out = run(true, &vec![(C2S, pkt(0, b"\x03  \n")), (S2C, pkt(1, &ok(0, 0, 2, 0)))]);
     assert_eq!(out[0].summary, "QUERY");
 }
+
+// ------------------------------------------------------------------ real client bytes
+
+/// The TCP payloads of the golden capture (tests/golden/mysql/queries.pcap: MariaDB, PyMySQL and
+/// mysql-connector-python, recorded on loopback by its `record` script), per connection in capture
+/// order, as turns (consecutive segments of one direction joined). A minimal reader: classic pcap,
+/// Ethernet, IPv4, TCP.
+fn golden_connections() -> Vec<Turns> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/mysql/queries.pcap");
+    let data = std::fs::read(path).unwrap();
+    assert_eq!(&data[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "little-endian microsecond pcap");
+    let mut at = 24;
+    let mut server_port = None;
+    let mut conns: Vec<(u16, Turns)> = Vec::new();
+    while at + 16 <= data.len() {
+        let caplen = u32::from_le_bytes(data[at + 8..at + 12].try_into().unwrap()) as usize;
+        let frame = &data[at + 16..at + 16 + caplen];
+        at += 16 + caplen;
+        let ip = &frame[14..];
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+        let tcp = &ip[ihl..total];
+        let (sport, dport) = (u16::from_be_bytes([tcp[0], tcp[1]]), u16::from_be_bytes([tcp[2], tcp[3]]));
+        let flags = tcp[13];
+        if flags & 0x12 == 0x12 {
+            server_port = Some(sport);
+        }
+        let payload = &tcp[usize::from(tcp[12] >> 4) * 4..];
+        if payload.is_empty() {
+            continue;
+        }
+        let server = server_port.expect("a SYN-ACK first");
+        let (dir, client) = if dport == server { (C2S, sport) } else { (S2C, dport) };
+        let i = match conns.iter().position(|(c, _)| *c == client) {
+            Some(i) => i,
+            None => {
+                conns.push((client, Vec::new()));
+                conns.len() - 1
+            }
+        };
+        let turns = &mut conns[i].1;
+        match turns.last_mut() {
+            Some((d, bytes)) if *d == dir => bytes.extend_from_slice(payload),
+            _ => turns.push((dir, payload.to_vec())),
+        }
+    }
+    conns.into_iter().map(|(_, t)| t).collect()
+}
+
+#[test]
+fn real_clients_conversations_split_at_every_byte() {
+    let conns = golden_connections();
+    assert_eq!(conns.len(), 2, "PyMySQL's and mysql-connector's connections");
+    let mut total = 0;
+    for turns in &conns {
+        let out = split_invariant(true, turns);
+        assert_eq!(out[0].request["command"], "handshake");
+        assert_eq!(out[0].request["user"], "shark");
+        for e in &out {
+            assert!(e.notes.is_empty(), "{e:#?}");
+            let no_response = ["COM_QUIT", "COM_STMT_CLOSE"].contains(&e.request["command"].as_str().unwrap());
+            assert_eq!(e.status.is_none(), no_response, "{e:#?}");
+        }
+        total += out.len();
+        // Picked up mid-way, after the login: the same commands, found by resynchronising.
+        let after_login = turns.iter().position(|(d, b)| *d == C2S && b.get(4) == Some(&0x03)).unwrap();
+        let mid = run(false, &turns[after_login..].to_vec());
+        let want: Vec<_> = out.iter().skip(1).map(|e| (e.summary.clone(), e.status.clone())).collect();
+        let got: Vec<_> = mid.iter().map(|e| (e.summary.clone(), e.status.clone())).collect();
+        assert_eq!(got, want);
+    }
+    assert_eq!(total, 30, "the golden capture's 30 entries");
+}
