@@ -137,3 +137,47 @@ fn the_documented_filter_examples_select_what_they_say() {
     assert_eq!(count("mysql and response.row_count > 1"), 2, "the text and the binary select");
     assert_eq!(count(r#"mysql and request.command == "handshake" and request.user == "shark""#), 2);
 }
+
+/// tshark 4's mysql dissector on the golden capture, now (not only when it was recorded): its
+/// commands and answers, turned into summaries and statuses by the fixture's oracle.py, equal our
+/// entries in order (the golden test compares them as multisets). Needs tshark and python3.
+#[test]
+fn tshark_sees_the_same_commands_and_statuses_in_the_same_order() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let entries = entries();
+    let port = entries[0]["dst"]["port"].as_u64().expect("server port").to_string();
+    let pcap = dir().join("queries.pcap");
+    let tshark = Command::new("tshark")
+        .args(["-o", "tcp.reassemble_out_of_order:TRUE", "-d", &format!("tcp.port=={port},mysql"), "-r"])
+        .arg(&pcap)
+        .args(["-Y", "mysql", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"])
+        .args(["-e", "tcp.srcport", "-e", "mysql.command", "-e", "mysql.query", "-e", "mysql.stmt_id"])
+        .args(["-e", "mysql.user", "-e", "mysql.schema", "-e", "mysql.response_code", "-e", "mysql.error_code"])
+        .output()
+        .expect("tshark is needed (apt-get install tshark)");
+    assert!(tshark.status.success(), "{}", String::from_utf8_lossy(&tshark.stderr));
+    let mut oracle = Command::new("python3")
+        .arg(dir().join("oracle.py"))
+        .arg(&port)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed");
+    oracle.stdin.take().unwrap().write_all(&tshark.stdout).unwrap();
+    let out = oracle.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let mut want: Vec<(String, Option<String>)> = Vec::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        match line.split_once(' ') {
+            Some(("summary", s)) => want.push((s.to_owned(), None)),
+            Some(("status", s)) => want.last_mut().expect("a summary first").1 = Some(s.to_owned()),
+            _ => {}
+        }
+    }
+    let got: Vec<(String, Option<String>)> = entries
+        .iter()
+        .map(|e| (e["summary"].as_str().unwrap().to_owned(), e["status"].as_str().map(str::to_owned)))
+        .collect();
+    assert_eq!(got, want);
+}
