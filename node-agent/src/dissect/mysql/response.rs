@@ -22,8 +22,9 @@ pub const MAX_NOTES: usize = 8;
 pub enum Expect {
     /// OK, ERR, a LOCAL INFILE request, or text result sets.
     Generic,
-    /// OK, ERR or binary result sets (COM_STMT_EXECUTE).
-    Binary,
+    /// OK, ERR or binary result sets (COM_STMT_EXECUTE); the statement's columns as its prepare
+    /// described them, for a result whose column definitions are not sent again.
+    Binary { cached: Vec<Column> },
     /// COM_STMT_PREPARE: its OK, then parameter and column definitions.
     Prepare { sql: String },
     /// COM_STMT_FETCH: binary rows whose types are not followed.
@@ -64,7 +65,7 @@ enum Stage {
 }
 
 /// One column: name, type code, unsigned.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
     pub name: String,
     pub type_code: u8,
@@ -134,13 +135,18 @@ impl Response {
     }
 
     pub fn held_bytes(&self) -> usize {
-        self.current.held + self.results.iter().map(|r| r.held).sum::<usize>()
+        let cached = match &self.expect {
+            Expect::Binary { cached } => cached.iter().map(|c| c.name.len() + 32).sum(),
+            _ => 0,
+        };
+        cached + self.current.held + self.results.iter().map(|r| r.held).sum::<usize>()
     }
 
     /// The statement a COM_STMT_PREPARE response defined.
     pub fn prepared(&self) -> Option<(u32, Statement)> {
         let (Expect::Prepare { sql }, Some(ok)) = (&self.expect, self.prepare) else { return None };
-        Some((ok.statement_id, Statement { sql: sql.clone(), params: ok.params, types: Vec::new() }))
+        let columns = self.current.columns.clone();
+        Some((ok.statement_id, Statement { sql: sql.clone(), params: ok.params, types: Vec::new(), columns }))
     }
 
     pub fn push(&mut self, p: &Packet<'_>, seg_ts: Timestamp) -> Progress {
@@ -206,8 +212,20 @@ impl Response {
                         self.stage = Stage::FieldList;
                         self.step(p)
                     }
-                    _ => match Reader::new(payload, "column count").lenenc_int() {
-                        Ok(n) if n > 0 => {
+                    _ => match self.column_count(payload) {
+                        Ok((n, false)) => {
+                            // Column definitions not sent again (MariaDB's cached metadata, MySQL's
+                            // optional result set metadata): the prepare's, when it was seen.
+                            self.current.is_result_set = true;
+                            self.current.column_count = n;
+                            if let Expect::Binary { cached } = &self.expect {
+                                self.current.columns = cached.clone();
+                                self.current.held += cached.iter().map(|c| c.name.len() + 32).sum::<usize>();
+                            }
+                            self.stage = Stage::AfterColumns;
+                            Progress::More
+                        }
+                        Ok((n, true)) if n > 0 => {
                             self.current.is_result_set = true;
                             self.current.column_count = n;
                             self.stage = Stage::Columns { left: n };
@@ -287,6 +305,20 @@ impl Response {
                 if packet::is_eof(payload) {
                     return Progress::More;
                 }
+                let columns = self.prepare.map_or(0, |ok| u32::from(ok.columns));
+                if left <= columns && self.current.columns.len() < self.limits.columns {
+                    // The result columns come after the parameters: kept for executions whose
+                    // results do not repeat them.
+                    if let Ok(def) = ColumnDef::parse(payload) {
+                        let name = packet::text(def.name, 256).0;
+                        self.current.held += name.len() + 32;
+                        self.current.columns.push(Column {
+                            name,
+                            type_code: def.column_type,
+                            unsigned: def.flags & packet::UNSIGNED_FLAG != 0,
+                        });
+                    }
+                }
                 if left <= 1 {
                     return Progress::Done;
                 }
@@ -307,6 +339,18 @@ impl Response {
                 _ => Progress::More,
             },
         }
+    }
+
+    /// A column count packet: the count, and whether column definitions follow (a single byte
+    /// after the count says so when MariaDB's `MARIADB_CLIENT_CACHE_METADATA` or MySQL's
+    /// `CLIENT_OPTIONAL_RESULTSET_METADATA` was negotiated; 0 means they do not).
+    fn column_count(&self, payload: &[u8]) -> Result<(u64, bool), packet::Malformed> {
+        let mut r = Reader::new(payload, "column count");
+        let n = r.lenenc_int()?;
+        Ok(match r.remaining() {
+            [0] => (n, false),
+            _ => (n, true),
+        })
     }
 
     fn malformed(&mut self, e: packet::Malformed) -> Progress {
@@ -385,7 +429,7 @@ impl Response {
         }
         let cols = usize::try_from(self.current.column_count).unwrap_or(usize::MAX);
         let decoded = match self.expect {
-            Expect::Binary if cols == self.current.columns.len() => {
+            Expect::Binary { .. } if cols == self.current.columns.len() => {
                 let types: Vec<(u8, bool)> = self.current.columns.iter().map(|c| (c.type_code, c.unsigned)).collect();
                 values::binary_row(p.payload, &types, self.limits.cell)
             }

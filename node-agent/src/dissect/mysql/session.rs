@@ -16,7 +16,7 @@
 use super::framing::{Event, Packet, PacketStream};
 use super::json::{self, LoginRecord, Request};
 use super::packet::{self, Greeting, Login, Reader};
-use super::response::{Expect, Progress, Response};
+use super::response::{Column, Expect, Progress, Response};
 use super::values;
 use super::Limits;
 use crate::dissect::{Direction, ExchangeSink, StreamSession};
@@ -33,6 +33,8 @@ pub struct Statement {
     pub params: u16,
     /// Parameter types bound by the last execution that sent them.
     pub types: Vec<(u8, bool)>,
+    /// The result columns the prepare described.
+    pub columns: Vec<Column>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +115,7 @@ impl MysqlSession {
 
 impl Statement {
     pub fn held_bytes(&self) -> usize {
-        self.sql.len() + 2 * self.types.len() + 16
+        self.sql.len() + 2 * self.types.len() + 16 + self.columns.iter().map(|c| c.name.len() + 32).sum::<usize>()
     }
 }
 
@@ -318,20 +320,20 @@ impl State {
         let mut r = Reader::new(body, "COM_STMT_EXECUTE");
         let Ok(id) = r.u32() else {
             request.notes.push("COM_STMT_EXECUTE too short for its statement id".into());
-            return Expect::Binary;
+            return Expect::Binary { cached: Vec::new() };
         };
         request.statement_id = Some(id);
-        let (Ok(_flags), Ok(_iterations)) = (r.u8(), r.u32()) else { return Expect::Binary };
+        let (Ok(_flags), Ok(_iterations)) = (r.u8(), r.u32()) else { return Expect::Binary { cached: Vec::new() } };
         let Some(st) = self.statements.get_mut(&id) else {
             request.notes.push("statement prepared before the capture: its SQL and parameters are not known".into());
-            return Expect::Binary;
+            return Expect::Binary { cached: Vec::new() };
         };
         request.query = Some(st.sql.clone());
         match values::execute_params(&mut r, usize::from(st.params), &mut st.types, self.limits.cell) {
             Ok(params) => request.params = Some(params.into_iter().take(self.limits.params).collect()),
             Err(e) => request.notes.push(format!("parameters not decoded: {e}")),
         }
-        Expect::Binary
+        Expect::Binary { cached: st.columns.clone() }
     }
 
     fn on_server(&mut self, p: Packet<'_>, seg_ts: Timestamp, out: &mut dyn ExchangeSink) {

@@ -724,3 +724,39 @@ fn real_clients_conversations_split_at_every_byte() {
     }
     assert_eq!(total, 30, "the golden capture's 30 entries");
 }
+
+/// MariaDB's cached metadata (MARIADB_CLIENT_CACHE_METADATA): an execution's column count packet
+/// carries a 0 byte after the count and no column definitions follow; the rows are decoded with
+/// the columns the prepare described. A 1 byte means they follow as usual.
+#[test]
+fn executions_without_column_definitions_use_the_prepared_columns() {
+    let mut prep = vec![0x16];
+    prep.extend(b"select a, b from t");
+    let mut r = pkt(1, &[0, 4, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0]);
+    r.extend(pkt(2, &column("a", 0x08, packet::UNSIGNED_FLAG)));
+    r.extend(pkt(3, &column("b", 0xfd, 0)));
+    let ex = vec![0x17, 4, 0, 0, 0, 0, 1, 0, 0, 0];
+    let mut row = vec![0x00, 0x00];
+    row.extend(u64::MAX.to_le_bytes());
+    row.extend([2, b'h', b'i']);
+    let mut end = ok(0, 0, 2, 0);
+    end[0] = 0xfe;
+    let mut cached = pkt(1, &[2, 0]);
+    cached.extend(pkt(2, &row));
+    cached.extend(pkt(3, &end));
+    let mut full = pkt(1, &[2, 1]);
+    full.extend(pkt(2, &column("a", 0x08, packet::UNSIGNED_FLAG)));
+    full.extend(pkt(3, &column("b", 0xfd, 0)));
+    full.extend(pkt(4, &row));
+    full.extend(pkt(5, &end));
+    let turns =
+        vec![(C2S, pkt(0, &prep)), (S2C, r), (C2S, pkt(0, &ex)), (S2C, cached), (C2S, pkt(0, &ex)), (S2C, full)];
+    let out = split_invariant(true, &turns);
+    assert_eq!(out.len(), 3, "{out:#?}");
+    for e in &out[1..] {
+        let r = resp(e);
+        assert_eq!(r["columns"], json!([{"name": "a", "type": "LONGLONG"}, {"name": "b", "type": "VAR_STRING"}]));
+        assert_eq!(r["rows"], json!([[u64::MAX, "hi"]]));
+        assert_eq!(r["row_count"], 1);
+    }
+}
