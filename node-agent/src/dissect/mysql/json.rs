@@ -61,6 +61,8 @@ pub struct Request {
     pub database: Option<String>,
     pub user: Option<String>,
     pub notes: Vec<String>,
+    /// The raw parameters of an execute-direct, until the prepare's answer tells their count.
+    pub deferred_params: Option<Vec<u8>>,
 }
 
 impl Request {
@@ -77,6 +79,7 @@ impl Request {
             database: None,
             user: None,
             notes: Vec::new(),
+            deferred_params: None,
         }
     }
 
@@ -86,7 +89,9 @@ impl Request {
     }
 
     pub fn held_bytes(&self) -> usize {
-        self.query.as_ref().map_or(0, String::len) + self.params.as_ref().map_or(0, |p| p.len() * 32)
+        self.query.as_ref().map_or(0, String::len)
+            + self.params.as_ref().map_or(0, |p| p.len() * 32)
+            + self.deferred_params.as_ref().map_or(0, Vec::len)
     }
 
     fn summary(&self) -> String {

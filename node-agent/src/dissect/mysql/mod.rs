@@ -75,7 +75,7 @@ impl Limits {
     /// framers and joined payloads, the waiting commands, and one response's kept results.
     pub fn max_buffered(&self) -> usize {
         let streams = 2 * (framing::MAX_FRAME + framing::KEPT_PAYLOAD);
-        let commands = self.max_pending * (self.query + 4 + self.params * 32 + self.columns * (256 + 32));
+        let commands = self.max_pending * (2 * self.query + 4 + self.params * 32 + self.columns * (256 + 32));
         let value = self.cell + 3 + 24;
         let result = self.columns * (256 + 32) + self.rows * self.columns * value;
         let statements = MAX_STATEMENTS * (self.query + 2 * usize::from(u16::MAX) + 16 + self.columns * (256 + 32));

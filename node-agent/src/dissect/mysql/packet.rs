@@ -436,6 +436,11 @@ impl<'a> ColumnDef<'a> {
         }
         let name = r.lenenc_str()?.unwrap_or_default();
         r.lenenc_str()?; // original name
+        if !(r.remaining().len() == 13 && r.remaining().first() == Some(&0x0C)) {
+            // MariaDB's extended metadata (MARIADB_CLIENT_EXTENDED_METADATA): a length-encoded
+            // type information string before the fixed fields.
+            r.lenenc_str()?;
+        }
         r.lenenc_int()?; // length of the fixed fields (0x0C)
         r.skip(2)?; // character set
         r.skip(4)?; // column length

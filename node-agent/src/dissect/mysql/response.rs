@@ -142,6 +142,21 @@ impl Response {
         cached + self.current.held + self.results.iter().map(|r| r.held).sum::<usize>()
     }
 
+    /// The SQL of a COM_STMT_PREPARE waiting for (or reading) its answer.
+    pub fn prepare_sql(&self) -> Option<&str> {
+        match &self.expect {
+            Expect::Prepare { sql } if self.stage != Stage::Done => Some(sql),
+            _ => None,
+        }
+    }
+
+    /// The columns of the statement an execution runs, learnt after the execution was sent.
+    pub fn set_cached(&mut self, columns: Vec<Column>) {
+        if let Expect::Binary { cached } = &mut self.expect {
+            *cached = columns;
+        }
+    }
+
     /// The statement a COM_STMT_PREPARE response defined.
     pub fn prepared(&self) -> Option<(u32, Statement)> {
         let (Expect::Prepare { sql }, Some(ok)) = (&self.expect, self.prepare) else { return None };

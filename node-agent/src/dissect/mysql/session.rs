@@ -25,6 +25,8 @@ use std::collections::{HashMap, VecDeque};
 
 /// Statements remembered per connection (prepared and not closed).
 pub const MAX_STATEMENTS: usize = 256;
+/// The statement id of MariaDB's execute-direct: the last prepared statement.
+pub const DIRECT_STATEMENT: u32 = u32::MAX;
 
 /// A prepared statement as far as the capture showed it.
 #[derive(Debug, Clone, Default)]
@@ -78,6 +80,8 @@ struct State {
     infile: bool,
     /// A response that answers no captured command, followed only to know where it ends.
     orphan: Option<Pending>,
+    /// The id of the last statement prepared.
+    last_prepared: Option<u32>,
 }
 
 impl MysqlSession {
@@ -99,6 +103,7 @@ impl MysqlSession {
                 server_lost: false,
                 infile: false,
                 orphan: None,
+                last_prepared: None,
             },
         }
     }
@@ -324,6 +329,26 @@ impl State {
         };
         request.statement_id = Some(id);
         let (Ok(_flags), Ok(_iterations)) = (r.u8(), r.u32()) else { return Expect::Binary { cached: Vec::new() } };
+        let mut id = id;
+        if id == DIRECT_STATEMENT {
+            // MariaDB's "execute direct": the statement of the last prepare, which may still be
+            // waiting for its answer (sent in the same breath): then the parameters are decoded
+            // once that answer says how many there are.
+            if let Some(sql) = self.queue.iter().rev().find_map(|p| p.response.prepare_sql()) {
+                request.query = Some(sql.to_owned());
+                let rest = r.remaining();
+                request.deferred_params =
+                    Some(rest.get(..self.limits.query.min(rest.len())).unwrap_or_default().to_vec());
+                return Expect::Binary { cached: Vec::new() };
+            }
+            match self.last_prepared {
+                Some(last) => id = last,
+                None => {
+                    request.notes.push("execute-direct of a statement prepared before the capture".into());
+                    return Expect::Binary { cached: Vec::new() };
+                }
+            }
+        }
         let Some(st) = self.statements.get_mut(&id) else {
             request.notes.push("statement prepared before the capture: its SQL and parameters are not known".into());
             return Expect::Binary { cached: Vec::new() };
@@ -454,9 +479,22 @@ impl State {
             return;
         }
         let Some(done) = self.queue.pop_front() else { return };
-        if let Some(prepared) = done.response.prepared() {
-            if self.statements.len() < MAX_STATEMENTS || self.statements.contains_key(&prepared.0) {
-                self.statements.insert(prepared.0, prepared.1);
+        if let Some((id, statement)) = done.response.prepared() {
+            self.last_prepared = Some(id);
+            // An execute-direct that waited for this answer: its parameters, now.
+            if let Some(next) = self.queue.front_mut() {
+                if let Some(raw) = next.request.deferred_params.take() {
+                    let mut types = Vec::new();
+                    let mut r = Reader::new(&raw, "COM_STMT_EXECUTE");
+                    match values::execute_params(&mut r, usize::from(statement.params), &mut types, self.limits.cell) {
+                        Ok(params) => next.request.params = Some(params.into_iter().take(self.limits.params).collect()),
+                        Err(e) => next.request.notes.push(format!("parameters not decoded: {e}")),
+                    }
+                    next.response.set_cached(statement.columns.clone());
+                }
+            }
+            if self.statements.len() < MAX_STATEMENTS || self.statements.contains_key(&id) {
+                self.statements.insert(id, statement);
             }
         }
         out.emit(json::exchange(done.request, Some(done.response), None));

@@ -659,7 +659,10 @@ fn an_empty_query_is_summarised_by_its_command() {
 /// order, as turns (consecutive segments of one direction joined). A minimal reader: classic pcap,
 /// Ethernet, IPv4, TCP.
 fn golden_connections() -> Vec<Turns> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/mysql/queries.pcap");
+    connections_of(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/mysql/queries.pcap"))
+}
+
+fn connections_of(path: &str) -> Vec<Turns> {
     let data = std::fs::read(path).unwrap();
     assert_eq!(&data[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "little-endian microsecond pcap");
     let mut at = 24;
@@ -759,4 +762,29 @@ fn executions_without_column_definitions_use_the_prepared_columns() {
         assert_eq!(r["rows"], json!([[u64::MAX, "hi"]]));
         assert_eq!(r["row_count"], 1);
     }
+}
+
+/// MariaDB Connector/C (testdata/connector-c.pcap, see testdata/record-connector-c): parameterised
+/// INSERTs sent as execute-direct (prepare and execute with id 0xFFFFFFFF in one segment), and text
+/// result sets with extended column metadata. The values are the ones the recording script used
+/// and printed: rows (1, 'one') and (2, 'two'); `id INT`, `name VARCHAR(20)`.
+#[test]
+fn mariadb_connector_c_execute_direct_and_extended_metadata() {
+    let conns = connections_of(concat!(env!("CARGO_MANIFEST_DIR"), "/src/dissect/mysql/testdata/connector-c.pcap"));
+    assert_eq!(conns.len(), 1);
+    let out = split_invariant(true, &conns[0]);
+    let executes: Vec<_> = out.iter().filter(|e| e.request["command"] == "COM_STMT_EXECUTE").collect();
+    assert_eq!(executes.len(), 2, "{out:#?}");
+    for (e, params) in executes.iter().zip([json!([1, "one"]), json!([2, "two"])]) {
+        assert_eq!(e.request["query"], "INSERT INTO t VALUES (?, ?)");
+        assert_eq!(e.request["params"], params);
+        assert_eq!(resp(e)["affected_rows"], 1);
+        assert!(e.notes.is_empty(), "{e:#?}");
+    }
+    let select = out.iter().find(|e| e.request["query"] == "SELECT id, name FROM t WHERE id >= 1").unwrap();
+    assert_eq!(
+        resp(select)["columns"],
+        json!([{"name": "id", "type": "LONG"}, {"name": "name", "type": "VAR_STRING"}])
+    );
+    assert_eq!(resp(select)["rows"], json!([["1", "one"], ["2", "two"]]));
 }
