@@ -55,6 +55,7 @@ pub static PROTOCOLS: &[Protocol] = &[
     super::http2::PROTOCOL,
     super::grpc::PROTOCOL,
     super::websocket::PROTOCOL,
+    super::mysql::PROTOCOL,
     super::dns::PROTOCOL,
 ];
 
