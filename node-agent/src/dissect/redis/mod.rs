@@ -27,7 +27,7 @@ pub mod session;
 mod tests;
 
 pub use probe::probe as probe_bytes;
-pub use session::{RedisSession, MAX_PENDING};
+pub use session::{RedisSession, MAX_BUFFERED, MAX_PENDING};
 
 use super::registry::Protocol;
 use super::settings::ProtocolSettings;

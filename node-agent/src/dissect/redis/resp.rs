@@ -165,6 +165,16 @@ pub struct Message {
     pub inline: bool,
 }
 
+/// Bytes that cannot be RESP, and where: `at` bytes of the data given to [`Reader::read`] were
+/// consumed, up to and including the byte where the problem was found (the same stream position
+/// however the data was cut).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("{error} (at byte {at} of the data read)")]
+pub struct ReadError {
+    pub at: usize,
+    pub error: RespError,
+}
+
 /// Why bytes cannot be RESP.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum RespError {
@@ -280,10 +290,10 @@ impl Reader {
 
     /// Reads from `data` until a message is complete or the data is used up; returns the bytes
     /// consumed and the message, if one was completed.
-    pub fn read(&mut self, data: &[u8]) -> Result<(usize, Option<Message>), RespError> {
+    pub fn read(&mut self, data: &[u8]) -> Result<(usize, Option<Message>), ReadError> {
         let mut at = 0;
         while at < data.len() {
-            let (used, done) = self.step(&data[at..])?;
+            let (used, done) = self.step(&data[at..]).map_err(|(used, error)| ReadError { at: at + used, error })?;
             at += used;
             self.size += used as u64;
             if std::mem::take(&mut self.skipped_line) {
@@ -298,8 +308,9 @@ impl Reader {
         Ok((at, None))
     }
 
-    /// Consumes some bytes; returns a value when one (maybe nested) is complete.
-    fn step(&mut self, data: &[u8]) -> Result<(usize, Option<Value>), RespError> {
+    /// Consumes some bytes; returns a value when one (maybe nested) is complete. An error comes
+    /// with the bytes consumed up to and including the one where it was found.
+    fn step(&mut self, data: &[u8]) -> Result<(usize, Option<Value>), (usize, RespError)> {
         match &mut self.state {
             State::Start => {
                 let Some(&first) = data.first() else { return Ok((0, None)) };
@@ -308,7 +319,7 @@ impl Reader {
                     return Ok((0, None));
                 }
                 if !is_type_byte(first) {
-                    return Err(RespError::UnknownType(first));
+                    return Err((1, RespError::UnknownType(first)));
                 }
                 self.state = State::Line { kind: first, kept: Vec::new(), len: 0, cr: false };
                 Ok((1, None))
@@ -318,24 +329,26 @@ impl Reader {
                 let (max_len, keep) = line_bounds(kind, &self.limits, self.kept);
                 let end = data.iter().position(|&b| b == b'\n');
                 let body = &data[..end.unwrap_or(data.len())];
+                // The line may be `max_len` bytes and a CR: the byte past that is the error.
+                let allowed = (max_len + 1).saturating_sub(*len);
+                if body.len() as u64 > allowed {
+                    return Err((allowed as usize + 1, RespError::LineTooLong(type_label(kind), max_len)));
+                }
                 let room = keep.saturating_sub(kept.len());
                 kept.extend_from_slice(&body[..body.len().min(room)]);
                 *len += body.len() as u64;
                 if let Some(&last) = body.last() {
                     *cr = last == b'\r';
                 }
-                if *len > max_len + 1 {
-                    return Err(RespError::LineTooLong(type_label(kind), max_len));
-                }
                 let Some(end) = end else { return Ok((data.len(), None)) };
                 if !*cr && kind != 0 {
-                    return Err(RespError::MissingCr);
+                    return Err((end + 1, RespError::MissingCr));
                 }
                 let line_len = *len - u64::from(*cr);
                 let mut line = std::mem::take(kept);
                 line.truncate(line_len.min(line.len() as u64) as usize);
                 self.state = State::Start;
-                let value = self.finish_line(kind, line, line_len)?;
+                let value = self.finish_line(kind, line, line_len).map_err(|e| (end + 1, e))?;
                 Ok((end + 1, value))
             }
             State::Payload { kind, remaining, blob } => {
@@ -358,7 +371,7 @@ impl Reader {
                 for &b in data {
                     let expected = if *seen == 0 { b'\r' } else { b'\n' };
                     if b != expected {
-                        return Err(RespError::BadPayloadEnd);
+                        return Err((used + 1, RespError::BadPayloadEnd));
                     }
                     used += 1;
                     *seen += 1;
@@ -386,10 +399,16 @@ impl Reader {
                     self.skipped_line = true;
                     return Ok(None);
                 }
-                let items: Vec<Value> = words.into_iter().map(|w| Value::Bulk(Blob::from_bytes(w))).collect();
-                self.kept += line.len();
+                let len = words.len() as u64;
+                let mut items = Vec::new();
+                for w in words.into_iter().take(self.limits.max_items) {
+                    let room = self.limits.max_string.min(self.limits.max_kept.saturating_sub(self.kept));
+                    let kept = &w[..w.len().min(room)];
+                    self.kept += kept.len();
+                    items.push(Value::Bulk(Blob { kept: kept.to_vec(), size: w.len() as u64 }));
+                }
                 self.inline = true;
-                Value::Array(Aggregate { len: items.len() as u64, items })
+                Value::Array(Aggregate { len, items })
             }
             b'+' | b'-' => {
                 self.kept += line.len();

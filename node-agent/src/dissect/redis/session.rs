@@ -27,7 +27,7 @@
 use super::command::Command;
 use super::json::{self, short_text, SUMMARY_KEY_CHARS};
 use super::probe::{command_at, reply_at, Candidate, MAX_COMMAND_CANDIDATE, MAX_REPLY_LINE};
-use super::resp::{Limits, Message, Reader, Value};
+use super::resp::{Limits, Message, ReadError, Reader, Value, MAX_INLINE};
 use super::{error_outcome, status_of};
 use crate::dissect::{Direction, Exchange, ExchangeSink, StreamSession};
 use crate::entry::Outcome;
@@ -39,6 +39,18 @@ use std::collections::VecDeque;
 pub const MAX_PENDING: usize = 1024;
 /// Confirmations kept per (un)subscribe command.
 const MAX_CONFIRMATIONS: usize = 64;
+
+/// An upper bound of [`RedisSession::buffered_bytes`] whatever the input: two readers (an inline
+/// line, whose buffer may have doubled, and a message's kept strings and values), two resync
+/// carries, the waiting commands' kept words, and the confirmations of the first of them.
+pub const MAX_BUFFERED: usize = 2
+    * (2 * MAX_INLINE as usize
+        + Limits::REPLY.max_kept
+        + 2 * Limits::REPLY.max_string
+        + Limits::REPLY.max_values * std::mem::size_of::<Value>())
+    + 2 * (MAX_REPLY_LINE + 2)
+    + MAX_PENDING * (Limits::REQUEST.max_kept + Limits::REQUEST.max_items * 32 + 128)
+    + MAX_CONFIRMATIONS * Limits::REPLY.max_kept;
 
 /// What a command waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,7 +148,7 @@ impl RedisSession {
                         }
                     }
                 }
-                Err(e) => {
+                Err(ReadError { at, error: e }) => {
                     let side = &mut self.sides[i];
                     side.reader.reset();
                     side.start = None;
@@ -147,10 +159,8 @@ impl RedisSession {
                     } else {
                         self.across_gap = true;
                     }
-                    // The byte that failed may itself start the next boundary only if it is not
-                    // where we were; skip one byte so the scan always moves on.
-                    data = data.get(1..).unwrap_or_default();
-                    self.scan(dir, data, ts, out);
+                    // The scan starts after the byte where the problem was found.
+                    self.scan(dir, data.get(at..).unwrap_or_default(), ts, out);
                     return;
                 }
             }
@@ -478,7 +488,7 @@ fn side_name(dir: Direction) -> &'static str {
 
 /// The entry's summary: the command, its subcommand, its key.
 fn summary(c: &Command) -> String {
-    let mut s = c.name.clone();
+    let mut s = if c.name.is_empty() { "(empty command)".to_string() } else { c.name.clone() };
     if let Some(sub) = &c.subcommand {
         s.push(' ');
         s.push_str(sub);
@@ -594,6 +604,10 @@ impl StreamSession for RedisSession {
 
     fn on_close(&mut self, _ts: Timestamp, out: &mut dyn ExchangeSink) {
         self.flush_pending("", out);
+        for side in &mut self.sides {
+            side.reader.reset();
+            side.resync = None;
+        }
     }
 
     fn buffered_bytes(&self) -> usize {
