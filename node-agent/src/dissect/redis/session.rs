@@ -61,6 +61,16 @@ enum Expect {
         kind: &'static str,
         left: Option<u64>,
     },
+    /// No reply: the client turned replies off (`CLIENT REPLY OFF`/`SKIP`).
+    Nothing,
+}
+
+/// What `CLIENT REPLY` asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReplyMode {
+    On,
+    Off,
+    SkipNext,
 }
 
 struct Pending {
@@ -110,6 +120,7 @@ pub struct RedisSession {
     monitoring: bool,
     /// Commands after a client-direction gap are paired with a note until the queue drains.
     across_gap: bool,
+    reply_mode: ReplyMode,
 }
 
 impl RedisSession {
@@ -127,6 +138,7 @@ impl RedisSession {
             subscribed: false,
             monitoring: false,
             across_gap: false,
+            reply_mode: ReplyMode::On,
         }
     }
 
@@ -143,7 +155,7 @@ impl RedisSession {
                     if let Some(message) = message {
                         let start = side.start.take().unwrap_or(ts);
                         match dir {
-                            Direction::ClientToServer => self.on_command(message, start),
+                            Direction::ClientToServer => self.on_command(message, start, out),
                             Direction::ServerToClient => self.on_reply(message, start, ts, out),
                         }
                     }
@@ -215,7 +227,7 @@ impl RedisSession {
         self.sides[i].resync = Some(resync);
     }
 
-    fn on_command(&mut self, message: Message, ts: Timestamp) {
+    fn on_command(&mut self, message: Message, ts: Timestamp, out: &mut dyn ExchangeSink) {
         let Some(command) = Command::from_message(&message) else { return };
         if self.pending.len() >= MAX_PENDING {
             match self.pending.back_mut() {
@@ -227,8 +239,31 @@ impl RedisSession {
             }
             return;
         }
-        let expect = expectation(&command);
+        let mut expect = expectation(&command);
         let mut notes = Vec::new();
+        if command.name == "CLIENT" && command.subcommand.as_deref() == Some("REPLY") {
+            match command.word_upper(2).as_deref() {
+                Some("OFF") => self.reply_mode = ReplyMode::Off,
+                Some("SKIP") => self.reply_mode = ReplyMode::SkipNext,
+                Some("ON") => self.reply_mode = ReplyMode::On,
+                _ => {}
+            }
+            if self.reply_mode != ReplyMode::On {
+                expect = Expect::Nothing;
+            }
+        } else {
+            match self.reply_mode {
+                ReplyMode::On => {}
+                ReplyMode::Off => expect = Expect::Nothing,
+                ReplyMode::SkipNext => {
+                    expect = Expect::Nothing;
+                    self.reply_mode = ReplyMode::On;
+                }
+            }
+        }
+        if expect == Expect::Nothing {
+            notes.push("no reply: the client turned replies off (CLIENT REPLY)".to_string());
+        }
         if self.across_gap {
             notes.push(
                 "paired across a capture gap in the client's direction: the reply may be a lost command's".into(),
@@ -246,6 +281,16 @@ impl RedisSession {
             notes,
         };
         self.pending.push_back(Slot::Command(Box::new(pending)));
+        self.emit_silent(out);
+    }
+
+    /// Reports the commands at the head of the queue that get no reply.
+    fn emit_silent(&mut self, out: &mut dyn ExchangeSink) {
+        while matches!(self.pending.front(), Some(Slot::Command(p)) if p.expect == Expect::Nothing) {
+            if let Some(Slot::Command(p)) = self.pending.pop_front() {
+                self.emit_command(*p, out);
+            }
+        }
     }
 
     fn on_reply(&mut self, message: Message, start: Timestamp, end: Timestamp, out: &mut dyn ExchangeSink) {
@@ -305,6 +350,7 @@ impl RedisSession {
                 if *left == 0 {
                     self.untracked_note += *total;
                     self.pending.pop_front();
+                    self.emit_silent(out);
                 }
             }
             Some(Slot::Command(p)) => {
@@ -353,6 +399,7 @@ impl RedisSession {
         if let Some(Slot::Command(p)) = self.pending.pop_front() {
             self.emit_command(*p, out);
         }
+        self.emit_silent(out);
         if self.pending.is_empty() {
             self.across_gap = false;
         }
@@ -373,6 +420,7 @@ impl RedisSession {
             ));
         }
         let (status, outcome, response) = match p.replies.len() {
+            0 if p.expect == Expect::Nothing => (None, Outcome::Ok, None),
             0 if p.reply_count == 0 => (None, Outcome::NoResponse, None),
             _ if matches!(p.expect, Expect::Confirmations { .. }) => {
                 let mut m = Map::new();

@@ -555,3 +555,27 @@ fn probing_is_strict() {
         assert_ne!(p(&mid, other), Probe::Client, "{:?}", String::from_utf8_lossy(other));
     }
 }
+
+#[test]
+fn client_reply_off_and_skip_leave_commands_without_replies() {
+    // Sent to redis-server 7.0.15 as one write; these were its replies.
+    let sent = b"*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$2\r\nON\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n";
+    let got = b"$1\r\n1\r\n+OK\r\n$1\r\n2\r\n";
+    let entries = run(&[(C2S, sent.to_vec()), (S2C, got.to_vec())]);
+    let view: Vec<(&str, Option<&str>, &str)> =
+        entries.iter().map(|e| (e.summary.as_str(), e.status.as_deref(), e.outcome.as_str())).collect();
+    assert_eq!(
+        view,
+        [
+            ("CLIENT REPLY", None, "ok"),
+            ("SET a", None, "ok"),
+            ("GET a", Some("OK"), "ok"),
+            ("CLIENT REPLY", None, "ok"),
+            ("SET b", None, "ok"),
+            ("CLIENT REPLY", Some("OK"), "ok"),
+            ("GET b", Some("OK"), "ok"),
+        ]
+    );
+    assert_eq!(entries[2].response.as_ref().unwrap()["value"], "1");
+    assert_eq!(entries[6].response.as_ref().unwrap()["value"], "2");
+}
