@@ -44,13 +44,15 @@ pub struct Command {
 
 impl Command {
     /// The command a client message carries; `None` for an empty one (the server ignores it).
-    pub fn from_message(message: &Message) -> Option<Command> {
-        let agg = message.value.elements()?;
+    pub fn from_message(message: Message) -> Option<Command> {
+        let inline = message.inline;
+        let (Value::Array(agg) | Value::Set(agg) | Value::Push(agg)) = message.value else { return None };
+        let argc = agg.len;
         let argv: Vec<Blob> = agg
             .items
-            .iter()
+            .into_iter()
             .map(|v| match v {
-                Value::Bulk(b) | Value::Simple(b) => b.clone(),
+                Value::Bulk(b) | Value::Simple(b) => b,
                 // Not a bulk string: the server refuses it (protocol error); keep the place.
                 _ => Blob::default(),
             })
@@ -65,8 +67,8 @@ impl Command {
             Some(sub) => lookup_sub(&name, sub).unwrap_or(KeySpec::None),
             None => entry.map_or(KeySpec::None, |(_, _, k)| *k),
         };
-        let key = key_position(spec, &argv, agg.len);
-        Some(Command { name, subcommand, key, argv, argc: agg.len, inline: message.inline })
+        let key = key_position(spec, &argv, argc);
+        Some(Command { name, subcommand, key, argv, argc, inline })
     }
 
     /// The key's bytes (kept part).

@@ -228,7 +228,8 @@ impl RedisSession {
     }
 
     fn on_command(&mut self, message: Message, ts: Timestamp, out: &mut dyn ExchangeSink) {
-        let Some(command) = Command::from_message(&message) else { return };
+        let size = message.size;
+        let Some(command) = Command::from_message(message) else { return };
         if self.pending.len() >= MAX_PENDING {
             match self.pending.back_mut() {
                 Some(Slot::Untracked { left, total }) => {
@@ -272,7 +273,7 @@ impl RedisSession {
         let pending = Pending {
             ts,
             command,
-            size: message.size,
+            size,
             expect,
             replies: Vec::new(),
             reply_count: 0,
@@ -406,13 +407,8 @@ impl RedisSession {
     }
 
     fn emit_command(&mut self, mut p: Pending, out: &mut dyn ExchangeSink) {
-        let mut request = json::request(&p.command);
+        let request = json::request(&p.command);
         let summary = summary(&p.command);
-        if p.command.inline {
-            if let Json::Object(m) = &mut request {
-                m.insert("inline".into(), Json::Bool(true));
-            }
-        }
         if self.untracked_note > 0 {
             p.notes.push(format!(
                 "{} command(s) beyond {MAX_PENDING} waiting for replies were not reported",
