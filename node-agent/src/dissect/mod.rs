@@ -15,6 +15,7 @@ pub mod grpc;
 pub mod http1;
 pub mod http2;
 pub mod mysql;
+pub mod redis;
 pub mod registry;
 pub mod settings;
 pub mod websocket;

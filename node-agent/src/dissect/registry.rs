@@ -56,6 +56,7 @@ pub static PROTOCOLS: &[Protocol] = &[
     super::grpc::PROTOCOL,
     super::websocket::PROTOCOL,
     super::mysql::PROTOCOL,
+    super::redis::PROTOCOL,
     super::dns::PROTOCOL,
 ];
 

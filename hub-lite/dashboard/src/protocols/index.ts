@@ -8,3 +8,4 @@ import { dns } from "./dns.tsx"; registerRenderer("dns", dns);
 import { websocket } from "./websocket.tsx"; registerRenderer("websocket", websocket);
 import { grpc } from "./grpc.tsx"; registerRenderer("grpc", grpc);
 import { mysql } from "./mysql.tsx"; registerRenderer("mysql", mysql);
+import { redis } from "./redis.tsx"; registerRenderer("redis", redis);
