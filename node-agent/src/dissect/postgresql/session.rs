@@ -267,6 +267,10 @@ pub struct PgSession {
     done: bool,
     /// Request bytes of Parse/Bind/Describe messages, and the time of the first, for the next Execute.
     pre: Option<(Timestamp, u64)>,
+    /// Bytes the server sent (delivered or lost), and how many of them were one-byte answers to
+    /// encryption requests: an answer can only be owed while these are equal.
+    server_bytes: u64,
+    answers_seen: u64,
     /// The server answered `N` to an encryption request: the startup goes on in clear.
     encryption_refused: Option<&'static str>,
 }
@@ -415,6 +419,8 @@ impl PgSession {
             done: false,
             pre: None,
             encryption_refused: None,
+            server_bytes: 0,
+            answers_seen: 0,
         }
     }
 
@@ -463,7 +469,12 @@ impl PgSession {
     fn on_startup_packet(&mut self, code: u32, body: &[u8], size: u64, ts: Timestamp, out: &mut dyn ExchangeSink) {
         match code {
             wire::SSL_REQUEST | wire::GSSENC_REQUEST => {
-                self.halves[1].format.ssl_answers_due = self.halves[1].format.ssl_answers_due.saturating_add(1);
+                // The answer is the server's next byte, before anything else it sends: a server
+                // that already sent (or began) a message owes none.
+                let server = &mut self.halves[1];
+                if self.server_bytes == self.answers_seen && !server.format.typed_seen {
+                    server.format.ssl_answers_due = server.format.ssl_answers_due.saturating_add(1);
+                }
                 self.push_op(Op::Encryption { gss: code == wire::GSSENC_REQUEST, ts, size }, out);
             }
             wire::CANCEL_REQUEST => {
@@ -676,6 +687,7 @@ impl PgSession {
     fn on_server(&mut self, msg: Message<'_>, size: u64, ts: Timestamp, out: &mut dyn ExchangeSink) {
         let (tag, body) = match msg {
             Message::EncryptionAnswer(b) => {
+                self.answers_seen += 1;
                 self.on_encryption_answer(b, size, ts, out);
                 return;
             }
@@ -1110,12 +1122,18 @@ impl Half {
 
 impl StreamSession for PgSession {
     fn on_data(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
+        if dir == Direction::ServerToClient {
+            self.server_bytes += data.len() as u64;
+        }
         if !self.done {
             self.feed(dir, data, ts, out);
         }
     }
 
     fn on_gap(&mut self, dir: Direction, len: u64, out: &mut dyn ExchangeSink) {
+        if dir == Direction::ServerToClient {
+            self.server_bytes += len;
+        }
         if self.done {
             return;
         }

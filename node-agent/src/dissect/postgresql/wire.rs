@@ -58,11 +58,13 @@ pub struct PgFrames {
     pub ssl_answers_due: u8,
     /// The frame last delimited was such an answer (read back by the session).
     pub last_was_answer: bool,
+    /// A typed message was delimited: answers to encryption requests come before any.
+    pub typed_seen: bool,
 }
 
 impl PgFrames {
     pub fn new(dir: Direction) -> Self {
-        PgFrames { dir, ssl_answers_due: 0, last_was_answer: false }
+        PgFrames { dir, ssl_answers_due: 0, last_was_answer: false, typed_seen: false }
     }
 }
 
@@ -104,14 +106,15 @@ impl FrameFormat for PgFrames {
             }
         }
         self.last_was_answer = false;
-        frame_length(self.dir, head)
+        let length = frame_length(self.dir, head);
+        if matches!(length, Ok(FrameLength::Total(_))) {
+            self.typed_seen = true;
+        }
+        length
     }
 
     /// A message start is a valid header whose whole body passes its type's structural check.
     fn resync(&mut self, data: &[u8]) -> Resync {
-        if self.ssl_answers_due > 0 && matches!(data.first(), Some(b'S' | b'N' | b'G')) {
-            return Resync::At(0);
-        }
         let mut at = 0;
         while at < data.len() {
             // After lost sync only typed messages, and only short ones are waited for: a
