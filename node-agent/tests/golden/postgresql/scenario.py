@@ -10,7 +10,10 @@ import psycopg
 from psycopg import ClientCursor
 
 port, record_path = int(sys.argv[1]), sys.argv[2]
-dsn = f"host=127.0.0.1 port={port} user=postgres password=golden-secret dbname=postgres sslmode=disable application_name=golden"
+host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
+# The end-to-end test adds a serialization failure (40001) between two sessions.
+serialization = "serialization" in sys.argv[4:]
+dsn = f"host={host} port={port} user=postgres password=golden-secret dbname=postgres sslmode=disable application_name=golden"
 record = open(record_path, "w")
 
 
@@ -28,7 +31,7 @@ def run(cur, conn, query, params=None, **kw):
 
 
 # 1. psql: the simple query protocol, one Query string with several statements, errors.
-psql = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=0", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "postgres"]
+psql = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=0", "-h", host, "-p", str(port), "-U", "postgres", "postgres"]
 env = {"PGPASSWORD": "golden-secret", "PGSSLMODE": "prefer", "PATH": "/usr/bin:/bin"}
 script = """CREATE TABLE t (id int PRIMARY KEY, name text);
 INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, '<script>alert(1)</script>');
@@ -53,7 +56,7 @@ for q, s in [("CREATE TABLE t (id int PRIMARY KEY, name text)", "CREATE TABLE"),
              ("SELECT 10 AS ten", "SELECT 1"),
              ("SELECT 20 AS twenty", "SELECT 1")]:
     # psql's record: it ran each of these; the statuses are what PostgreSQL documents for them.
-    rec("psql", q, s)
+    rec("psql-c" if q in ("SELECT 10 AS ten", "SELECT 20 AS twenty") else "psql", q, s)
 
 # 2. psycopg: extended protocol with binary parameters, prepared statements, errors, COPY FROM.
 with psycopg.connect(dsn, autocommit=True) as conn:
@@ -91,4 +94,18 @@ with psycopg.connect(dsn) as conn:
     rec("pipeline", "SELECT 1/%s::int AS boom", "22012")
     rec("pipeline", "SELECT %s::int AS c", None)
     rec("pipeline", "COMMIT", "ROLLBACK")
+
+# 4. A serialization failure: a REPEATABLE READ transaction updates a row another session changed.
+if serialization:
+    with psycopg.connect(dsn, autocommit=True) as a, psycopg.connect(dsn, autocommit=True) as b:
+        ca, cb = ClientCursor(a), ClientCursor(b)
+        run(ca, "serial-a", "BEGIN ISOLATION LEVEL REPEATABLE READ")
+        run(ca, "serial-a", "SELECT name FROM t WHERE id = 1")
+        run(cb, "serial-b", "UPDATE t SET name = 'b-was-here' WHERE id = 1")
+        try:
+            ca.execute("UPDATE t SET name = 'a-was-here' WHERE id = 1")
+            rec("serial-a", "UPDATE t SET name = 'a-was-here' WHERE id = 1", ca.statusmessage)
+        except psycopg.Error as e:
+            rec("serial-a", "UPDATE t SET name = 'a-was-here' WHERE id = 1", e.sqlstate)
+        run(ca, "serial-a", "ROLLBACK")
 record.close()
