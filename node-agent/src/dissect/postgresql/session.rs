@@ -900,6 +900,7 @@ impl PgSession {
                             let mut result = f.result;
                             if let Some(v) = f.value {
                                 result.rows.push(Value::Array(vec![v]));
+                                result.row_count = 1;
                             }
                             let summary = format!("FunctionCall {}", f.oid);
                             self.emit(f.ts, f.size, summary, request, result, Vec::new(), out);

@@ -432,3 +432,71 @@ fn malformed_input_never_panics() {
         s.on_close(Timestamp(99), &mut out);
     }
 }
+
+#[test]
+fn function_call_notice_and_copy_in() {
+    let mut s = PgSession::new(MAX_FRAME_LIMIT, false);
+    // FunctionCall: oid 1598, no format codes, one text argument "x"; answered V then Z.
+    let mut f = 1598u32.to_be_bytes().to_vec();
+    f.extend([0, 0, 0, 1, 0, 0, 0, 1, b'x', 0, 0]);
+    let mut v = 2u32.to_be_bytes().to_vec();
+    v.extend(b"ok");
+    let mut notice = Vec::new();
+    for (k, val) in [(b'S', "NOTICE"), (b'V', "NOTICE"), (b'C', "00000"), (b'M', "hello")] {
+        notice.push(k);
+        notice.extend(cstr(val));
+    }
+    notice.push(0);
+    let out = feed(&mut s, &[(C, msg(b'F', &f)), (S, [msg(b'N', &notice), msg(b'V', &v), ready()].concat())]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].summary, "FunctionCall 1598");
+    assert_eq!(out[0].request["arguments"], 1);
+    assert_eq!(out[0].response.as_ref().unwrap()["notices"][0]["message"], "hello");
+    assert_eq!(out[0].response.as_ref().unwrap()["rows"], json!([["ok"]]));
+    // COPY FROM STDIN: CopyInResponse (text, 2 columns), rows sent as CopyData in pieces, CopyDone.
+    let out = feed(
+        &mut s,
+        &[
+            (C, query("COPY t FROM STDIN")),
+            (S, msg(b'G', &[0, 0, 2, 0, 0, 0, 0])),
+            (C, [msg(b'd', b"1\ta\n2\t"), msg(b'd', b"b\n3\tc\n"), msg(b'c', b"")].concat()),
+            (S, [complete("COPY 3"), ready()].concat()),
+        ],
+    );
+    let copy = &out[0].response.as_ref().unwrap()["copy"];
+    assert_eq!((copy["direction"].as_str(), copy["rows"].as_u64()), (Some("in"), Some(3)));
+    assert_eq!(copy["first_rows"], json!(["1\ta", "2\tb", "3\tc"]));
+    assert_eq!(out[0].status.as_deref(), Some("COPY 3"));
+}
+
+#[test]
+fn a_failed_parse_without_execute_is_its_own_entry_and_named_statements_resolve() {
+    let mut s = PgSession::new(MAX_FRAME_LIMIT, false);
+    let parse = |name: &str, sql: &str| msg(b'P', &[cstr(name), cstr(sql), vec![0, 0]].concat());
+    let bind = |portal: &str, stmt: &str, v: &str| {
+        let mut b = [cstr(portal), cstr(stmt)].concat();
+        b.extend([0, 0, 0, 1]);
+        b.extend((v.len() as u32).to_be_bytes());
+        b.extend(v.as_bytes());
+        b.extend([0, 0]);
+        msg(b'B', &b)
+    };
+    let exec = |portal: &str| msg(b'E', &[cstr(portal), vec![0, 0, 0, 0]].concat());
+    let sync = msg(b'S', b"");
+    let out = feed(
+        &mut s,
+        &[
+            (C, [parse("bad", "SELEC 1"), sync.clone()].concat()),
+            (S, [error("42601", "syntax error at or near \"SELEC\""), ready()].concat()),
+            (C, [parse("s1", "SELECT $1"), sync.clone()].concat()),
+            (S, [msg(b'1', b""), ready()].concat()),
+            (C, [bind("p", "s1", "7"), exec("p"), sync].concat()),
+            (S, [msg(b'2', b""), msg(b'D', &[0, 1, 0, 0, 0, 1, b'7']), complete("SELECT 1"), ready()].concat()),
+        ],
+    );
+    let got: Vec<_> = out.iter().map(|e| (e.request["query"].as_str(), e.status.as_deref())).collect();
+    assert_eq!(got, vec![(Some("SELEC 1"), Some("42601")), (Some("SELECT $1"), Some("SELECT 1"))]);
+    assert_eq!(out[1].request["params"], json!(["7"]));
+    assert_eq!(out[1].request["statement"], "s1");
+    assert_eq!(out[1].request["portal"], "p");
+}

@@ -56,15 +56,13 @@ pub struct PgFrames {
     pub dir: Direction,
     /// One-byte answers the server owes to encryption requests (set by the session).
     pub ssl_answers_due: u8,
-    /// The frame last delimited was such an answer (read back by the session).
-    pub last_was_answer: bool,
     /// A typed message was delimited: answers to encryption requests come before any.
     pub typed_seen: bool,
 }
 
 impl PgFrames {
     pub fn new(dir: Direction) -> Self {
-        PgFrames { dir, ssl_answers_due: 0, last_was_answer: false, typed_seen: false }
+        PgFrames { dir, ssl_answers_due: 0, typed_seen: false }
     }
 }
 
@@ -100,12 +98,10 @@ impl FrameFormat for PgFrames {
             if let Some(&b) = head.first() {
                 if matches!(b, b'S' | b'N' | b'G') {
                     self.ssl_answers_due -= 1;
-                    self.last_was_answer = true;
                     return Ok(FrameLength::Total(1));
                 }
             }
         }
-        self.last_was_answer = false;
         let length = frame_length(self.dir, head);
         if matches!(length, Ok(FrameLength::Total(_))) {
             self.typed_seen = true;
