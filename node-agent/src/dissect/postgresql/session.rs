@@ -815,7 +815,10 @@ impl PgSession {
                             _ => current.empty_query = true,
                         }
                         if let Some(done) = q.current.take() {
-                            q.done.push(done);
+                            // Memory stays bounded however many results one Query gets.
+                            if q.done.len() < MAX_STATEMENTS {
+                                q.done.push(done);
+                            }
                         }
                     }
                     _ => {}
