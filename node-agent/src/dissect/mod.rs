@@ -16,6 +16,7 @@ pub mod http1;
 pub mod http2;
 pub mod mysql;
 pub mod redis;
+pub mod postgresql;
 pub mod registry;
 pub mod settings;
 pub mod websocket;

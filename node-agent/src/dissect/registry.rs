@@ -57,6 +57,7 @@ pub static PROTOCOLS: &[Protocol] = &[
     super::websocket::PROTOCOL,
     super::mysql::PROTOCOL,
     super::redis::PROTOCOL,
+    super::postgresql::PROTOCOL,
     super::dns::PROTOCOL,
 ];
 

@@ -9,3 +9,4 @@ import { websocket } from "./websocket.tsx"; registerRenderer("websocket", webso
 import { grpc } from "./grpc.tsx"; registerRenderer("grpc", grpc);
 import { mysql } from "./mysql.tsx"; registerRenderer("mysql", mysql);
 import { redis } from "./redis.tsx"; registerRenderer("redis", redis);
+import { postgresql } from "./postgresql.tsx"; registerRenderer("postgresql", postgresql);
