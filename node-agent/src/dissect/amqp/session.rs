@@ -43,14 +43,13 @@ struct AmqpFrames {
 
 impl FrameFormat for AmqpFrames {
     fn frame_length(&mut self, head: &[u8]) -> Result<FrameLength, NotAFrame> {
+        // Each answer is given once the bytes it asked for are all there (the framer does not
+        // ask again before), so the result cannot depend on segmentation.
         if head.first() == Some(&b'A') {
-            let n = head.len().min(PROTOCOL_HEADER.len());
-            return if head[..n] != PROTOCOL_HEADER[..n] {
-                Err(NotAFrame("not the AMQP 0-9-1 protocol header"))
-            } else if n < PROTOCOL_HEADER.len() {
-                Ok(FrameLength::NeedHeader(PROTOCOL_HEADER.len()))
-            } else {
-                Ok(FrameLength::Total(PROTOCOL_HEADER.len()))
+            return match head.get(..PROTOCOL_HEADER.len()) {
+                None => Ok(FrameLength::NeedHeader(PROTOCOL_HEADER.len())),
+                Some(h) if h == PROTOCOL_HEADER => Ok(FrameLength::Total(PROTOCOL_HEADER.len())),
+                Some(_) => Err(NotAFrame("not the AMQP 0-9-1 protocol header")),
             };
         }
         let Some((kind, channel, size)) = wire::frame_header(head) else {
@@ -208,10 +207,11 @@ impl Session {
                     state.on_body(dir, b.channel, bytes.get(..keep).unwrap_or_default(), bytes.len() as u64, ts, out);
                 }
             }
-            Framed::Damaged { .. } | Framed::Skipped { .. } | Framed::Lost { .. } => {
-                state.cut_contents(dir, "body bytes lost to a capture gap", out)
-            }
-            Framed::Invalid { .. } => {}
+            // Where framing broke (in stream order, whatever the segmentation): the messages
+            // this side was sending cannot be followed further.
+            Framed::Damaged { .. } => state.cut_contents(dir, "body bytes lost to a capture gap", out),
+            Framed::Invalid { reason } => state.cut_contents(dir, reason, out),
+            Framed::Skipped { .. } | Framed::Lost { .. } => {}
         });
         if format.work > RESYNC_WORK_BUDGET {
             framer.stop();
