@@ -447,3 +447,53 @@ fn close_codes_blame_the_right_side() {
     assert_eq!(close_outcome(505, false), Outcome::ServerError);
     assert_eq!(close_outcome(404, false), Outcome::Error);
 }
+
+#[test]
+fn the_documented_filter_examples_select_what_they_say() {
+    use crate::entry::{Endpoint, Entry, Transport};
+    use crate::filter::Filter;
+    let endpoint = |port| Endpoint {
+        ip: std::net::Ipv4Addr::LOCALHOST.into(),
+        port,
+        pod: None,
+        namespace: None,
+        service: None,
+        node: None,
+    };
+    let entries: Vec<Entry> = run(&conversation().chunks)
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| Entry {
+            id: format!("e-{i}"),
+            protocol: x.protocol.into(),
+            transport: Transport::Tcp,
+            ts: x.ts,
+            elapsed_us: None,
+            src: endpoint(40000),
+            dst: endpoint(5672),
+            summary: x.summary,
+            status: x.status,
+            outcome: x.outcome,
+            tls: false,
+            request_size: x.request_size,
+            response_size: x.response_size,
+            request: x.request,
+            response: x.response,
+            notes: x.notes,
+        })
+        .collect();
+    let select = |f: &str| -> Vec<String> {
+        let f = Filter::parse(f).unwrap();
+        entries.iter().filter(|e| f.matches(e)).map(|e| e.summary.clone()).collect()
+    };
+    // pika published twice to "orders" (and once to the default exchange).
+    assert_eq!(
+        select(r#"amqp and request.method == "basic.publish" and request.exchange == "orders""#),
+        [r#"basic.publish exchange="orders" key="new" 9 B"#, r#"basic.publish exchange="orders" key="new" 25 B"#]
+    );
+    assert_eq!(select(r#"amqp and request.method == "basic.deliver" and request.routing_key == "new""#).len(), 1);
+    assert_eq!(
+        select(r#"amqp and outcome == "client_error""#),
+        [r#"queue.declare queue="missing""#, "channel.close 404 NOT_FOUND - no queue 'missing' in vhost '/'"]
+    );
+}
