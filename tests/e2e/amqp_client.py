@@ -85,6 +85,7 @@ def long_lived(ready, go):
     go.wait()
     ch.basic_publish("", "long", b"after"); sent.append(["basic.publish", "OK"])
     ch.queue_delete("long"); sent.append(["queue.delete", "OK"])
+    ch.close(); sent.append(["channel.close", "0"])
     conn.close(); sent.append(["connection.close", "200"])
     record["long"] = {"methods": sent}
 

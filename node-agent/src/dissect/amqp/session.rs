@@ -506,6 +506,9 @@ impl State {
                         size: 0,
                     }
                 });
+                if p.size == 0 && !notes.iter().any(|n| n == "request not captured") {
+                    notes.push("request not captured".into());
+                }
                 let answer = Answer { method: c.method, size: c.size, message: Some(message) };
                 let mut x = exchange_of(p, Some(answer), now, notes);
                 if cut.is_some() {
