@@ -91,6 +91,27 @@ pub fn candidate(data: &[u8], strict: bool) -> Candidate {
     Candidate::Frame { len, sender }
 }
 
+/// What [`candidate`] spent on the bytes at the start of `data`: the payload of a whole method frame
+/// of a known method whose arguments it decoded, else 1. Depends on the bytes only (a frame is
+/// decoded only once all of it is there), so a budget counted with it does not depend on segmentation.
+pub fn decode_cost(data: &[u8]) -> u64 {
+    match frame_header(data) {
+        Some((FRAME_METHOD, _, size)) => {
+            let len = FRAME_HEADER + size as usize + 1;
+            let known = data
+                .get(FRAME_HEADER..FRAME_HEADER + 4)
+                .and_then(wire::method_ids)
+                .is_some_and(|(c, m)| wire::method_spec(c, m).is_some());
+            if size >= 4 && len <= MAX_FRAME && known && data.get(len - 1) == Some(&FRAME_END) {
+                size as u64
+            } else {
+                1
+            }
+        }
+        _ => 1,
+    }
+}
+
 /// The probe: the protocol header, or whole frames until one tells the direction.
 pub fn probe(data: &[u8]) -> Probe {
     let mut at = 0;

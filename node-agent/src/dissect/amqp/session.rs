@@ -83,9 +83,7 @@ impl FrameFormat for AmqpFrames {
                 Candidate::Frame { .. } => return Resync::At(at),
                 Candidate::Incomplete => return Resync::NeedMore(at),
                 Candidate::No => {
-                    // A frame header that got as far as decoding cost its payload.
-                    let cost = wire::frame_header(&data[at..]).map_or(1, |(_, _, s)| (s as u64).min(MAX_FRAME as u64));
-                    self.work += cost.max(1);
+                    self.work += probe::decode_cost(&data[at..]);
                     at += 1;
                 }
             }
