@@ -68,7 +68,11 @@ def broker(topology):
         # The topology's stop() kills whatever is left in the pod (epmd included).
         topology.exec("srv", ["/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", env["RABBITMQ_NODENAME"], "stop"],
                       check=False, env=env, timeout=60)
-        proc.wait(30)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def run_client(topology) -> dict:
