@@ -53,7 +53,7 @@ def broker(topology):
                RABBITMQ_NODE_PORT=str(PORT), RABBITMQ_NODE_IP_ADDRESS=topology.srv.ip4,
                RABBITMQ_ENABLED_PLUGINS_FILE=str(d / "plugins"), RABBITMQ_CONFIG_FILE=str(d / "rabbitmq"),
                RABBITMQ_ADVANCED_CONFIG_FILE=str(d / "advanced.config"), RABBITMQ_CONF_ENV_FILE=str(d / "env"),
-               RABBITMQ_PID_FILE=str(d / "rabbit.pid"))
+               RABBITMQ_PID_FILE=str(d / "rabbit.pid"), ERL_CRASH_DUMP=str(d / "erl_crash.dump"))
     proc = topology.popen("srv", [RABBIT], log=d / "server.out", env=env)
     code = (f"import socket,sys\ns=socket.socket();s.settimeout(1)\n"
             f"sys.exit(s.connect_ex(('{topology.srv.ip4}',{PORT})))")

@@ -16,7 +16,7 @@ rabbit_start() {
     RABBITMQ_DIST_PORT=$(rabbit_free_port) ERL_EPMD_PORT=$(rabbit_free_port) \
     RABBITMQ_ENABLED_PLUGINS_FILE="$dir/plugins" RABBITMQ_PID_FILE="$dir/rabbit.pid" \
     RABBITMQ_CONFIG_FILE="$dir/rabbitmq" RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config" \
-    RABBITMQ_CONF_ENV_FILE="$dir/env"
+    RABBITMQ_CONF_ENV_FILE="$dir/env" ERL_CRASH_DUMP="$dir/erl_crash.dump"
   echo "[]." >"$dir/plugins"
   # guest may log in from any address (the e2e clients are in another network namespace).
   echo "loopback_users = none" >"$dir/rabbitmq.conf"
