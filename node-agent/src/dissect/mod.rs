@@ -9,6 +9,7 @@
 //! [`settings`] (what the user chose: enabled protocols, limits), and the redaction of secrets
 //! each protocol declares in its registration ([`crate::redact`]).
 
+pub mod amqp;
 pub mod dns;
 pub mod framing;
 pub mod grpc;

@@ -58,6 +58,7 @@ pub static PROTOCOLS: &[Protocol] = &[
     super::mysql::PROTOCOL,
     super::redis::PROTOCOL,
     super::postgresql::PROTOCOL,
+    super::amqp::PROTOCOL,
     super::dns::PROTOCOL,
 ];
 

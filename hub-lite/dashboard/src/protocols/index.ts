@@ -10,3 +10,4 @@ import { grpc } from "./grpc.tsx"; registerRenderer("grpc", grpc);
 import { mysql } from "./mysql.tsx"; registerRenderer("mysql", mysql);
 import { redis } from "./redis.tsx"; registerRenderer("redis", redis);
 import { postgresql } from "./postgresql.tsx"; registerRenderer("postgresql", postgresql);
+import { amqp } from "./amqp.tsx"; registerRenderer("amqp", amqp);
