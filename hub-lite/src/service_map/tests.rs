@@ -199,6 +199,28 @@ fn rates_are_per_second_of_the_maps_window() {
 }
 
 #[test]
+fn broker_edges_count_producers_and_consumers_by_the_protocols_roles() {
+    let broker = ep("10.0.0.9", 5672).named("mq", Some("rabbit-0"), Some("rabbit"));
+    let producer = ep("10.0.0.1", 40_000).named("shop", Some("orders-1"), Some("orders"));
+    let consumer = ep("10.0.0.2", 40_001).named("shop", Some("mailer-1"), Some("mailer"));
+    let amqp = |from: &Ep, method: &str| {
+        let e = entry(from, &broker, "amqp", (Some("OK"), Outcome::Ok), None, (0, 0));
+        Arc::new(Entry { request: json!({"method": method, "channel": 1}), ..(*e).clone() })
+    };
+    let map = compute(&[
+        amqp(&producer, "basic.publish"),
+        amqp(&producer, "basic.publish"),
+        amqp(&producer, "queue.declare"),
+        amqp(&consumer, "basic.deliver"),
+        amqp(&consumer, "basic.get"),
+        amqp(&consumer, "basic.ack"),
+    ]);
+    let roles: Vec<(&str, Vec<(&str, u64)>)> =
+        map.edges.iter().map(|e| (e.source.as_str(), e.roles.iter().map(|(r, n)| (*r, *n)).collect())).collect();
+    assert_eq!(roles, [("shop/mailer", vec![("consume", 2)]), ("shop/orders", vec![("produce", 2)])]);
+}
+
+#[test]
 fn protocols_without_roles_have_none() {
     let (c, s) = (ep("10.0.0.1", 1), ep("10.0.0.2", 80));
     let map = compute(&[entry(&c, &s, "http", (Some("200"), Outcome::Ok), None, (0, 0))]);

@@ -45,6 +45,7 @@ pub const PROTOCOL: Protocol = Protocol {
     about: "AMQP 0-9-1 (RabbitMQ)",
     secrets: Secrets { pair_lists: &[], is_secret_name: |_| false, fields: &["response", "new_secret"], find: None },
     stream: Some(dissector),
+    role: Some(role),
     ..Protocol::named(PROTOCOL_NAME)
 };
 
