@@ -29,7 +29,7 @@ fn api_label(key: i16) -> String {
     codes::api_name(key).map_or_else(|| format!("ApiKey{key}"), str::to_owned)
 }
 
-fn summary(api: &str, topics: &[String], records: u64, key: i16) -> String {
+fn summary(api: &str, topics: &[String]) -> String {
     let mut s = String::from(api);
     for (i, t) in topics.iter().take(3).enumerate() {
         s.push_str(if i == 0 { " " } else { ", " });
@@ -37,9 +37,6 @@ fn summary(api: &str, topics: &[String], records: u64, key: i16) -> String {
     }
     if topics.len() > 3 {
         s.push_str(&format!(" (+{} topics)", topics.len() - 3));
-    }
-    if key == PRODUCE_KEY {
-        s.push_str(&format!(" ({records} record{})", if records == 1 { "" } else { "s" }));
     }
     s
 }
@@ -83,7 +80,7 @@ pub fn request(
     json.insert("topics".into(), Value::Array(found.topics.iter().map(|t| Value::from(t.as_str())).collect()));
     json.extend(body);
     notes.append(&mut found.records.notes);
-    let summary = summary(&api, &found.topics, found.records.records, h.api_key);
+    let summary = summary(&api, &found.topics);
     Ok(Request {
         api_key: h.api_key,
         api_version: h.api_version,

@@ -10,7 +10,7 @@
 //!
 //! # Exchanges
 //!
-//! One per request: `summary` is the API and its topics ("Produce orders (3 records)",
+//! One per request: `summary` is the API and the topics it names ("Produce orders",
 //! "Fetch orders, payments", "ApiVersions"); `status` is `"NONE"` or the name of the first
 //! non-zero error code in the response, in wire order ("UNKNOWN_TOPIC_OR_PARTITION"); null
 //! when there is no response or its body is not decoded. `outcome` follows

@@ -75,19 +75,21 @@ pub fn request_candidate(buf: &[u8], decode_up_to: usize) -> Candidate {
     }
     let len = size + 4;
     let avail = buf.get(4..len).unwrap_or_else(|| buf.get(4..).unwrap_or(&[]));
+    // Bytes missing from the header: more may come, unless the message ended already.
+    let short = if avail.len() >= size { Candidate::No } else { Candidate::NeedMore };
     let mut r = Reader::new(avail);
     let (Ok(key), Ok(version)) = (r.i16("api key"), r.i16("api version")) else {
-        return if avail.len() >= 4 { Candidate::No } else { Candidate::NeedMore };
+        return short;
     };
     if !codes::known_version(key, version) {
         return Candidate::No;
     }
-    let Ok(correlation) = r.i32("correlation id") else { return Candidate::NeedMore };
+    let Ok(correlation) = r.i32("correlation id") else { return short };
     if correlation < 0 {
         return Candidate::No;
     }
     if !(key == 7 && version == 0) {
-        let Ok(n) = r.i16("client id") else { return Candidate::NeedMore };
+        let Ok(n) = r.i16("client id") else { return short };
         if n < -1 || 10 + i64::from(n.max(0)) > len as i64 {
             return Candidate::No;
         }
@@ -120,6 +122,23 @@ pub fn request_candidate(buf: &[u8], decode_up_to: usize) -> Candidate {
     }
 }
 
+/// A request start after lost sync: the probe's checks with a non-empty client id (real clients
+/// send one; an empty or null one is what zeros inside a message look like) and requests over
+/// [`MAX_CHECKED`] bytes taken on their header.
+pub fn resync_candidate(buf: &[u8]) -> Candidate {
+    match buf.get(12..14) {
+        None => {
+            if buf.len() >= 4 && request_candidate(buf, MAX_CHECKED) == Candidate::No {
+                Candidate::No
+            } else {
+                Candidate::NeedMore
+            }
+        }
+        Some(n) if i16::from_be_bytes([n[0], n[1]]) <= 0 && buf.get(4..8) != Some(&[0, 7, 0, 0]) => Candidate::No,
+        Some(_) => request_candidate(buf, MAX_CHECKED),
+    }
+}
+
 /// The probe of a connection's first bytes. `mid_stream`: the capture missed the connection's
 /// start, so a request may start further in.
 pub fn stream(data: &[u8], mid_stream: bool) -> crate::dissect::Probe {
@@ -133,7 +152,7 @@ pub fn stream(data: &[u8], mid_stream: bool) -> crate::dissect::Probe {
     let mut need_more = false;
     for at in 1..data.len() {
         let rest = data.get(at..).unwrap_or(&[]);
-        match request_candidate(rest, MAX_CHECKED) {
+        match resync_candidate(rest) {
             Candidate::Request { checked: true, .. } => return Probe::Client,
             Candidate::NeedMore | Candidate::Request { checked: false, .. } => need_more = true,
             Candidate::No => {}

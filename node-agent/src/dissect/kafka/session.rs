@@ -96,41 +96,36 @@ impl FrameFormat for Frames {
                 if size < 4 {
                     return Err(NotAFrame("a response shorter than its correlation id"));
                 }
+                // Keep the list of waiting requests in step with the session within one push:
+                // this response answers its request and, responses being in order, those before.
+                let Some(c) = head.get(4..8) else { return Ok(FrameLength::NeedHeader(8)) };
+                let correlation = i32::from_be_bytes([c[0], c[1], c[2], c[3]]);
+                if let Some(k) = self.waiting.iter().position(|w| w.0 == correlation) {
+                    self.waiting.drain(..=k);
+                }
             }
         }
         Ok(FrameLength::Total(size + 4))
     }
 
-    /// The first offset where a whole message checks out; failing that, the first one that may
-    /// (a message too long to check, or not complete yet). A complete, checked message wins over
-    /// an earlier undecided one: a false start (bytes inside a message that happen to look like a
-    /// header) usually claims a length running past the real boundary that follows.
+    /// The first offset where a message starts by the probe's checks (stricter ones for
+    /// requests: a non-empty client id). Each candidate is judged by its own bytes only, so the
+    /// answer does not depend on segmentation.
     fn resync(&mut self, data: &[u8]) -> Resync {
-        let mut undecided: Option<(usize, bool)> = None;
         let mut at = 0;
         while at + 8 <= data.len() {
             let rest = data.get(at..).unwrap_or(&[]);
             let candidate = match self.dir {
-                Direction::ClientToServer => probe::request_candidate(rest, MAX_CHECKED),
+                Direction::ClientToServer => probe::resync_candidate(rest),
                 Direction::ServerToClient => self.response_candidate(rest),
             };
             match candidate {
-                Candidate::Request { checked: true, .. } => return Resync::At(at),
-                Candidate::Request { checked: false, .. } => {
-                    undecided.get_or_insert((at, true));
-                }
-                Candidate::NeedMore => {
-                    undecided.get_or_insert((at, false));
-                }
-                Candidate::No => {}
+                Candidate::Request { .. } => return Resync::At(at),
+                Candidate::NeedMore => return Resync::NeedMore(at),
+                Candidate::No => at += 1,
             }
-            at += 1;
         }
-        match undecided {
-            Some((at, true)) => Resync::At(at),
-            Some((at, false)) => Resync::NeedMore(at),
-            None => Resync::NotBefore(at),
-        }
+        Resync::NotBefore(at)
     }
 }
 

@@ -148,7 +148,7 @@ fn error_codes_are_named_where_they_are() {
     assert_eq!(p["error"], "UNKNOWN_TOPIC_OR_PARTITION");
     assert_eq!(p["partition"], 0);
     assert_eq!(p["base_offset"], -1);
-    assert_eq!(e.summary, "Produce nope (1 record)");
+    assert_eq!(e.summary, "Produce nope");
 }
 
 #[test]
