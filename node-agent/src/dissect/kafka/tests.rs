@@ -429,3 +429,19 @@ fn role_tells_producers_from_consumers() {
     assert_eq!(role(&exchange_of(&vector("metadata v12")).request), None);
     assert_eq!(role(&json!({"api_key": 1, "replica_id": 2})), None, "a follower replicating");
 }
+
+#[test]
+fn documented_filter_examples_select_the_golden_entries() {
+    use crate::entry::Entry;
+    use crate::filter::Filter;
+    let entries: Vec<Entry> = include_str!("../../../tests/golden/kafka/calls.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let count = |f: &str| entries.iter().filter(|e| Filter::parse(f).unwrap().matches(e)).count();
+    // The golden client produced one batch per codec (4) to topic "golden".
+    assert_eq!(count(r#"kafka and request.api == "Produce" and request.topics contains "golden""#), 4);
+    assert_eq!(count(r#"kafka and request.api == "Produce" and request.topics contains "other""#), 0);
+    assert_eq!(count(r#"kafka and status == "TOPIC_ALREADY_EXISTS""#), 1);
+    assert_eq!(count(r#"kafka and request.api == "Fetch" and request.topics contains "golden""#), 1);
+}
