@@ -16,6 +16,8 @@ version) and the clients' own record (every record key and value sent and read).
 - a capture started mid-way (editcap): every entry is one of the clean ones, and the later
   requests of the long-lived connections are found.
 - the documented filter (`--filter`) selects exactly the Produce requests to the topic.
+- SASL PLAIN on a second listener: SaslAuthenticate's `auth_bytes` (user and password) redacted by
+  default, shown with `--no-redact`.
 
 Needs root, ip, tcpdump, tshark, editcap, java, mvn, kafka-python with its codec packages, and
 SHARK_BIN (a kubectl-shark binary).
@@ -45,6 +47,16 @@ sys.path.insert(0, str(TOOLS))
 from kafka_broker import Broker  # noqa: E402
 
 PORT = 29193
+SASL_PORT = PORT + 2  # SASL_PLAINTEXT listener (PLAIN)
+SASL_USER, SASL_PASSWORD = "alice", "alice-e2e-secret"
+SASL_CLIENT = """
+import sys
+from kafka import KafkaProducer
+p = KafkaProducer(bootstrap_servers=sys.argv[1], security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN",
+                  sasl_plain_username=sys.argv[2], sasl_plain_password=sys.argv[3], client_id="e2e-sasl")
+p.send("e2e-sasl", b"authenticated").get(20)
+p.close()
+"""
 TOPIC_NEW, TOPIC_OLD = "e2e-today", "e2e-old"
 FILTER = 'kafka and request.api == "Produce" and request.topics contains "%s"'
 
@@ -154,10 +166,10 @@ def run(tmp_path_factory):
     broker = live = cap = None
     try:
         pair.up()
-        broker = Broker(PORT, host=pair.ip_srv, netns=pair.srv).start()
+        broker = Broker(PORT, host=pair.ip_srv, netns=pair.srv, sasl_users={SASL_USER: SASL_PASSWORD}).start()
         pcap = work / "kafka.pcap"
         cap = subprocess.Popen(["ip", "netns", "exec", pair.srv, "tcpdump", "-i", pair.vs, "-B", "32768",
-                                "--immediate-mode", "-w", str(pcap), f"tcp port {PORT}"],
+                                "--immediate-mode", "-w", str(pcap), f"tcp port {PORT} or tcp port {SASL_PORT}"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         live_out = open(work / "live.jsonl", "w")
         live = subprocess.Popen(["ip", "netns", "exec", pair.srv, require_shark(), "local", "-i", pair.vs,
@@ -165,6 +177,8 @@ def run(tmp_path_factory):
         time.sleep(3)
         new = client(pair, TOPIC_NEW, "", work / "new.json")
         old = client(pair, TOPIC_OLD, "2.1", work / "old.json")
+        sh("ip", "netns", "exec", pair.cli, sys.executable, "-c", SASL_CLIENT, f"{pair.ip_srv}:{SASL_PORT}",
+           SASL_USER, SASL_PASSWORD, timeout=120)
         time.sleep(2)
         for proc in (cap, live):
             proc.send_signal(2)
@@ -184,10 +198,16 @@ def run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def clean(run):
+def all_entries(run):
     res = run_view([run["pcap"]])
     assert res.rc == 0, res.describe()
     return kafka_entries(res.entries)
+
+
+@pytest.fixture(scope="module")
+def clean(all_entries):
+    """The entries of the plaintext listener (tshark is told that port is Kafka)."""
+    return [e for e in all_entries if e["dst"]["port"] == PORT]
 
 
 def test_view_has_every_request_once_in_order(run, clean):
@@ -227,7 +247,7 @@ def test_statuses_of_a_known_error(run, clean):
 
 
 def test_live_equals_offline(run, clean):
-    live = kafka_entries(run["live"])
+    live = [e for e in kafka_entries(run["live"]) if e["dst"]["port"] == PORT]
     assert Counter(key(e) for e in live) == Counter(key(e) for e in clean)
     assert Counter((key(e), e["status"]) for e in live) == Counter((key(e), e["status"]) for e in clean)
 
@@ -239,7 +259,7 @@ def test_impaired_captures(run, clean, mode):
     sh(sys.executable, TOOLS / "impair.py", run["pcap"], out, "--mode", mode, "--report", rep, timeout=300)
     res = run_view([out])
     assert res.rc == 0, res.describe()
-    got = kafka_entries(res.entries)
+    got = [e for e in kafka_entries(res.entries) if e["dst"]["port"] == PORT]
     full = {key(e): (e["summary"], e["status"]) for e in clean}
     if mode != "drop":
         assert Counter(key(e) for e in got) == Counter(full.keys()), mode
@@ -262,7 +282,7 @@ def test_mid_connection_capture(run, clean):
     sh("editcap", "-r", run["pcap"], out, f"{n // 3}-{n}")
     res = run_view([out])
     assert res.rc == 0, res.describe()
-    got = kafka_entries(res.entries)
+    got = [e for e in kafka_entries(res.entries) if e["dst"]["port"] == PORT]
     full = {key(e): (e["summary"], e["status"]) for e in clean}
     assert len(got) > len(full) // 3
     for e in got:
@@ -278,3 +298,21 @@ def test_documented_filter(run, clean):
         want = [key(e) for e in clean if e["request"]["api"] == "Produce" and topic in e["request"]["topics"]]
         assert len(want) == 4
         assert sorted(key(e) for e in res.entries) == sorted(want)
+
+
+def test_sasl_password_is_redacted_unless_no_redact(run, all_entries):
+    import base64
+    auth = [e for e in all_entries if e["request"]["api"] == "SaslAuthenticate"]
+    assert auth and all(e["dst"]["port"] == SASL_PORT for e in auth)
+    assert all(e["request"]["auth_bytes"] == "[REDACTED]" and e["status"] == "NONE" for e in auth)
+    assert any(e["request"]["api"] == "SaslHandshake" and e["status"] == "NONE" for e in all_entries)
+    raw = run_view([run["pcap"]])
+    assert SASL_PASSWORD not in raw.stdout
+    res = run_view([run["pcap"]], ["--no-redact"])
+    assert res.rc == 0, res.describe()
+    shown = [base64.b64decode(e["request"]["auth_bytes"]) for e in kafka_entries(res.entries)
+             if e["request"]["api"] == "SaslAuthenticate"]
+    # PLAIN (RFC 4616): authzid NUL authcid NUL password; kafka-python sends the user as authzid too.
+    assert shown and all(b.split(b"\0")[1:] == [SASL_USER.encode(), SASL_PASSWORD.encode()] for b in shown), shown
+    # The authenticated producer's record went through.
+    assert records(all_entries, "Produce", "request")[(None, "authenticated")] == 1

@@ -76,8 +76,11 @@ def wait_port(host: str, port: int, timeout: float, netns: str | None = None) ->
 class Broker:
     """A broker listening on host:port (controller on port+1), data in a temporary directory."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1", netns: str | None = None, heap: str = "512m"):
+    def __init__(self, port: int, host: str = "127.0.0.1", netns: str | None = None, heap: str = "512m",
+                 sasl_users: dict[str, str] | None = None):
+        """`sasl_users`: also a SASL_PLAINTEXT listener (mechanism PLAIN) on port+2 for these users."""
         self.port, self.host, self.netns, self.heap = port, host, netns, heap
+        self.sasl_users = sasl_users or {}
         self.proc: subprocess.Popen | None = None
         self.dir: str | None = None
 
@@ -93,15 +96,24 @@ class Broker:
         self.dir = tempfile.mkdtemp(prefix="shk-kafka-")
         props = Path(self.dir, "server.properties")
         cport = self.port + 1
-        props.write_text("\n".join([
+        listeners = [f"PLAINTEXT://{self.host}:{self.port}"]
+        sasl = []
+        if self.sasl_users:
+            listeners.append(f"SASL_PLAINTEXT://{self.host}:{self.port + 2}")
+            users = " ".join(f'user_{u}="{p}"' for u, p in self.sasl_users.items())
+            first = next(iter(self.sasl_users.items()))
+            sasl = ["sasl.enabled.mechanisms=PLAIN",
+                    "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain."
+                    f'PlainLoginModule required username="{first[0]}" password="{first[1]}" {users};']
+        props.write_text("\n".join(sasl + [
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@{self.host}:{cport}",
-            f"listeners=PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{cport}",
-            f"advertised.listeners=PLAINTEXT://{self.host}:{self.port}",
+            f"listeners={','.join(listeners)},CONTROLLER://{self.host}:{cport}",
+            f"advertised.listeners={','.join(listeners)}",
             "controller.listener.names=CONTROLLER",
             "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
             f"log.dirs={self.dir}/data",
             "num.partitions=1",
             "offsets.topic.replication.factor=1",
