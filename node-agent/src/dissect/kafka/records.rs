@@ -246,6 +246,12 @@ fn batch_v2(
     m.insert("record_count".into(), Value::from(count));
     tally.records += u64::from(count);
     let body = r.rest();
+    if tally.shown >= limits.max_records {
+        // Nothing more is shown: do not spend a decompression on it.
+        tally.note(format!("only the first {} records of the message shown", limits.max_records));
+        m.insert("records".into(), Value::Array(Vec::new()));
+        return Ok(Value::Object(m));
+    }
     let decompressed;
     let plain: &[u8] = if codec == 0 {
         body

@@ -102,6 +102,16 @@ add('produce v9 unknown topic', ProduceRequest, ProduceResponse, 9,
     {'api': 'Produce', 'topics': ['nope'], 'status': 'UNKNOWN_TOPIC_OR_PARTITION', 'outcome': 'client_error',
      'records': [[None, 'x', []]]})
 
+many = [(b'k%d' % i, b'v%d' % i, []) for i in range(150)]
+add('produce 3x150 records', ProduceRequest, ProduceResponse, 9,
+    {'transactional_id': None, 'acks': 1, 'timeout_ms': 1000,
+     'topic_data': [{'name': 'bulk', 'partition_data': [{'index': p, 'records': batch(3, 0, many)[0]} for p in range(3)]}]},
+    {'responses': [{'name': 'bulk', 'partition_responses': [
+        {'index': p, 'error_code': 0, 'base_offset': 0, 'log_append_time_ms': -1, 'log_start_offset': 0,
+         'record_errors': [], 'error_message': None} for p in range(3)]}], 'throttle_time_ms': 0},
+    {'api': 'Produce', 'topics': ['bulk'], 'status': 'NONE', 'record_count': 450,
+     'first_records': [['k%d' % i, 'v%d' % i, []] for i in range(100)]})
+
 add('produce acks=0', ProduceRequest, ProduceResponse, 8,
     {'transactional_id': None, 'acks': 0, 'timeout_ms': 1000,
      'topic_data': [{'name': 'fire', 'partition_data': [{'index': 0, 'records': batch(0, 0, [(b'k', b'v', [])])[0]}]}]},
