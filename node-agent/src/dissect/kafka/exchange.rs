@@ -23,6 +23,8 @@ pub struct Request {
     pub notes: Vec<String>,
     pub ts: Timestamp,
     pub size: u64,
+    /// Its number among the connection's requests that waited (set by the session).
+    pub seq: u64,
 }
 
 fn api_label(key: i16) -> String {
@@ -91,6 +93,7 @@ pub fn request(
         notes,
         ts,
         size,
+        seq: 0,
     })
 }
 

@@ -35,12 +35,25 @@ pub const MAX_RECORDS_SHOWN: usize = 100;
 /// Where requests and responses begin.
 struct Frames {
     dir: Direction,
-    /// (correlation id, api key, version) of the requests waiting, for the server direction's
-    /// resynchronisation.
-    waiting: Vec<(i32, i16, i16)>,
+    /// (correlation id, api key, version, number) of the requests waiting, for the server
+    /// direction's resynchronisation.
+    waiting: Vec<(i32, i16, i16, u64)>,
 }
 
 impl Frames {
+    /// Brings the copy of the waiting requests up to date. It is kept by changes, never copied
+    /// whole: within one push the copy already dropped the requests answered by the responses
+    /// whose headers it read, which the session learns only as each response is handed out.
+    fn apply(&mut self, changes: &mut Vec<Change>) {
+        for c in changes.drain(..) {
+            match c {
+                Change::Add(seq, id, key, version) => self.waiting.push((id, key, version, seq)),
+                Change::Remove(seq) => self.waiting.retain(|w| w.3 != seq),
+                Change::Clear => self.waiting.clear(),
+            }
+        }
+    }
+
     fn response_candidate(&self, buf: &[u8]) -> Candidate {
         let Some(head) = buf.get(..8) else { return Candidate::NeedMore };
         let size = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
@@ -49,7 +62,7 @@ impl Frames {
         if !(4..=MAX_SIZE).contains(&size) {
             return Candidate::No;
         }
-        let Some(&(_, key, version)) = self.waiting.iter().find(|w| w.0 == correlation) else {
+        let Some(&(_, key, version, _)) = self.waiting.iter().find(|w| w.0 == correlation) else {
             return Candidate::No;
         };
         let len = size + 4;
@@ -143,6 +156,21 @@ struct State {
     unmatched: u64,
     /// Capture time of each direction's last segment (a message damaged by a gap is dated by it).
     last_ts: [Timestamp; 2],
+    /// Changes to `waiting` not made by responses, for the server direction's copy of it.
+    changes: Vec<Change>,
+    /// Requests that waited so far (numbers them).
+    requests: u64,
+}
+
+/// A change to the waiting requests that the server direction's framing must learn of (the
+/// answers it learns itself, from each response header it reads).
+#[derive(Clone, Copy, Debug)]
+enum Change {
+    /// A request waits: (its number in the connection, correlation id, api key, version).
+    Add(u64, i32, i16, i16),
+    /// The request of this number no longer waits.
+    Remove(u64),
+    Clear,
 }
 
 pub struct KafkaSession {
@@ -170,6 +198,8 @@ impl KafkaSession {
                 },
                 unmatched: 0,
                 last_ts: [Timestamp::ZERO; 2],
+                changes: Vec::new(),
+                requests: 0,
             },
         }
     }
@@ -193,10 +223,15 @@ impl State {
         }
         if self.waiting.len() >= self.max_waiting {
             if let Some(old) = self.waiting.pop_front() {
+                self.changes.push(Change::Remove(old.seq));
                 let ex = exchange::exchange(old, None, Some("no response before too many later requests waited"));
                 self.emit(ex, out);
             }
         }
+        let mut req = req;
+        self.requests += 1;
+        req.seq = self.requests;
+        self.changes.push(Change::Add(req.seq, req.correlation_id, req.api_key, req.api_version));
         self.waiting.push_back(req);
     }
 
@@ -220,6 +255,7 @@ impl State {
     }
 
     fn flush(&mut self, why: &str, out: &mut dyn ExchangeSink) {
+        self.changes.push(Change::Clear);
         while let Some(req) = self.waiting.pop_front() {
             let ex = exchange::exchange(req, None, Some(why));
             self.emit(ex, out);
@@ -249,8 +285,7 @@ impl StreamSession for KafkaSession {
         let state = &mut self.state;
         state.last_ts[dir.index()] = ts;
         if dir == Direction::ServerToClient {
-            frames.waiting.clear();
-            frames.waiting.extend(state.waiting.iter().map(|r| (r.correlation_id, r.api_key, r.api_version)));
+            frames.apply(&mut state.changes);
         }
         framer.push(frames, data, ts, &mut |framed| state.framed(dir, framed, ts, out));
         if self.is_done() {
