@@ -39,8 +39,9 @@
 //! their fields are the message definitions' names in snake_case (topic arrays are
 //! `topic_data`, partition indexes `partition`), a non-zero `error_code` gets its name beside
 //! it (`"error": "NOT_LEADER_OR_FOLLOWER"`). Other APIs show the header fields only. Keys,
-//! values and header values are text when UTF-8, else `{"base64": ...}`, cut at the body limit
-//! (`key_size` / `value_size` then give the length); `bytes` fields are base64.
+//! values and header values are text when UTF-8, else `{"base64": ...}`; those of one message
+//! share the body limit (`key_size` / `value_size` give the length of what was cut); `bytes`
+//! fields are base64 (first 4 KiB).
 //! `auth_bytes` (SaslAuthenticate) is a credential, redacted by default.
 
 pub mod codes;

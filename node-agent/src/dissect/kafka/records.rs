@@ -14,7 +14,8 @@ use thiserror::Error;
 /// What record decoding may spend on one message.
 #[derive(Clone, Copy, Debug)]
 pub struct RecordLimits {
-    /// Bytes of each key, value and header value shown.
+    /// Bytes of keys, values and header values shown per message, all records together (each
+    /// one is cut where the budget runs out).
     pub value_bytes: usize,
     /// Records shown per message (all are counted).
     pub max_records: usize,
@@ -28,6 +29,8 @@ pub struct RecordTally {
     /// Records counted (from the batch headers).
     pub records: u64,
     pub shown: usize,
+    /// Bytes of keys and values shown so far.
+    pub shown_bytes: usize,
     pub decompressed: usize,
     pub notes: Vec<String>,
 }
@@ -144,17 +147,19 @@ fn blob(bytes: &[u8], limit: usize) -> (Value, bool) {
     }
 }
 
-fn put_blob(m: &mut Map<String, Value>, name: &str, bytes: Option<&[u8]>, limit: usize, tally: &mut RecordTally) {
+fn put_blob(m: &mut Map<String, Value>, name: &str, bytes: Option<&[u8]>, budget: usize, tally: &mut RecordTally) {
+    let limit = budget.saturating_sub(tally.shown_bytes);
     match bytes {
         None => {
             m.insert(name.into(), Value::Null);
         }
         Some(b) => {
             let (v, cut) = blob(b, limit);
+            tally.shown_bytes += b.len().min(limit);
             m.insert(name.into(), v);
             if cut {
                 m.insert(format!("{name}_size"), Value::from(b.len()));
-                tally.note(format!("record {name}s over {limit} bytes shown in part"));
+                tally.note(format!("record keys and values shown up to {budget} bytes per message"));
             }
         }
     }
@@ -201,7 +206,11 @@ fn record(
         let key = var_bytes(&mut r, "header key")?.unwrap_or_default();
         let value = var_bytes(&mut r, "header value")?;
         let key = Value::String(String::from_utf8_lossy(key).into_owned());
-        let value = value.map_or(Value::Null, |v| blob(v, limits.value_bytes).0);
+        let value = value.map_or(Value::Null, |v| {
+            let limit = limits.value_bytes.saturating_sub(tally.shown_bytes);
+            tally.shown_bytes += v.len().min(limit);
+            blob(v, limit).0
+        });
         headers.push(Value::Array(vec![key, value]));
     }
     m.insert("headers".into(), Value::Array(headers));

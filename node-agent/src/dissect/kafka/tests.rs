@@ -155,6 +155,26 @@ fn records_shown_are_capped_and_all_are_counted() {
 }
 
 #[test]
+fn the_records_of_a_message_share_the_body_limit() {
+    let v = vector("produce v9 none");
+    let settings = ProtocolSettings { body_limit: 100, ..ProtocolSettings::default() };
+    let mut s = KafkaSession::new(&settings, false);
+    let got = run(&mut s, &[(C2S, &v.request), (S2C, v.response.as_ref().unwrap())]);
+    let records = records_of(&got[0].request);
+    let want = v.expect["records"].as_array().unwrap();
+    assert_eq!(records.len(), want.len());
+    // The first key (5 bytes) and 95 bytes of the first value; nothing of the rest.
+    assert_eq!(records[0][0], want[0][0]);
+    let first = want[0][1].as_str().unwrap();
+    assert_eq!(records[0][1].as_str().unwrap(), &first[..95]);
+    assert_eq!(records[1][0], "");
+    assert_eq!(records[1][1], "");
+    let b = &batches_of(&got[0].request)[0]["records"][0];
+    assert_eq!(b["value_size"], first.len());
+    assert!(got[0].notes.iter().any(|n| n.contains("up to 100 bytes")), "{:?}", got[0].notes);
+}
+
+#[test]
 fn error_codes_are_named_where_they_are() {
     let e = exchange_of(&vector("produce v9 unknown topic"));
     let p = &e.response.unwrap()["topic_data"][0]["partitions"][0];
