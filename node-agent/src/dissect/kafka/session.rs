@@ -30,7 +30,7 @@ pub const RESYNC_BUDGET: u64 = 1 << 20;
 /// Bytes all the record batches of one message may decompress to.
 pub const MAX_DECOMPRESSED: usize = 16 * 1024 * 1024;
 /// Records shown per message.
-pub const MAX_RECORDS_SHOWN: usize = 100;
+pub const MAX_RECORDS_SHOWN: usize = 10;
 
 /// Where requests and responses begin.
 struct Frames {

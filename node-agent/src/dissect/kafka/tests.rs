@@ -151,7 +151,11 @@ fn records_shown_are_capped_and_all_are_counted() {
     assert_eq!(counted, v.expect["record_count"].as_u64().unwrap());
     assert_eq!(Value::Array(records_of(&e.request)), v.expect["first_records"]);
     assert_eq!(records_of(&e.request).len(), MAX_RECORDS_SHOWN);
-    assert!(e.notes.iter().any(|n| n.contains("only the first 100 records")), "{:?}", e.notes);
+    assert!(
+        e.notes.iter().any(|n| n.contains(&format!("only the first {MAX_RECORDS_SHOWN} records"))),
+        "{:?}",
+        e.notes
+    );
 }
 
 #[test]

@@ -110,7 +110,7 @@ add('produce 3x150 records', ProduceRequest, ProduceResponse, 9,
         {'index': p, 'error_code': 0, 'base_offset': 0, 'log_append_time_ms': -1, 'log_start_offset': 0,
          'record_errors': [], 'error_message': None} for p in range(3)]}], 'throttle_time_ms': 0},
     {'api': 'Produce', 'topics': ['bulk'], 'status': 'NONE', 'record_count': 450,
-     'first_records': [['k%d' % i, 'v%d' % i, []] for i in range(100)]})
+     'first_records': [['k%d' % i, 'v%d' % i, []] for i in range(10)]})
 
 add('produce acks=0', ProduceRequest, ProduceResponse, 8,
     {'transactional_id': None, 'acks': 0, 'timeout_ms': 1000,
