@@ -18,6 +18,7 @@ pub mod http2;
 pub mod mysql;
 pub mod postgresql;
 pub mod redis;
+pub mod kafka;
 pub mod registry;
 pub mod settings;
 pub mod websocket;

@@ -59,6 +59,7 @@ pub static PROTOCOLS: &[Protocol] = &[
     super::redis::PROTOCOL,
     super::postgresql::PROTOCOL,
     super::amqp::PROTOCOL,
+    super::kafka::PROTOCOL,
     super::dns::PROTOCOL,
 ];
 

@@ -11,3 +11,4 @@ import { mysql } from "./mysql.tsx"; registerRenderer("mysql", mysql);
 import { redis } from "./redis.tsx"; registerRenderer("redis", redis);
 import { postgresql } from "./postgresql.tsx"; registerRenderer("postgresql", postgresql);
 import { amqp } from "./amqp.tsx"; registerRenderer("amqp", amqp);
+import { kafka } from "./kafka.tsx"; registerRenderer("kafka", kafka);
