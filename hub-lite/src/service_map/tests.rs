@@ -218,6 +218,20 @@ fn broker_edges_count_producers_and_consumers_by_the_protocols_roles() {
     let roles: Vec<(&str, Vec<(&str, u64)>)> =
         map.edges.iter().map(|e| (e.source.as_str(), e.roles.iter().map(|(r, n)| (*r, *n)).collect())).collect();
     assert_eq!(roles, [("shop/mailer", vec![("consume", 2)]), ("shop/orders", vec![("produce", 2)])]);
+    // Kafka: Produce and a consumer's Fetch; a follower broker's Fetch (replica_id >= 0) is neither.
+    let kafka = |from: &Ep, request: Value| {
+        let e = entry(from, &broker, "kafka", (Some("NONE"), Outcome::Ok), None, (0, 0));
+        Arc::new(Entry { request, ..(*e).clone() })
+    };
+    let map = compute(&[
+        kafka(&producer, json!({"api": "Produce", "api_key": 0})),
+        kafka(&consumer, json!({"api": "Fetch", "api_key": 1, "replica_id": -1})),
+        kafka(&consumer, json!({"api": "Fetch", "api_key": 1, "replica_id": 2})),
+        kafka(&consumer, json!({"api": "Heartbeat", "api_key": 12})),
+    ]);
+    let roles: Vec<Vec<(&str, u64)>> =
+        map.edges.iter().map(|e| e.roles.iter().map(|(r, n)| (*r, *n)).collect()).collect();
+    assert_eq!(roles, [vec![("consume", 1)], vec![("produce", 1)]]);
 }
 
 #[test]

@@ -72,6 +72,7 @@ pub const PROTOCOL: Protocol = Protocol {
     about: "Apache Kafka (requests paired with responses, record batches decoded)",
     secrets: Secrets { fields: &["auth_bytes"], ..Secrets::NONE },
     stream: Some(dissector),
+    role: Some(role),
     ..Protocol::named(NAME)
 };
 
