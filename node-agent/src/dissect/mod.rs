@@ -14,6 +14,7 @@ pub mod framing;
 pub mod grpc;
 pub mod http1;
 pub mod http2;
+pub mod mongodb;
 pub mod registry;
 pub mod settings;
 pub mod websocket;

@@ -42,6 +42,7 @@ pub static PROTOCOLS: &[Protocol] = &[
     super::http2::PROTOCOL,
     super::grpc::PROTOCOL,
     super::websocket::PROTOCOL,
+    super::mongodb::PROTOCOL,
     super::dns::PROTOCOL,
 ];
 
