@@ -510,3 +510,47 @@ fn write_concern_errors_and_bare_codes_are_named() {
     reply.push(0);
     assert_eq!(reply_status(Doc::parse(&reply).unwrap().0), Some(("WriteConcernFailed".into(), Outcome::ServerError)));
 }
+
+/// An exchange as the engine makes it an entry (the fields the filter reads).
+fn as_entry(x: &Exchange) -> crate::entry::Entry {
+    use crate::entry::{Endpoint, Entry, Transport};
+    Entry {
+        id: "t-1".into(),
+        protocol: x.protocol.into(),
+        transport: Transport::Tcp,
+        ts: x.ts,
+        elapsed_us: x.end_ts.map(|e| x.ts.micros_until(e)),
+        src: Endpoint::new([10, 0, 0, 1].into(), 40000),
+        dst: Endpoint::new([10, 0, 0, 2].into(), 27017),
+        summary: x.summary.clone(),
+        status: x.status.clone(),
+        outcome: x.outcome,
+        tls: false,
+        request_size: x.request_size,
+        response_size: x.response_size,
+        request: x.request.clone(),
+        response: x.response.clone(),
+        notes: x.notes.clone(),
+    }
+}
+
+#[test]
+fn the_documented_filter_examples_select_what_they_say() {
+    use crate::filter::Filter;
+    let entries: Vec<_> = run(&records(CRUD)).iter().map(as_entry).collect();
+    let select = |text: &str| -> Vec<String> {
+        let f = Filter::parse(text).unwrap();
+        entries.iter().filter(|e| f.matches(e)).map(|e| e.summary.clone()).collect()
+    };
+    let orders = select(r#"mongodb and request.collection == "orders""#);
+    let expected: Vec<_> = entries.iter().filter(|e| e.request["collection"] == "orders").map(|e| &e.summary).collect();
+    assert_eq!(orders.len(), expected.len());
+    assert_eq!(orders.len(), 11, "drop, 2 inserts, find, 4 getMores, update, delete, aggregate: {orders:?}");
+    assert!(orders.iter().all(|s| s.ends_with("shop.orders")));
+    assert_eq!(select(r#"mongodb and request.command == "find" and response.cursor.count > 50"#), ["find shop.orders"]);
+    assert_eq!(select(r#"mongodb and status == "DuplicateKey""#), ["insert shop.users"]);
+    assert_eq!(
+        select(r#"mongodb and outcome != "ok" and request.command != "hello""#),
+        ["insert shop.users", "noSuchCommand shop", "endSessions admin"]
+    );
+}
