@@ -7,3 +7,4 @@ import { http } from "./http.tsx"; registerRenderer("http", http);
 import { dns } from "./dns.tsx"; registerRenderer("dns", dns);
 import { websocket } from "./websocket.tsx"; registerRenderer("websocket", websocket);
 import { grpc } from "./grpc.tsx"; registerRenderer("grpc", grpc);
+import { mongodb } from "./mongodb.tsx"; registerRenderer("mongodb", mongodb);
