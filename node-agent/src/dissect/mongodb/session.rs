@@ -24,6 +24,8 @@ use std::collections::VecDeque;
 
 /// Requests waiting for a reply, per connection.
 pub const MAX_PENDING: usize = 32;
+/// Replies kept waiting for a request that has not been seen (yet).
+pub const MAX_ORPHANS: usize = 8;
 /// Bytes a direction may skip looking for a message boundary before it is given up.
 pub const RESYNC_BUDGET: u64 = 1 << 20;
 
@@ -98,9 +100,10 @@ pub struct MongoSession {
     pairing: Pairing,
 }
 
-/// Requests waiting for replies.
+/// Requests waiting for replies, and replies waiting for their requests.
 struct Pairing {
     pending: VecDeque<Pending>,
+    orphans: VecDeque<Reply>,
     max_frame: usize,
 }
 
@@ -124,7 +127,10 @@ impl MongoSession {
             let framer = if resync_first { framer.resynchronising() } else { framer };
             Half { framer, format: MongoFrames { max_frame } }
         };
-        MongoSession { halves: [half(), half()], pairing: Pairing { pending: VecDeque::new(), max_frame } }
+        MongoSession {
+            halves: [half(), half()],
+            pairing: Pairing { pending: VecDeque::new(), orphans: VecDeque::new(), max_frame },
+        }
     }
 
     fn feed(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
@@ -174,16 +180,19 @@ impl Pairing {
             Err(e) => {
                 // Framed but unreadable: say so on an entry of its own if a reply pairs with it.
                 let Some(h) = Header::read(frame) else { return };
-                self.push(Pending {
-                    id: h.request_id,
-                    request: Value::Null,
-                    summary: "?".into(),
-                    ts,
-                    size,
-                    notes: vec![format!("request not decoded: {e}")],
-                    exhaust: false,
-                    gap: false,
-                });
+                self.push(
+                    Pending {
+                        id: h.request_id,
+                        request: Value::Null,
+                        summary: "?".into(),
+                        ts,
+                        size,
+                        notes: vec![format!("request not decoded: {e}")],
+                        exhaust: false,
+                        gap: false,
+                    },
+                    out,
+                );
                 return;
             }
         };
@@ -219,7 +228,7 @@ impl Pairing {
             });
             return;
         }
-        self.push(pending);
+        self.push(pending, out);
         if self.pending.len() > MAX_PENDING {
             if let Some(oldest) = self.pending.pop_front() {
                 emit_unanswered(oldest, "no reply seen among the next requests (too many waiting)", out);
@@ -227,77 +236,117 @@ impl Pairing {
         }
     }
 
-    fn push(&mut self, p: Pending) {
+    /// A request starts waiting, unless its reply came already.
+    fn push(&mut self, p: Pending, out: &mut dyn ExchangeSink) {
+        if let Some(i) = self.orphans.iter().position(|r| r.header.response_to == p.id) {
+            if let Some(reply) = self.orphans.remove(i) {
+                self.complete(p, reply, out);
+                return;
+            }
+        }
         // A reused id replaces the older request (it can no longer be answered distinctly).
         self.pending.retain(|q| q.id != p.id);
         self.pending.push_back(p);
     }
 
     fn on_reply(&mut self, frame: &[u8], partial: bool, end: Timestamp, out: &mut dyn ExchangeSink) {
-        let size = Header::read(frame).map_or(frame.len(), |h| h.length) as u64;
         let Some(h) = Header::read(frame) else { return };
-        let decoded = decode(frame, partial, self.max_frame, true);
-        if decoded.as_ref().is_ok_and(|d| d.legacy) {
-            return;
-        }
-        let at = self.pending.iter().position(|p| p.id == h.response_to);
-        let mut p = match at.and_then(|i| self.pending.remove(i)) {
-            Some(p) => p,
-            None => Pending {
-                id: h.response_to,
-                request: Value::Null,
-                summary: format!("reply to {}", h.response_to),
-                ts: end,
-                size: 0,
-                notes: vec!["request not captured".into()],
-                exhaust: false,
-                gap: false,
-            },
-        };
-        let (status, outcome, response) = match decoded {
+        let size = h.length as u64;
+        let (more_to_come, status, outcome, json, notes) = match decode(frame, partial, self.max_frame, true) {
+            Ok(d) if d.legacy => return,
             Ok(d) => {
-                if d.more_to_come() {
-                    // An exhaust stream: the next reply answers this one.
-                    let mut request = p.request.clone();
-                    if let Value::Object(m) = &mut request {
-                        m.insert("exhaust".into(), Value::Bool(true));
-                    }
-                    self.push(Pending {
-                        id: h.request_id,
-                        request,
-                        summary: p.summary.clone(),
-                        ts: end,
-                        size: 0,
-                        notes: vec!["a further reply of an exhaust cursor (moreToCome)".into()],
-                        exhaust: true,
-                        gap: false,
-                    });
-                }
-                p.notes.extend(d.notes);
+                let more = d.more_to_come();
                 match d.status {
-                    Some((s, o)) => (Some(s), o, d.json),
-                    None => (None, Outcome::Error, d.json),
+                    Some((s, o)) => (more, Some(s), o, d.json, d.notes),
+                    None => (more, None, Outcome::Error, d.json, d.notes),
                 }
             }
-            Err(e) => {
-                p.notes.push(format!("reply not decoded: {e}"));
-                (None, Outcome::Error, Value::Null)
-            }
+            Err(e) => (false, None, Outcome::Error, Value::Null, vec![format!("reply not decoded: {e}")]),
         };
+        let reply = Reply { header: h, more_to_come, status, outcome, json, notes, end, size };
+        match self.pending.iter().position(|p| p.id == h.response_to).and_then(|i| self.pending.remove(i)) {
+            Some(p) => self.complete(p, reply, out),
+            None => {
+                // Its request may still come (a capture that delivers the two directions out of
+                // order); beyond the bound, the oldest is reported without its request.
+                self.orphans.push_back(reply);
+                if self.orphans.len() > MAX_ORPHANS {
+                    if let Some(r) = self.orphans.pop_front() {
+                        emit_orphan(r, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A request and its reply make an entry; a reply with `moreToCome` leaves its request waiting
+    /// for the next reply of the exhaust stream.
+    fn complete(&mut self, mut p: Pending, reply: Reply, out: &mut dyn ExchangeSink) {
+        if reply.more_to_come {
+            let mut request = p.request.clone();
+            if let Value::Object(m) = &mut request {
+                m.insert("exhaust".into(), Value::Bool(true));
+            }
+            self.push(
+                Pending {
+                    id: reply.header.request_id,
+                    request,
+                    summary: p.summary.clone(),
+                    ts: reply.end,
+                    size: 0,
+                    notes: vec!["a further reply of an exhaust cursor (moreToCome)".into()],
+                    exhaust: true,
+                    gap: false,
+                },
+                out,
+            );
+        }
+        p.notes.extend(reply.notes);
         out.emit(Exchange {
             protocol: super::NAME,
             ts: p.ts,
-            end_ts: Some(end),
+            end_ts: Some(reply.end),
             summary: p.summary,
-            status,
-            outcome,
+            status: reply.status,
+            outcome: reply.outcome,
             request_size: p.size,
-            response_size: size,
+            response_size: reply.size,
             request: p.request,
-            response: Some(response),
+            response: Some(reply.json),
             notes: p.notes,
         });
     }
+}
+
+/// A decoded reply.
+struct Reply {
+    header: Header,
+    more_to_come: bool,
+    status: Option<String>,
+    outcome: Outcome,
+    json: Value,
+    notes: Vec<String>,
+    end: Timestamp,
+    size: u64,
+}
+
+/// A reply whose request was never seen.
+fn emit_orphan(r: Reply, out: &mut dyn ExchangeSink) {
+    let mut notes = vec!["request not captured".to_owned()];
+    notes.extend(r.notes);
+    out.emit(Exchange {
+        protocol: super::NAME,
+        ts: r.end,
+        end_ts: Some(r.end),
+        summary: format!("reply to {}", r.header.response_to),
+        status: r.status,
+        outcome: r.outcome,
+        request_size: 0,
+        response_size: r.size,
+        request: Value::Null,
+        response: Some(r.json),
+        notes,
+    });
 }
 
 fn emit_unanswered(p: Pending, why: &str, out: &mut dyn ExchangeSink) {
@@ -342,6 +391,9 @@ impl StreamSession for MongoSession {
     }
 
     fn on_close(&mut self, _ts: Timestamp, out: &mut dyn ExchangeSink) {
+        while let Some(r) = self.pairing.orphans.pop_front() {
+            emit_orphan(r, out);
+        }
         while let Some(p) = self.pairing.pending.pop_front() {
             let why = if p.gap {
                 "no reply seen: a capture gap in the server's bytes may have taken it"

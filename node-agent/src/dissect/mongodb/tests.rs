@@ -554,3 +554,29 @@ fn the_documented_filter_examples_select_what_they_say() {
         ["insert shop.users", "noSuchCommand shop", "endSessions admin"]
     );
 }
+
+#[test]
+fn a_reply_delivered_before_its_request_still_pairs() {
+    let recs = records(CRUD);
+    let (client, server) = directions(&recs);
+    let cb = message_bounds(&client);
+    let sb = message_bounds(&server);
+    let mut s = session(false);
+    let mut out = Vec::new();
+    let (ca, cl) = cb[4];
+    let (sa, sl) = sb[4];
+    s.on_data(Direction::ServerToClient, &server[sa..sa + sl], Timestamp(2), &mut out);
+    assert!(out.is_empty(), "the reply waits for its request");
+    s.on_data(Direction::ClientToServer, &client[ca..ca + cl], Timestamp(1), &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(command(&out[0]), "find");
+    assert_eq!(out[0].status.as_deref(), Some("OK"));
+    // A reply nobody asked for is reported at close, bounded meanwhile.
+    for i in 0..(MAX_PENDING + 20) {
+        let (sa, sl) = sb[1 + i % (sb.len() - 1)];
+        s.on_data(Direction::ServerToClient, &server[sa..sa + sl], Timestamp(3), &mut out);
+    }
+    s.on_close(Timestamp(4), &mut out);
+    assert_eq!(out.len(), 1 + MAX_PENDING + 20);
+    assert!(out[1..].iter().all(|e| e.request.is_null() && e.notes[0] == "request not captured"));
+}
