@@ -98,6 +98,8 @@ struct Pending {
 pub struct MongoSession {
     halves: [Half; 2],
     pairing: Pairing,
+    /// Capture time of each direction's last segment.
+    last_ts: [Timestamp; 2],
 }
 
 /// Requests waiting for replies, and replies waiting for their requests.
@@ -129,12 +131,14 @@ impl MongoSession {
         };
         MongoSession {
             halves: [half(), half()],
+            last_ts: [Timestamp::ZERO; 2],
             pairing: Pairing { pending: VecDeque::new(), orphans: VecDeque::new(), max_frame },
         }
     }
 
     fn feed(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut dyn ExchangeSink) {
-        let MongoSession { halves, pairing } = self;
+        self.last_ts[dir.index()] = ts;
+        let MongoSession { halves, pairing, .. } = self;
         let Half { framer, format } = &mut halves[dir.index()];
         framer.push(format, data, ts, &mut |framed| match (framed, dir) {
             (Framed::Frame { bytes, ts: start }, Direction::ClientToServer) => {
@@ -376,14 +380,20 @@ impl StreamSession for MongoSession {
         self.feed(dir, data, ts, out);
     }
 
-    fn on_gap(&mut self, dir: Direction, len: u64, _out: &mut dyn ExchangeSink) {
+    fn on_gap(&mut self, dir: Direction, len: u64, out: &mut dyn ExchangeSink) {
         if dir == Direction::ServerToClient {
             for p in &mut self.pairing.pending {
                 p.gap = true;
             }
         }
-        let Half { framer, .. } = &mut self.halves[dir.index()];
-        framer.gap(len, &mut |_| {});
+        let MongoSession { halves, pairing, last_ts } = self;
+        // A message the gap cut began at the latest in the last segment of the direction.
+        let ts = last_ts[dir.index()];
+        halves[dir.index()].framer.gap(len, &mut |framed| match (framed, dir) {
+            (Framed::Damaged { head, .. }, Direction::ClientToServer) => pairing.on_damaged_request(head, ts, out),
+            (Framed::Damaged { head, .. }, Direction::ServerToClient) => pairing.on_damaged_reply(head, out),
+            _ => {}
+        });
     }
 
     fn on_end(&mut self, dir: Direction, _ts: Timestamp, _out: &mut dyn ExchangeSink) {
