@@ -13,8 +13,9 @@
 //!   resynchronises at the next plausible header. A connection seen without its handshake starts
 //!   resynchronising too.
 
+use super::bson::Doc;
 use super::message::{decode, Decoded};
-use super::wire::{plausible_start, Header, Plausible, HEADER_LEN};
+use super::wire::{self, plausible_start, Header, Plausible, HEADER_LEN};
 use crate::dissect::framing::{FrameFormat, FrameLength, Framed, Framer, NotAFrame, Resync};
 use crate::dissect::{Direction, Exchange, ExchangeSink, StreamSession};
 use crate::entry::Outcome;
@@ -29,9 +30,34 @@ pub const MAX_ORPHANS: usize = 8;
 /// Bytes a direction may skip looking for a message boundary before it is given up.
 pub const RESYNC_BUDGET: u64 = 1 << 20;
 
+/// Bytes of candidate messages a direction may check while resynchronising before it gives up
+/// (bounds the work crafted input can cause: each candidate costs a walk of up to a whole message).
+pub const RESYNC_WORK_BUDGET: u64 = 8 << 20;
+
 /// The wire protocol's framing: a sane header gives the length.
 struct MongoFrames {
     max_frame: usize,
+    /// Bytes of candidates checked while resynchronising.
+    work: u64,
+}
+
+/// Whether a whole candidate message reads cleanly: its layout and every element of its documents
+/// (no JSON is built; compressed payloads are not opened).
+fn reads_cleanly(msg: &[u8]) -> bool {
+    let Some(h) = Header::read(msg) else { return false };
+    let Some(rest) = msg.get(HEADER_LEN..) else { return false };
+    match wire::parse_body(h.op, rest, false) {
+        Ok(wire::Body::Msg { body, sequences, .. }) => {
+            body.iter().all(|e| e.is_ok())
+                && sequences.iter().all(|s| s.documents().all(|d| d.iter().all(|e| e.is_ok())))
+        }
+        Ok(wire::Body::Query { query, .. }) => query.iter().all(|e| e.is_ok()),
+        Ok(wire::Body::Reply { docs, .. }) => {
+            docs.is_empty() || Doc::parse(docs).is_ok_and(|(d, _)| d.iter().all(|e| e.is_ok()))
+        }
+        Ok(wire::Body::Compressed { .. }) => true,
+        Ok(wire::Body::Legacy) | Err(_) => false,
+    }
 }
 
 impl FrameFormat for MongoFrames {
@@ -47,6 +73,9 @@ impl FrameFormat for MongoFrames {
     /// The next offset where a plausible message starts whose bytes, when they fit the limit,
     /// also parse as a whole message.
     fn resync(&mut self, data: &[u8]) -> Resync {
+        if self.work > RESYNC_WORK_BUDGET {
+            return Resync::NotBefore(data.len());
+        }
         let mut at = 0;
         while at + HEADER_LEN <= data.len() {
             let here = &data[at..];
@@ -61,9 +90,12 @@ impl FrameFormat for MongoFrames {
                     match here.get(..len) {
                         None => return Resync::NeedMore(at),
                         Some(msg) => {
-                            let reply = plausible_start(msg) == Plausible::Server;
-                            if decode(msg, false, self.max_frame, reply).is_ok() {
+                            if reads_cleanly(msg) {
                                 return Resync::At(at);
+                            }
+                            self.work += len as u64;
+                            if self.work > RESYNC_WORK_BUDGET {
+                                return Resync::NotBefore(data.len());
                             }
                         }
                     }
@@ -127,7 +159,7 @@ impl MongoSession {
         let half = || {
             let framer = Framer::new(max_frame).with_resync_budget(RESYNC_BUDGET);
             let framer = if resync_first { framer.resynchronising() } else { framer };
-            Half { framer, format: MongoFrames { max_frame } }
+            Half { framer, format: MongoFrames { max_frame, work: 0 } }
         };
         MongoSession {
             halves: [half(), half()],
@@ -389,6 +421,7 @@ impl StreamSession for MongoSession {
         let MongoSession { halves, pairing, last_ts } = self;
         // A message the gap cut began at the latest in the last segment of the direction.
         let ts = last_ts[dir.index()];
+        halves[dir.index()].format.work = 0;
         halves[dir.index()].framer.gap(len, &mut |framed| match (framed, dir) {
             (Framed::Damaged { head, .. }, Direction::ClientToServer) => pairing.on_damaged_request(head, ts, out),
             (Framed::Damaged { head, .. }, Direction::ServerToClient) => pairing.on_damaged_reply(head, out),
