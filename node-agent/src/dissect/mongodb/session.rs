@@ -143,7 +143,7 @@ struct Pairing {
 
 /// "find shop.orders", "hello admin", "ping".
 fn summary(d: &Decoded) -> String {
-    let command = d.command.as_deref().unwrap_or("?");
+    let command = d.command.as_deref().filter(|c| !c.is_empty()).unwrap_or("?");
     match (&d.database, &d.collection) {
         (Some(db), Some(c)) => format!("{command} {db}.{c}"),
         (Some(db), None) => format!("{command} {db}"),
