@@ -19,6 +19,7 @@ pub mod kafka;
 pub mod mysql;
 pub mod postgresql;
 pub mod redis;
+pub mod mongodb;
 pub mod registry;
 pub mod settings;
 pub mod websocket;

@@ -60,6 +60,7 @@ pub static PROTOCOLS: &[Protocol] = &[
     super::postgresql::PROTOCOL,
     super::amqp::PROTOCOL,
     super::kafka::PROTOCOL,
+    super::mongodb::PROTOCOL,
     super::dns::PROTOCOL,
 ];
 

@@ -12,3 +12,4 @@ import { redis } from "./redis.tsx"; registerRenderer("redis", redis);
 import { postgresql } from "./postgresql.tsx"; registerRenderer("postgresql", postgresql);
 import { amqp } from "./amqp.tsx"; registerRenderer("amqp", amqp);
 import { kafka } from "./kafka.tsx"; registerRenderer("kafka", kafka);
+import { mongodb } from "./mongodb.tsx"; registerRenderer("mongodb", mongodb);

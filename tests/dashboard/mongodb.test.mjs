@@ -1,0 +1,84 @@
+// The MongoDB renderer in Chromium: the golden capture (node-agent/tests/golden/mongodb, FerretDB and
+// pymongo) served by a real hub. Every expectation comes from a separate `kubectl-shark view -o json` run
+// on the same file (the oracle). The first insert carries `<script>` and `<b>` in a document: it must be
+// shown as text, never become markup.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { launch, OUT, oracle, REPO, startHub, waitForCount } from "./lib.mjs";
+
+const CAPTURE = path.join(REPO, "node-agent/tests/golden/mongodb/commands.pcap");
+const ROW_HEIGHT = 22;
+
+let hub;
+let browser;
+let page;
+let entries;
+
+before(async () => {
+  assert.ok(existsSync(CAPTURE), "golden capture missing");
+  entries = oracle(CAPTURE);
+  hub = await startHub(CAPTURE);
+  browser = await launch();
+  const context = await browser.newContext({ viewport: { width: 1500, height: 1500 } });
+  page = await context.newPage();
+  await page.goto(hub.url);
+  await waitForCount(page, entries.length);
+});
+
+after(async () => {
+  await browser?.close();
+  await hub?.stop();
+});
+
+async function open(id) {
+  const idx = entries.findIndex((e) => e.id === id);
+  assert.ok(idx >= 0, `${id} is in the list`);
+  await page.evaluate((top) => {
+    document.querySelector('[data-testid="list"]').scrollTop = top;
+  }, Math.max(0, idx * ROW_HEIGHT - 100));
+  await page.locator(`.row[data-id="${id}"] .c-summary`).click();
+  await page.locator(`[data-testid="detail"][data-id="${id}"] .detail-body section`).first().waitFor();
+}
+
+async function text(locator) {
+  return locator.evaluate((el) => {
+    const c = el.cloneNode(true);
+    for (const b of c.querySelectorAll(".plus")) b.remove();
+    return c.textContent;
+  });
+}
+
+test("every MongoDB entry shows its command, namespace, status and documents as the oracle has them", async () => {
+  const mongo = entries.filter((e) => e.protocol === "mongodb");
+  assert.ok(mongo.length >= 10);
+  for (const e of mongo) {
+    await open(e.id);
+    assert.equal(await text(page.getByTestId("mongo-command")), e.request.command);
+    if (e.request.database) assert.equal(await text(page.getByTestId("mongo-database")), e.request.database);
+    if (e.request.collection) assert.equal(await text(page.getByTestId("mongo-collection")), e.request.collection);
+    assert.deepEqual(JSON.parse(await text(page.getByTestId("mongo-document"))), e.request.document);
+    assert.equal(await text(page.getByTestId("mongo-status")), e.status);
+    const cursor = e.response?.cursor;
+    if (cursor) {
+      const batch = cursor.firstBatch ?? cursor.nextBatch;
+      assert.deepEqual(JSON.parse(await text(page.getByTestId("mongo-batch"))), batch);
+      assert.match(await text(page.getByTestId("mongo-batch-count")), new RegExp(`· ${cursor.count} documents`));
+    }
+    const { wire, cursor: _c, ...rest } = e.response;
+    assert.deepEqual(JSON.parse(await text(page.getByTestId("mongo-reply"))), rest);
+  }
+});
+
+test("document text with HTML in it is shown escaped", async () => {
+  const e = entries.find((x) => x.protocol === "mongodb" && JSON.stringify(x.request).includes("<script>"));
+  assert.ok(e, "the capture has a document with <script>");
+  await open(e.id);
+  const seq = page.getByTestId("mongo-sequence").first();
+  assert.deepEqual(JSON.parse(await seq.textContent()), e.request.sequences[0].documents);
+  assert.ok((await seq.textContent()).includes("<script>alert('x')</script><b>bold</b>"));
+  assert.equal(await page.locator('[data-testid="detail"] script').count(), 0, "no script element was made");
+  assert.equal(await page.locator('[data-testid="detail"] pre b').count(), 0, "no <b> element was made");
+  await page.screenshot({ path: path.join(OUT, "renderer-mongodb.png") });
+});
