@@ -15,6 +15,7 @@ let hub;
 let browser;
 let page;
 let entries;
+let heartbeats;
 
 before(async () => {
   assert.ok(existsSync(CAPTURE), "golden capture missing");
@@ -24,7 +25,19 @@ before(async () => {
   const context = await browser.newContext({ viewport: { width: 1500, height: 1500 } });
   page = await context.newPage();
   await page.goto(hub.url);
+  // Driver heartbeats (hello / isMaster) are hidden until the list's chip shows them.
+  heartbeats = entries.filter((e) => ["hello", "isMaster", "ismaster"].includes(e.request?.command));
+  await waitForCount(page, entries.length - heartbeats.length);
+});
+
+test("heartbeats are hidden by default; the chip counts them and shows them", async () => {
+  assert.ok(heartbeats.length >= 1, "pymongo's handshake and monitor sent isMaster/hello");
+  const chip = page.getByTestId("hidden-chip");
+  assert.equal(await chip.textContent(), `${heartbeats.length} heartbeats hidden · show`);
+  for (const e of heartbeats) assert.equal(await page.locator(`.row[data-id="${e.id}"]`).count(), 0);
+  await chip.click();
   await waitForCount(page, entries.length);
+  assert.equal(await page.getByTestId("hidden-chip").textContent(), "hide heartbeats");
 });
 
 after(async () => {

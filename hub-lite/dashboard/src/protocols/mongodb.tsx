@@ -143,4 +143,11 @@ function MongoView({ e, onAdd }: DetailProps) {
   );
 }
 
-export const mongodb: Renderer = { Detail: MongoView };
+/** The handshake and monitoring commands drivers send every few seconds on their own. */
+const HEARTBEAT = /^(hello|isMaster|ismaster)( |$)/;
+
+export const mongodb: Renderer = {
+  Detail: MongoView,
+  // Driver heartbeats are listed only when the user asks (the list's chip): they drown the app's commands.
+  hide: { what: "heartbeats", matches: (r) => HEARTBEAT.test(r.summary) },
+};
