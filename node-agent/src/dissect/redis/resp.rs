@@ -297,7 +297,10 @@ impl Reader {
             at += used;
             self.size += used as u64;
             if std::mem::take(&mut self.skipped_line) {
+                // An empty inline line is no message: the next one starts after it, so the caller
+                // takes its start time from the data that carries it (whatever the segmentation).
                 self.size = 0;
+                return Ok((at, None));
             }
             if let Some(value) = done {
                 if let Some(message) = self.complete(value) {

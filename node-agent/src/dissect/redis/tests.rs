@@ -579,3 +579,20 @@ fn client_reply_off_and_skip_leave_commands_without_replies() {
     assert_eq!(entries[2].response.as_ref().unwrap()["value"], "1");
     assert_eq!(entries[6].response.as_ref().unwrap()["value"], "2");
 }
+
+#[test]
+fn a_command_after_an_empty_inline_line_starts_with_the_data_that_carries_it() {
+    // Found by the fuzz target: " " at 1 ms, then "\n" and "PING\n" at 2 ms. Fed in two
+    // segments or byte by byte, the command starts at 2 ms (the blank line before it is no message).
+    let whole = run(&[(C2S, b" ".to_vec()), (C2S, b"\nPING\n".to_vec())]);
+    let mut session = RedisSession::new(false);
+    let mut bytewise = Vec::new();
+    session.on_data(C2S, b" ", Timestamp(1_000), &mut bytewise);
+    for b in b"\nPING\n" {
+        session.on_data(C2S, &[*b], Timestamp(2_000), &mut bytewise);
+    }
+    session.on_close(Timestamp(u64::MAX / 2), &mut bytewise);
+    assert_eq!(whole.len(), 1);
+    assert_eq!(whole[0].ts, Timestamp(2_000));
+    assert_eq!(whole, bytewise);
+}
