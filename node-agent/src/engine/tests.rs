@@ -251,6 +251,30 @@ fn a_request_sent_after_acknowledging_the_servers_fin_is_reported() {
     assert_eq!(got, vec![("REQ a", Some("RES 1")), ("REQ b", None)]);
 }
 
+/// The same connection as the capture can reorder it: the server's RST captured before the
+/// client's last request (which the client sent before its stack saw the RST). The request
+/// continues the client's stream exactly, so it is new: reported unanswered, as tshark shows it.
+#[test]
+fn a_request_captured_after_the_reset_that_continues_the_stream_is_reported() {
+    let syn = Flags { syn: true, ack: false, fin: false, rst: false };
+    let c = |seq, ack, flags, payload: &[u8]| tcp_frame_acking(CLIENT, SERVER, seq, ack, flags, payload);
+    let s = |seq, ack, flags, payload: &[u8]| tcp_frame_acking(SERVER, CLIENT, seq, ack, flags, payload);
+    let frames = vec![
+        (1, c(100, 0, syn, b"")),
+        (2, s(500, 101, Flags { ack: true, ..syn }, b"")),
+        (3, c(101, 501, DATA, b"REQ a\n")),
+        (4, s(501, 107, DATA, b"RES 1\n")),
+        (5, s(507, 107, Flags { fin: true, ..DATA }, b"")),
+        (6, s(508, 0, Flags { syn: false, ack: false, fin: false, rst: true }, b"")),
+        (7, c(107, 508, DATA, b"REQ b\n")),
+        // A retransmission of the first request after the reset is a copy: not reported again.
+        (8, c(101, 501, DATA, b"REQ a\n")),
+    ];
+    let (entries, _) = run(&frames);
+    let got: Vec<_> = entries.iter().map(|e| (e.summary.as_str(), e.status.as_deref())).collect();
+    assert_eq!(got, vec![("REQ a", Some("RES 1")), ("REQ b", None)]);
+}
+
 /// A copy of the request captured after the server's RST (a retransmission, or a capture that
 /// reordered packets) belongs to the connection that was reset: it must not start a connection of
 /// its own and report the request a second time.

@@ -114,6 +114,8 @@ pub struct TcpReassembler {
     halves: [HalfStream; 2],
     stats: ReassemblyStats,
     reset: bool,
+    /// The direction whose RST reset the connection (an index of `halves`).
+    reset_by: usize,
 }
 
 impl TcpReassembler {
@@ -128,6 +130,7 @@ impl TcpReassembler {
             halves: [HalfStream::new(Direction::ClientToServer), HalfStream::new(Direction::ServerToClient)],
             stats: ReassemblyStats::default(),
             reset: false,
+            reset_by: 0,
         }
     }
 
@@ -145,10 +148,21 @@ impl TcpReassembler {
         let segment = self.stats.segments;
         let len = payload.len() as u64;
         if self.reset {
-            self.stats.discarded_bytes += len;
+            // After a reset only the bytes that continue the other side's stream exactly are new:
+            // a request the peer sent before its stack saw the RST, which the capture put after
+            // it (a reordering). Copies of delivered bytes, anything after a hole, and data from
+            // the side that reset are discarded.
+            let from_peer = dir.index() & 1 != self.reset_by;
+            let half = &mut self.halves[dir.index() & 1];
+            if from_peer && !tcp.rst && !tcp.syn && len > 0 && half.next_seq() == Some(tcp.seq) {
+                let mut ctx = Ctx { limits: &self.limits, policy: &self.policy, budget, stats: &mut self.stats, out };
+                half.on_data(&mut ctx, tcp.seq, payload, false, ts);
+            } else {
+                self.stats.discarded_bytes += len;
+            }
             return;
         }
-        let TcpReassembler { limits, policy, halves, stats, reset } = self;
+        let TcpReassembler { limits, policy, halves, stats, reset, reset_by } = self;
         let mut ctx = Ctx { limits, policy, budget, stats, out };
         if tcp.rst {
             if halves[dir.index() & 1].rst_in_window(tcp.seq) {
@@ -156,6 +170,7 @@ impl TcpReassembler {
                     half.discard_held(&mut ctx);
                 }
                 *reset = true;
+                *reset_by = dir.index() & 1;
                 (ctx.out)(StreamEvent::Reset { ts });
             }
             ctx.stats.discarded_bytes += len;

@@ -309,7 +309,9 @@ pub(crate) struct Collector {
 
 impl Collector {
     pub(crate) fn push(&mut self, ev: StreamEvent<'_>) {
-        if !self.resets.is_empty() {
+        // After a reset only data may come: the other side's exact continuation (bytes it sent
+        // before it saw the RST, captured after it); no gap, no end, no second reset.
+        if !self.resets.is_empty() && !matches!(ev, StreamEvent::Data { .. }) {
             self.violations.push(format!("{ev:?} after reset"));
         }
         let (dir, item) = match ev {

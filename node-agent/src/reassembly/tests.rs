@@ -290,6 +290,25 @@ fn an_in_window_reset_discards_what_is_held() {
 }
 
 #[test]
+fn after_a_reset_only_the_peers_exact_continuation_is_delivered() {
+    let mut h = opened(Limits::default());
+    h.seg(C2S, hdr(1000, None), b"abc", t(1));
+    h.seg(S2C, hdr(5000, None), b"xy", t(2));
+    // The server resets; the client's next bytes, sent before its stack saw the RST, come after
+    // it in the capture: they continue the client's stream exactly and are delivered.
+    h.seg(S2C, rst(5002), b"", t(3));
+    h.seg(C2S, hdr(1003, None), b"def", t(4));
+    // A copy of delivered bytes, bytes after a hole, and the resetting side's data are not.
+    h.seg(C2S, hdr(1000, None), b"abc", t(5));
+    h.seg(C2S, hdr(1010, None), b"zzz", t(6));
+    h.seg(S2C, hdr(5002, None), b"late", t(7));
+    h.flush();
+    assert_eq!(h.got.dirs[0], [data(b"abcdef")]);
+    assert_eq!(h.got.dirs[1], [data(b"xy")]);
+    h.check_accounting();
+}
+
+#[test]
 fn a_reset_ahead_of_delivered_data_is_in_window() {
     let mut h = opened(Limits::default());
     h.seg(S2C, hdr(5000, Some(1000)), b"abc", t(1));
