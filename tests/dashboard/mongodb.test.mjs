@@ -35,6 +35,22 @@ test("heartbeats are hidden by default; the chip counts them and shows them", as
   const chip = page.getByTestId("hidden-chip");
   assert.equal(await chip.textContent(), `${heartbeats.length} heartbeats hidden · show`);
   for (const e of heartbeats) assert.equal(await page.locator(`.row[data-id="${e.id}"]`).count(), 0);
+  // j walks the rows shown, in order, and never lands on a hidden one.
+  const shown = entries.filter((e) => !heartbeats.includes(e)).map((e) => e.id);
+  await page.locator(`.row[data-id="${shown[0]}"] .c-summary`).click();
+  const walked = [];
+  for (let i = 0; i < shown.length; i++) {
+    const detail = page.getByTestId("detail");
+    await detail.waitFor();
+    walked.push(await detail.getAttribute("data-id"));
+    await page.keyboard.press("j");
+    if (i + 1 < shown.length) await page.locator(`[data-testid="detail"][data-id="${shown[i + 1]}"]`).waitFor();
+  }
+  assert.deepEqual(walked, shown);
+  // The last j stayed on the last row shown (not the hidden heartbeat after it): k goes one back.
+  await page.keyboard.press("k");
+  await page.locator(`[data-testid="detail"][data-id="${shown.at(-2)}"]`).waitFor({ timeout: 5_000 });
+  await page.keyboard.press("Escape");
   await chip.click();
   await waitForCount(page, entries.length);
   assert.equal(await page.getByTestId("hidden-chip").textContent(), "hide heartbeats");

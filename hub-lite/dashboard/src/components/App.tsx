@@ -16,6 +16,7 @@ import { HealthBar, HealthView } from "./Health.tsx";
 import { ServiceMapView } from "./ServiceMap.tsx";
 import { StatsView } from "./Stats.tsx";
 import { protocolCatalogue } from "./useProtocols.ts";
+import { hideRules, shownRows } from "../protocols/registry.ts";
 
 type View = "list" | "map" | "stats" | "health";
 const VIEWS: [View, string][] = [
@@ -91,6 +92,8 @@ function Dashboard({ session, onUnauthorized }: { session: Session; onUnauthoriz
     return VIEWS.some(([k]) => k === v) ? (v as View) : "list";
   });
   const [draft, setDraft] = useState(q);
+  // Rows the protocols hide by default (heartbeats): shown once the list's chip is clicked.
+  const [showHidden, setShowHidden] = useState(false);
   const filterInput = useRef<HTMLInputElement>(null);
   const stream = useRef<StreamClient | null>(null);
   const frame = useRef(0);
@@ -189,7 +192,8 @@ function Dashboard({ session, onUnauthorized }: { session: Session; onUnauthoriz
       const up = e.key === "k" || e.key === "ArrowUp";
       if (!down && !up) return;
       e.preventDefault();
-      const rows = buffer.rows;
+      // The rows the list shows: j/k never lands on a row hidden by default.
+      const rows = shownRows(buffer.rows, hideRules(), showHidden);
       if (rows.length === 0) return;
       setSelected((cur) => {
         if (!cur) return rows[down ? 0 : rows.length - 1] ?? null;
@@ -200,7 +204,7 @@ function Dashboard({ session, onUnauthorized }: { session: Session; onUnauthoriz
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [view, buffer]);
+  }, [view, buffer, showHidden]);
 
   const filterError = ack && !ack.ok && ack.q === q ? ack : null;
 
@@ -237,6 +241,8 @@ function Dashboard({ session, onUnauthorized }: { session: Session; onUnauthoriz
               selected={selected}
               onSelect={setSelected}
               onAddClause={addToFilter}
+              showHidden={showHidden}
+              setShowHidden={setShowHidden}
             />
             {selected && (
               <Detail row={selected} onClose={() => setSelected(null)} onAddClause={addToFilter} onOpen={openEntry} />

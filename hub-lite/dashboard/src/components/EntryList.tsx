@@ -8,7 +8,7 @@ import type { RowBuffer } from "../lib/rows.ts";
 import type { Endpoint, Row } from "../lib/types.ts";
 import { indexOfSeq } from "./App.tsx";
 import { Plus, ProtocolBadge } from "./parts.tsx";
-import { hideRules } from "../protocols/registry.ts";
+import { hideRules, shownRows } from "../protocols/registry.ts";
 
 export const ROW_HEIGHT = 22;
 const OVERSCAN = 10;
@@ -23,9 +23,13 @@ interface Props {
   selected: Row | null;
   onSelect(r: Row): void;
   onAddClause(c: string): void;
+  /** Rows the protocols hide by default (heartbeats) are shown. */
+  showHidden: boolean;
+  setShowHidden(show: boolean): void;
 }
 
-export function EntryList({ buffer, version, filter, missed, selected, onSelect, onAddClause }: Props) {
+export function EntryList(props: Props) {
+  const { buffer, version, filter, missed, selected, onSelect, onAddClause, showHidden, setShowHidden } = props;
   const box = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
@@ -33,17 +37,10 @@ export function EntryList({ buffer, version, filter, missed, selected, onSelect,
   // Rows ever added (monotone) when following stopped: the "N new" indicator counts from there.
   const [totalAtPause, setTotalAtPause] = useState(0);
   // Rows the protocols hide by default (heartbeats), unless the user turned hiding off.
-  const [showHidden, setShowHidden] = useState(false);
   const rules = useMemo(hideRules, []);
   const all = buffer.rows;
-  const rows = useMemo(
-    () =>
-      showHidden || rules.length === 0
-        ? all
-        : all.filter((r) => !rules.some((h) => h.protocol === r.protocol && h.matches(r))),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [all, version, showHidden, rules],
-  );
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const rows = useMemo(() => shownRows(all, rules, showHidden), [all, version, showHidden, rules]);
   const hidden = all.length - rows.length;
   const hiddenWhat = [...new Set(rules.map((h) => h.what))].join(", ");
   const total = buffer.length + buffer.dropped;

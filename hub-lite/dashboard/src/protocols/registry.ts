@@ -47,6 +47,12 @@ export function hideRules(): HideRule[] {
   return [...renderers].flatMap(([protocol, r]) => (r.hide ? [{ protocol, ...r.hide }] : []));
 }
 
+/** The rows the list shows: all, or those no protocol hides by default (unless `showHidden`). */
+export function shownRows(rows: Row[], rules: HideRule[], showHidden: boolean): Row[] {
+  if (showHidden || rules.length === 0) return rows;
+  return rows.filter((r) => !rules.some((h) => h.protocol === r.protocol && h.matches(r)));
+}
+
 /** Shows the request and response as JSON: the renderer of protocols that have none of their own. */
 function RawDetail({ e }: DetailProps) {
   const json = JSON.stringify({ request: e.request, response: e.response }, null, 2);
