@@ -76,8 +76,8 @@ pub struct DashboardArgs {
     /// Print the dashboard's address but do not open a browser.
     #[arg(long)]
     pub no_browser: bool,
-    /// Most entries the dashboard keeps for the session (the oldest fall out).
-    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    /// Most entries the dashboard keeps for the session (the oldest fall out); at least 1.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = parse_max_entries)]
     pub max_entries: usize,
 }
 
@@ -267,8 +267,8 @@ pub struct CaptureArgs {
     /// Size of each agent's on-disk packet ring (e.g. 200MB, 1GiB); 0 stores no packets.
     #[arg(long, value_name = "SIZE", default_value = "200MB", value_parser = crate::units::parse_size)]
     pub storage_limit: u64,
-    /// Most entries the hub keeps (the oldest fall out).
-    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    /// Most entries the hub keeps (the oldest fall out); at least 1.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = parse_max_entries)]
     pub max_entries: usize,
     /// Show the values of Authorization, Cookie, Set-Cookie, Proxy-Authorization and X-Api-Key headers.
     #[arg(long)]
@@ -489,6 +489,15 @@ fn parse_session(text: &str) -> Result<crate::k8s::names::SessionId, String> {
 /// Checks a filter for clap and keeps its text (it is sent to the hub).
 fn check_filter(text: &str) -> Result<String, String> {
     node_agent::filter::Filter::parse(text).map(|_| text.to_string()).map_err(|e| e.to_string())
+}
+
+/// Parses `--max-entries`: a count of at least one (a store of none would show nothing).
+fn parse_max_entries(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (the dashboard keeps the newest N entries)".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a count of entries: {e}")),
+    }
 }
 
 /// Parses a filter for clap, with the column of the error in the message.

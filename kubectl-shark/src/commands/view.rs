@@ -98,8 +98,10 @@ fn serve(args: &ViewArgs, selection: &Selection) -> Result<(), CliError> {
     };
     let session = Session::start(spec, &args.dashboard)?;
     let agent = Arc::clone(session.agent());
+    let mut pushed: u64 = 0;
     let OfflineRun { summary, error } = run_files(&args.files, engine_config(args), &mut |entry| {
         if let Some(entry) = selection.apply(entry) {
+            pushed += 1;
             agent.push(entry);
         }
     });
@@ -116,7 +118,13 @@ fn serve(args: &ViewArgs, selection: &Selection) -> Result<(), CliError> {
     if let Some(e) = &error {
         eprintln!("kubectl-shark: error: {e} (the dashboard shows what came before it)");
     }
-    eprintln!("kubectl-shark: serving {} entries; Ctrl-C to stop", summary.engine.entries);
+    // What the dashboard holds: the entries the filter kept, the newest --max-entries of them.
+    let kept = pushed.min(args.dashboard.max_entries as u64);
+    if kept < pushed {
+        eprintln!("kubectl-shark: serving the newest {kept} of {pushed} entries (--max-entries); Ctrl-C to stop");
+    } else {
+        eprintln!("kubectl-shark: serving {kept} entries; Ctrl-C to stop");
+    }
     session.serve_until(&stop);
     match error {
         Some(e) => Err(e.into()),
