@@ -101,6 +101,25 @@ test("a syntax error is shown while typing, at the column the hub reports", asyn
   await waitForCount(page, entries.length);
 });
 
+test("only filters the hub compiled go into the history and the address", async () => {
+  const history = () => page.evaluate(() => JSON.parse(localStorage.getItem("kubectl-shark.filter-history") ?? "[]"));
+  const bad = "http and response.status >= ";
+  await page.getByTestId("filter").fill(bad);
+  await page.getByTestId("filter").press("Enter");
+  await page.getByTestId("filter-error").waitFor();
+  assert.ok(!(await history()).includes(bad.trim()), "a refused filter is not remembered");
+  assert.ok(!(new URL(page.url()).searchParams.get("q") ?? "").includes(">="), "nor put in the address");
+  const good = "dns";
+  await page.getByTestId("filter").fill(good);
+  await page.getByTestId("filter").press("Enter");
+  await waitForCount(page, entries.filter((e) => e.protocol === "dns").length, good);
+  assert.equal((await history())[0], good);
+  assert.equal(new URL(page.url()).searchParams.get("q"), good);
+  await page.getByTestId("filter").fill("");
+  await page.getByTestId("filter").press("Enter");
+  await waitForCount(page, entries.length);
+});
+
 test("the detail pane shows the headers and the pretty-printed JSON body", async () => {
   const e = entries.find((x) => x.protocol === "http" && x.response?.body?.mime === "application/json" && x.response.body.text);
   assert.ok(e, "the demo capture has a JSON response");

@@ -114,6 +114,9 @@ function Dashboard({ session, onUnauthorized }: { session: Session; onUnauthoriz
       filter(a) {
         setAck(a);
         if (a.ok) {
+          // Only a filter the hub compiled goes into the history and the address.
+          if (a.q !== "") rememberFilter(a.q);
+          updateUrl({ q: a.q });
           setInForce(a.q);
           // A fresh replay for this filter follows.
           buffer.clear();
@@ -139,8 +142,6 @@ function Dashboard({ session, onUnauthorized }: { session: Session; onUnauthoriz
     const t = text.trim();
     setQ(t);
     setDraft(t);
-    updateUrl({ q: t });
-    if (t !== "") rememberFilter(t);
     stream.current?.setFilter(t);
   }, []);
 
