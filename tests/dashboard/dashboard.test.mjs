@@ -120,6 +120,38 @@ test("only filters the hub compiled go into the history and the address", async 
   await waitForCount(page, entries.length);
 });
 
+test("the detail overview says each thing once", async () => {
+  // An entry without names (the demo capture has none), answered in under a millisecond, small.
+  const e = entries.find((x) => x.elapsed_us != null && x.elapsed_us < 1000 && x.request_size < 1000 && x.response_size < 1000);
+  assert.ok(e, "the demo capture has a small, fast exchange");
+  await scrollToRow(e.id);
+  await page.locator(`.row[data-id="${e.id}"] .c-summary`).click();
+  const overview = page.locator(`[data-testid="detail"][data-id="${e.id}"] table.kv`).first();
+  await overview.waitFor();
+  const rows = Object.fromEntries(await overview.locator("tr").evaluateAll((trs) =>
+    trs.map((tr) => {
+      const td = tr.querySelector("td").cloneNode(true);
+      for (const b of td.querySelectorAll(".plus")) b.remove();
+      return [tr.querySelector("th").textContent, td.textContent.trim()];
+    }),
+  ));
+  assert.equal(rows.client, `${e.src.ip}:${e.src.port}`);
+  assert.equal(rows.server, `${e.dst.ip}:${e.dst.port}`);
+  assert.equal(rows.elapsed, `${e.elapsed_us}µs`);
+  assert.equal(rows["request size"], `${e.request_size} B`);
+  assert.equal(rows["response size"], `${e.response_size} B`);
+  // A rounded value keeps the exact one beside it.
+  const big = entries.find((x) => x.response_size >= 1000 && x.elapsed_us != null && x.elapsed_us >= 1000);
+  assert.ok(big, "the demo capture has a large, slower exchange");
+  await scrollToRow(big.id);
+  await page.locator(`.row[data-id="${big.id}"] .c-summary`).click();
+  const bigOverview = page.locator(`[data-testid="detail"][data-id="${big.id}"] table.kv`).first();
+  await bigOverview.waitFor();
+  const text = await bigOverview.innerText();
+  assert.ok(text.includes(`(${big.response_size} B)`), text);
+  assert.ok(text.includes(`(${big.elapsed_us} µs)`), text);
+});
+
 test("the detail pane shows the headers and the pretty-printed JSON body", async () => {
   const e = entries.find((x) => x.protocol === "http" && x.response?.body?.mime === "application/json" && x.response.body.text);
   assert.ok(e, "the demo capture has a JSON response");

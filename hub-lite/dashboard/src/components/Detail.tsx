@@ -122,9 +122,9 @@ function EntryView({ e, onAdd, onOpen }: { e: Entry; onAdd(c: string): void; onO
                 </span>
               } />
             )}
-            <KV k="elapsed" v={e.elapsed_us == null ? "no response" : `${formatDuration(e.elapsed_us)} (${e.elapsed_us} µs)`} />
-            <KV k="request size" v={`${formatBytes(e.request_size)} (${e.request_size} B)`} />
-            <KV k="response size" v={`${formatBytes(e.response_size)} (${e.response_size} B)`} />
+            <KV k="elapsed" v={e.elapsed_us == null ? "no response" : exactly(formatDuration(e.elapsed_us), e.elapsed_us, "µs")} />
+            <KV k="request size" v={exactly(formatBytes(e.request_size), e.request_size, "B")} />
+            <KV k="response size" v={exactly(formatBytes(e.response_size), e.response_size, "B")} />
           </tbody>
         </table>
       </Section>
@@ -142,12 +142,25 @@ function EntryView({ e, onAdd, onOpen }: { e: Entry; onAdd(c: string): void; onO
   );
 }
 
+/** A rounded value with the exact one beside it, only when rounding changed it: "1.25ms (1250 µs)",
+ * but "249µs" and "88 B" alone. */
+function exactly(rounded: string, exact: number, unit: string): string {
+  const plain = unit === "µs" ? `${exact}µs` : `${exact} ${unit}`;
+  return rounded === plain ? rounded : `${rounded} (${exact} ${unit})`;
+}
+
+/** The endpoint's address as formatEndpoint writes one without names. */
+function address(ep: Endpoint): string {
+  return formatEndpoint({ ip: ep.ip, port: ep.port });
+}
+
 function EndpointCell({ ep, side, onAdd }: { ep: Endpoint; side: "src" | "dst"; onAdd(c: string): void }) {
   const extra = [ep.namespace && `ns ${ep.namespace}`, ep.pod && `pod ${ep.pod}`, ep.service && `svc ${ep.service}`,
     ep.node && `node ${ep.node}`].filter(Boolean);
   return (
     <span>
-      {formatEndpoint(ep)} <span class="muted">{ep.ip}:{ep.port}</span>
+      {formatEndpoint(ep)}
+      {formatEndpoint(ep) !== address(ep) && <span class="muted"> {address(ep)}</span>}
       <Plus c={endpointClause(ep, side)} onAdd={onAdd} />
       {extra.length > 0 && <span class="muted small"> {extra.join(" · ")}</span>}
     </span>
