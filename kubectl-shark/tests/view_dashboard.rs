@@ -1,7 +1,8 @@
-//! `kubectl shark view` in dashboard mode, run as a process on the bundled capture: `--max-entries`
+//! `kubectl shark view` run as a process on the bundled capture. In dashboard mode: `--max-entries`
 //! below one is refused as a usage error, and the "serving N entries" line says what the dashboard
 //! holds (the entries the filter kept, the newest `--max-entries` of them). The counts come from a
-//! separate `view --output json` run on the same file, with the same filter.
+//! separate `view --output json` run on the same file, with the same filter. `--output har` names
+//! what it left out (entries of protocols without HTTP semantics).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -75,4 +76,21 @@ fn the_serving_line_counts_what_the_dashboard_holds() {
     let dns = json_count(&["--filter", "dns"]);
     assert!(dns > 0 && dns < all);
     assert_eq!(serving_line(&["--filter", "dns"]), format!("kubectl-shark: serving {dns} entries; Ctrl-C to stop"));
+}
+
+#[test]
+fn har_says_which_entries_it_cannot_hold() {
+    let dns = json_count(&["--filter", "dns"]);
+    assert!(dns > 0);
+    let out =
+        shark().arg("view").arg(demo()).args(["-o", "har", "--quiet", "--filter", "dns"]).output().expect("run view");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let har: serde_json::Value = serde_json::from_slice(&out.stdout).expect("HAR JSON");
+    assert_eq!(har["log"]["entries"].as_array().map(Vec::len), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("HAR holds HTTP exchanges only; left out {dns} entries ({dns} dns)")), "{err}");
+    // With only HTTP entries there is nothing to say.
+    let out =
+        shark().arg("view").arg(demo()).args(["-o", "har", "--quiet", "--filter", "http"]).output().expect("run view");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("HAR holds"));
 }

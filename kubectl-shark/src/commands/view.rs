@@ -63,13 +63,25 @@ fn write_entries(args: &ViewArgs, selection: &Selection, format: OutputFormat) -
 /// in a corrupt file included).
 fn write_har(args: &ViewArgs, selection: &Selection) -> Result<(), CliError> {
     let mut entries = Vec::new();
+    // Entries the filter kept that HAR cannot hold (not HTTP exchanges), by protocol.
+    let mut left_out: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     let run = run_files(&args.files, engine_config(args), &mut |entry| {
         if has_http_semantics(&entry.protocol) {
             if let Some(entry) = selection.apply(entry) {
                 entries.push(Arc::new(entry));
             }
+        } else if let Some(entry) = selection.apply(entry) {
+            *left_out.entry(entry.protocol).or_default() += 1;
         }
     });
+    if !left_out.is_empty() {
+        let counts: Vec<String> = left_out.iter().map(|(p, n)| format!("{n} {p}")).collect();
+        eprintln!(
+            "kubectl-shark: HAR holds HTTP exchanges only; left out {} entries ({}): use --output json for them",
+            left_out.values().sum::<u64>(),
+            counts.join(", ")
+        );
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = hub_lite::har::write(&entries, &mut out).and_then(|()| out.flush());
