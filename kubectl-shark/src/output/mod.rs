@@ -32,6 +32,9 @@ impl EntryOutput {
                 for msg in rx {
                     match msg {
                         Message::Entries(entries) => {
+                            if written == 0 && format == OutputFormat::Table && !entries.is_empty() {
+                                table::write_header(&mut out)?;
+                            }
                             for e in &entries {
                                 match format {
                                     OutputFormat::Json => {
