@@ -5,46 +5,28 @@
 // and a body holding `<script>` is shown as text, not run.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import path from "node:path";
-import { launch, oracle, REPO, startHub, waitForCount } from "./lib.mjs";
+import { openCapture, REPO } from "./lib.mjs";
 
 const CAPTURE = path.join(REPO, "node-agent/tests/golden/amqp/conversation.pcap");
-const ROW_HEIGHT = 22;
-let hub;
-let browser;
+let bench;
 let page;
 let entries;
 
 before(async () => {
-  assert.ok(existsSync(CAPTURE), "golden AMQP capture missing");
-  entries = oracle(CAPTURE);
-  hub = await startHub(CAPTURE);
-  browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1500, height: 1500 } });
-  page = await context.newPage();
-  await page.addInitScript(() => {
-    window.__amqpXss = 0;
-    window.alert = () => window.__amqpXss++;
-  });
-  await page.goto(hub.url);
-  await waitForCount(page, entries.length);
+  // Counts alert() calls: a script from the wire that ran would call it.
+  const setup = (page) =>
+    page.addInitScript(() => {
+      window.__amqpXss = 0;
+      window.alert = () => window.__amqpXss++;
+    });
+  bench = await openCapture(CAPTURE, { setup });
+  ({ entries, page } = bench);
 });
 
-after(async () => {
-  await browser?.close();
-  await hub?.stop();
-});
+after(() => bench?.close());
 
-async function open(id) {
-  const idx = entries.findIndex((e) => e.id === id);
-  assert.ok(idx >= 0, `${id} is in the list`);
-  await page.evaluate((top) => {
-    document.querySelector('[data-testid="list"]').scrollTop = top;
-  }, Math.max(0, idx * ROW_HEIGHT - 100));
-  await page.locator(`.row[data-id="${id}"] .c-summary`).click();
-  await page.locator(`[data-testid="detail"][data-id="${id}"] .detail-body section`).first().waitFor();
-}
+const open = (id) => bench.open(id);
 
 /** The `[name, value]` rows of a key/value table, without the `+` buttons. */
 async function pairs(locator) {

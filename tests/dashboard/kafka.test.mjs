@@ -4,43 +4,23 @@
 // values hold HTML (`<b>&amp;</b>`): it must show as text, never as markup.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import path from "node:path";
-import { launch, OUT, oracle, REPO, startHub, waitForCount } from "./lib.mjs";
+import { openCapture, OUT, REPO } from "./lib.mjs";
 
 const CAPTURE = path.join(REPO, "node-agent/tests/golden/kafka/calls.pcap");
-const ROW_HEIGHT = 22;
 
-let hub;
-let browser;
+let bench;
 let page;
 let entries;
 
 before(async () => {
-  assert.ok(existsSync(CAPTURE), "golden capture missing");
-  entries = oracle(CAPTURE);
-  hub = await startHub(CAPTURE);
-  browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1500, height: 1500 } });
-  page = await context.newPage();
-  await page.goto(hub.url);
-  await waitForCount(page, entries.length);
+  bench = await openCapture(CAPTURE);
+  ({ entries, page } = bench);
 });
 
-after(async () => {
-  await browser?.close();
-  await hub?.stop();
-});
+after(() => bench?.close());
 
-async function open(id) {
-  const idx = entries.findIndex((e) => e.id === id);
-  assert.ok(idx >= 0, `${id} is in the list`);
-  await page.evaluate((top) => {
-    document.querySelector('[data-testid="list"]').scrollTop = top;
-  }, Math.max(0, idx * ROW_HEIGHT - 100));
-  await page.locator(`.row[data-id="${id}"] .c-summary`).click();
-  await page.locator(`[data-testid="detail"][data-id="${id}"] .detail-body section`).first().waitFor();
-}
+const open = (id) => bench.open(id);
 
 const text = async (loc) => (await loc.textContent()).trim();
 

@@ -2,7 +2,8 @@
 // the independent oracle (`kubectl-shark view FILE -o json`, a separate run with no hub), Chromium, and
 // a small evaluator for the simple filters the tests use.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -65,6 +66,41 @@ export function startHub(file, extraArgs = []) {
 export function oracle(file) {
   const out = execFileSync(SHARK, ["view", file, "-o", "json", "--quiet"], { maxBuffer: 1 << 30, encoding: "utf8" });
   return out.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+}
+
+/** A protocol renderer's bench: a real hub serving `capture` (a golden capture) in Chromium, and the
+ * capture's entries from the oracle. `setup(page)` runs before the page loads; the list must then show
+ * `shown(entries)` rows (default: all of them). `open(id)` scrolls to an entry's row, clicks it and
+ * waits for its detail; `close()` ends the browser and the hub. */
+export async function openCapture(capture, { setup, shown } = {}) {
+  assert.ok(existsSync(capture), `capture ${capture} missing`);
+  const entries = oracle(capture);
+  const hub = await startHub(capture);
+  let browser;
+  const close = async () => {
+    await browser?.close();
+    await hub.stop();
+  };
+  try {
+    browser = await launch();
+    const page = await (await browser.newContext({ viewport: { width: 1500, height: 1500 } })).newPage();
+    if (setup) await setup(page);
+    await page.goto(hub.url);
+    await waitForCount(page, shown ? shown(entries) : entries.length);
+    const open = async (id) => {
+      const idx = entries.findIndex((e) => e.id === id);
+      assert.ok(idx >= 0, `${id} is in the list`);
+      await page.evaluate((top) => {
+        document.querySelector('[data-testid="list"]').scrollTop = top;
+      }, Math.max(0, idx * 22 - 100));
+      await page.locator(`.row[data-id="${id}"] .c-summary`).click();
+      await page.locator(`[data-testid="detail"][data-id="${id}"] .detail-body section`).first().waitFor();
+    };
+    return { entries, page, open, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }
 
 export async function launch() {

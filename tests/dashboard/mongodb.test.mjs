@@ -4,30 +4,22 @@
 // shown as text, never become markup.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import path from "node:path";
-import { launch, OUT, oracle, REPO, startHub, waitForCount } from "./lib.mjs";
+import { openCapture, OUT, REPO, waitForCount } from "./lib.mjs";
 
 const CAPTURE = path.join(REPO, "node-agent/tests/golden/mongodb/commands.pcap");
-const ROW_HEIGHT = 22;
 
-let hub;
-let browser;
+let bench;
 let page;
 let entries;
 let heartbeats;
 
 before(async () => {
-  assert.ok(existsSync(CAPTURE), "golden capture missing");
-  entries = oracle(CAPTURE);
-  hub = await startHub(CAPTURE);
-  browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1500, height: 1500 } });
-  page = await context.newPage();
-  await page.goto(hub.url);
   // Driver heartbeats (hello / isMaster) are hidden until the list's chip shows them.
-  heartbeats = entries.filter((e) => ["hello", "isMaster", "ismaster"].includes(e.request?.command));
-  await waitForCount(page, entries.length - heartbeats.length);
+  const isHeartbeat = (e) => ["hello", "isMaster", "ismaster"].includes(e.request?.command);
+  bench = await openCapture(CAPTURE, { shown: (all) => all.filter((e) => !isHeartbeat(e)).length });
+  ({ entries, page } = bench);
+  heartbeats = entries.filter(isHeartbeat);
 });
 
 test("heartbeats are hidden by default; the chip counts them and shows them", async () => {
@@ -56,20 +48,9 @@ test("heartbeats are hidden by default; the chip counts them and shows them", as
   assert.equal(await page.getByTestId("hidden-chip").textContent(), "hide heartbeats");
 });
 
-after(async () => {
-  await browser?.close();
-  await hub?.stop();
-});
+after(() => bench?.close());
 
-async function open(id) {
-  const idx = entries.findIndex((e) => e.id === id);
-  assert.ok(idx >= 0, `${id} is in the list`);
-  await page.evaluate((top) => {
-    document.querySelector('[data-testid="list"]').scrollTop = top;
-  }, Math.max(0, idx * ROW_HEIGHT - 100));
-  await page.locator(`.row[data-id="${id}"] .c-summary`).click();
-  await page.locator(`[data-testid="detail"][data-id="${id}"] .detail-body section`).first().waitFor();
-}
+const open = (id) => bench.open(id);
 
 async function text(locator) {
   return locator.evaluate((el) => {

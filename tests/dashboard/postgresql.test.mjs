@@ -5,41 +5,24 @@
 // holding "<script>alert(1)</script>") must show as text, never as markup.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import path from "node:path";
-import { launch, oracle, REPO, startHub, waitForCount } from "./lib.mjs";
+import { openCapture, REPO } from "./lib.mjs";
 
 const CAPTURE = path.join(REPO, "node-agent/tests/golden/postgresql/session.pcap");
-const ROW_HEIGHT = 22;
 
-let hub;
-let browser;
+let bench;
 let page;
 let entries;
 
 before(async () => {
-  assert.ok(existsSync(CAPTURE), "golden capture missing");
-  entries = oracle(CAPTURE);
-  hub = await startHub(CAPTURE);
-  browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1500, height: 1500 } });
-  page = await context.newPage();
-  await page.goto(hub.url);
-  await waitForCount(page, entries.length);
+  bench = await openCapture(CAPTURE);
+  ({ entries, page } = bench);
 });
 
-after(async () => {
-  await browser?.close();
-  await hub?.stop();
-});
+after(() => bench?.close());
 
 async function open(e) {
-  const idx = entries.findIndex((x) => x.id === e.id);
-  await page.evaluate((top) => {
-    document.querySelector('[data-testid="list"]').scrollTop = top;
-  }, Math.max(0, idx * ROW_HEIGHT - 100));
-  await page.locator(`.row[data-id="${e.id}"] .c-summary`).click();
-  await page.locator(`[data-testid="detail"][data-id="${e.id}"] .detail-body section`).first().waitFor();
+  await bench.open(e.id);
   return page.locator(`[data-testid="detail"][data-id="${e.id}"]`);
 }
 
