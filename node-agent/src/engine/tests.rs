@@ -229,50 +229,54 @@ fn pending_request_is_reported_at_end_of_capture() {
 
 /// A server that answers and closes (FIN), and a client that, having acknowledged the FIN, sends
 /// one more request, which the server's stack refuses with a RST (dnsmasq 2.90 over TCP, dig
-/// +keepopen). The request waits in the ack order (its ACK is beyond the server's next byte);
-/// the RST must not discard it: it goes to the session before the RST ends the connection, and
-/// is reported unanswered, as tshark shows it.
-#[test]
-fn a_request_sent_after_acknowledging_the_servers_fin_is_reported() {
+/// +keepopen), in capture order: SYN, SYN-ACK, request, answer, FIN, then `last` (the request and
+/// the RST, in either order), then `extra`. The entries it gives, as (summary, status).
+fn answered_closed_then_reset(last: [Vec<u8>; 2], extra: Vec<Vec<u8>>) -> Vec<(String, Option<String>)> {
     let syn = Flags { syn: true, ack: false, fin: false, rst: false };
-    let c = |seq, ack, flags, payload: &[u8]| tcp_frame_acking(CLIENT, SERVER, seq, ack, flags, payload);
-    let s = |seq, ack, flags, payload: &[u8]| tcp_frame_acking(SERVER, CLIENT, seq, ack, flags, payload);
-    let frames = vec![
-        (1, c(100, 0, syn, b"")),
-        (2, s(500, 101, Flags { ack: true, ..syn }, b"")),
-        (3, c(101, 501, DATA, b"REQ a\n")),
-        (4, s(501, 107, DATA, b"RES 1\n")),
-        (5, s(507, 107, Flags { fin: true, ..DATA }, b"")),
-        (6, c(107, 508, DATA, b"REQ b\n")),
-        (7, s(508, 0, Flags { syn: false, ack: false, fin: false, rst: true }, b"")),
+    let mut frames = vec![
+        (1, tcp_frame_acking(CLIENT, SERVER, 100, 0, syn, b"")),
+        (2, tcp_frame_acking(SERVER, CLIENT, 500, 101, Flags { ack: true, ..syn }, b"")),
+        (3, tcp_frame_acking(CLIENT, SERVER, 101, 501, DATA, b"REQ a\n")),
+        (4, tcp_frame_acking(SERVER, CLIENT, 501, 107, DATA, b"RES 1\n")),
+        (5, tcp_frame_acking(SERVER, CLIENT, 507, 107, Flags { fin: true, ..DATA }, b"")),
     ];
+    frames.extend(last.into_iter().chain(extra).zip(6..).map(|(frame, t)| (t, frame)));
     let (entries, _) = run(&frames);
-    let got: Vec<_> = entries.iter().map(|e| (e.summary.as_str(), e.status.as_deref())).collect();
-    assert_eq!(got, vec![("REQ a", Some("RES 1")), ("REQ b", None)]);
+    entries.iter().map(|e| (e.summary.clone(), e.status.clone())).collect()
 }
 
-/// The same connection as the capture can reorder it: the server's RST captured before the
-/// client's last request (which the client sent before its stack saw the RST). The request
-/// continues the client's stream exactly, so it is new: reported unanswered, as tshark shows it.
+/// The client's last request: it acknowledges the server's FIN (ack 508).
+fn request_after_fin() -> Vec<u8> {
+    tcp_frame_acking(CLIENT, SERVER, 107, 508, DATA, b"REQ b\n")
+}
+
+/// The server's stack refusing it.
+fn server_reset() -> Vec<u8> {
+    tcp_frame_acking(SERVER, CLIENT, 508, 0, Flags { syn: false, ack: false, fin: false, rst: true }, b"")
+}
+
+fn answered_then_unanswered() -> Vec<(String, Option<String>)> {
+    vec![("REQ a".into(), Some("RES 1".into())), ("REQ b".into(), None)]
+}
+
+/// The request waits in the ack order (its ACK is beyond the server's next byte); the RST must not
+/// discard it: it goes to the session before the RST ends the connection, and is reported
+/// unanswered, as tshark shows it.
+#[test]
+fn a_request_sent_after_acknowledging_the_servers_fin_is_reported() {
+    let got = answered_closed_then_reset([request_after_fin(), server_reset()], vec![]);
+    assert_eq!(got, answered_then_unanswered());
+}
+
+/// The same connection as a capture can reorder it: the RST captured before the client's last
+/// request (which the client sent before its stack saw the RST). The request continues the
+/// client's stream exactly, so it is new: reported unanswered. A retransmission of the first
+/// request after the reset is a copy: not reported again.
 #[test]
 fn a_request_captured_after_the_reset_that_continues_the_stream_is_reported() {
-    let syn = Flags { syn: true, ack: false, fin: false, rst: false };
-    let c = |seq, ack, flags, payload: &[u8]| tcp_frame_acking(CLIENT, SERVER, seq, ack, flags, payload);
-    let s = |seq, ack, flags, payload: &[u8]| tcp_frame_acking(SERVER, CLIENT, seq, ack, flags, payload);
-    let frames = vec![
-        (1, c(100, 0, syn, b"")),
-        (2, s(500, 101, Flags { ack: true, ..syn }, b"")),
-        (3, c(101, 501, DATA, b"REQ a\n")),
-        (4, s(501, 107, DATA, b"RES 1\n")),
-        (5, s(507, 107, Flags { fin: true, ..DATA }, b"")),
-        (6, s(508, 0, Flags { syn: false, ack: false, fin: false, rst: true }, b"")),
-        (7, c(107, 508, DATA, b"REQ b\n")),
-        // A retransmission of the first request after the reset is a copy: not reported again.
-        (8, c(101, 501, DATA, b"REQ a\n")),
-    ];
-    let (entries, _) = run(&frames);
-    let got: Vec<_> = entries.iter().map(|e| (e.summary.as_str(), e.status.as_deref())).collect();
-    assert_eq!(got, vec![("REQ a", Some("RES 1")), ("REQ b", None)]);
+    let copy = tcp_frame_acking(CLIENT, SERVER, 101, 501, DATA, b"REQ a\n");
+    let got = answered_closed_then_reset([server_reset(), request_after_fin()], vec![copy]);
+    assert_eq!(got, answered_then_unanswered());
 }
 
 /// A copy of the request captured after the server's RST (a retransmission, or a capture that
