@@ -5,10 +5,7 @@ use node_agent::packet::decode;
 use node_agent::source::file::CaptureFile;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let Ok(mut file) = CaptureFile::from_reader(
-        std::io::Cursor::new(data.to_vec()),
-        "fuzz input".to_string(),
-    ) else {
+    let Ok(mut file) = CaptureFile::from_reader(std::io::Cursor::new(data.to_vec()), "fuzz input".to_string()) else {
         return;
     };
     let (mut packets, mut bytes) = (0u64, 0u64);

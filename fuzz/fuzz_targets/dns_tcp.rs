@@ -11,11 +11,7 @@ use node_agent::dissect::{Direction, Exchange, FlowInfo, StreamDissector, Stream
 use node_agent::time::Timestamp;
 
 fn flow(saw_handshake: bool) -> FlowInfo {
-    FlowInfo {
-        server_port: 53,
-        client_port: 40000,
-        saw_handshake,
-    }
+    FlowInfo { server_port: 53, client_port: 40000, saw_handshake }
 }
 
 /// Feeds both streams in pieces whose sizes come from `seed` (0 = whole), all at one time
@@ -23,17 +19,10 @@ fn flow(saw_handshake: bool) -> FlowInfo {
 fn run(handshake: bool, client: &[u8], server: &[u8], seed: u8) -> Vec<Exchange> {
     let mut s = DnsTcpDissector.new_session(&flow(handshake));
     let mut out = Vec::new();
-    for (dir, mut bytes) in [
-        (Direction::ClientToServer, client),
-        (Direction::ServerToClient, server),
-    ] {
+    for (dir, mut bytes) in [(Direction::ClientToServer, client), (Direction::ServerToClient, server)] {
         let mut step = seed as usize;
         while !bytes.is_empty() {
-            let n = if seed == 0 {
-                bytes.len()
-            } else {
-                1 + step % 97
-            };
+            let n = if seed == 0 { bytes.len() } else { 1 + step % 97 };
             step = step.wrapping_mul(31).wrapping_add(7);
             let (piece, rest) = bytes.split_at(n.min(bytes.len()));
             s.on_data(dir, piece, Timestamp(1), &mut out);
@@ -53,11 +42,7 @@ fn with_gaps(data: &[u8]) {
     let mut rest = data;
     while rest.len() >= 2 {
         let (ctl, len) = (rest[0], rest[1] as usize);
-        let dir = if ctl & 1 == 0 {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
+        let dir = if ctl & 1 == 0 { Direction::ClientToServer } else { Direction::ServerToClient };
         if ctl & 2 != 0 {
             s.on_gap(dir, len as u64 * 7, &mut out);
         }
@@ -80,10 +65,7 @@ fuzz_target!(|data: &[u8]| {
     for handshake in [true, false] {
         let whole = run(handshake, client, server, 0);
         let cut = run(handshake, client, server, seed | 1);
-        assert_eq!(
-            whole, cut,
-            "cutting the streams differently changed the exchanges"
-        );
+        assert_eq!(whole, cut, "cutting the streams differently changed the exchanges");
     }
     with_gaps(data);
 });

@@ -11,11 +11,7 @@ use node_agent::dissect::dns::{parser, DnsUdpDissector};
 use node_agent::dissect::{DatagramDissector, Direction, Exchange, FlowInfo, Probe};
 use node_agent::time::Timestamp;
 
-const FLOW: FlowInfo = FlowInfo {
-    server_port: 53,
-    client_port: 40000,
-    saw_handshake: false,
-};
+const FLOW: FlowInfo = FlowInfo { server_port: 53, client_port: 40000, saw_handshake: false };
 
 fn check(e: &Exchange) {
     assert_eq!(e.protocol, "dns");
@@ -53,11 +49,7 @@ fuzz_target!(|data: &[u8]| {
         let (payload, tail) = rest[3..].split_at(len.min(rest.len() - 3));
         rest = tail;
         ts += ((ctl >> 1) & 0x3f) as u64 * 100;
-        let dir = if ctl & 1 == 0 {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
+        let dir = if ctl & 1 == 0 { Direction::ClientToServer } else { Direction::ServerToClient };
         s.on_datagram(dir, payload, Timestamp(ts), &mut out);
         if ctl & 0x80 != 0 {
             s.on_tick(Timestamp(ts), &mut out);

@@ -22,10 +22,7 @@ fn list<V: From<Vec<V>>>(items: Vec<V>) -> V {
     V::from(items)
 }
 fn obj<V: FromIterator<(String, V)>>(fields: Vec<(&str, V)>) -> V {
-    fields
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+    fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 fn base(protocol: &str, transport: Transport) -> Entry {
@@ -41,11 +38,7 @@ fn base(protocol: &str, transport: Transport) -> Entry {
             namespace: Some("shop".into()),
             ..Endpoint::new(ip("10.77.0.3"), 40412)
         },
-        dst: Endpoint {
-            service: Some("web".into()),
-            node: Some("node-a".into()),
-            ..Endpoint::new(ip("fd00::2"), 80)
-        },
+        dst: Endpoint { service: Some("web".into()), node: Some("node-a".into()), ..Endpoint::new(ip("fd00::2"), 80) },
         summary: String::new(),
         status: Some("200".into()),
         outcome: node_agent::Outcome::ServerError,
@@ -76,10 +69,7 @@ fn entries() -> &'static [Entry] {
             ("path", s("/api/items?page=2")),
             (
                 "headers",
-                list(vec![
-                    list(vec![s("Host"), s("web")]),
-                    list(vec![s("Content-Type"), s("application/json")]),
-                ]),
+                list(vec![list(vec![s("Host"), s("web")]), list(vec![s("Content-Type"), s("application/json")])]),
             ),
             ("query", list(vec![list(vec![s("page"), s("2")])])),
             ("body", body("", false)),
@@ -87,18 +77,9 @@ fn entries() -> &'static [Entry] {
         http.response = Some(obj(vec![
             ("status", n(200)),
             ("reason", s("OK")),
-            (
-                "headers",
-                list(vec![list(vec![s("Content-Encoding"), s("gzip")])]),
-            ),
+            ("headers", list(vec![list(vec![s("Content-Encoding"), s("gzip")])])),
             ("body", body("{\"items\": []}", true)),
-            (
-                "interim",
-                list(vec![obj(vec![
-                    ("status", n(100)),
-                    ("reason", s("Continue")),
-                ])]),
-            ),
+            ("interim", list(vec![obj(vec![("status", n(100)), ("reason", s("Continue"))])])),
         ]));
 
         let mut dns = base("dns", Transport::Udp);
@@ -116,24 +97,11 @@ fn entries() -> &'static [Entry] {
         dns.request = obj(vec![
             ("id", n(7)),
             ("flags", list(vec![s("rd")])),
-            (
-                "questions",
-                list(vec![obj(vec![
-                    ("name", s("example.com")),
-                    ("type", s("A")),
-                    ("class", s("IN")),
-                ])]),
-            ),
+            ("questions", list(vec![obj(vec![("name", s("example.com")), ("type", s("A")), ("class", s("IN"))])])),
         ]);
         dns.response = Some(obj(vec![
             ("rcode", s("NOERROR")),
-            (
-                "answers",
-                list(vec![
-                    record("CNAME", "web.example.com"),
-                    record("A", "93.184.216.34"),
-                ]),
-            ),
+            ("answers", list(vec![record("CNAME", "web.example.com"), record("A", "93.184.216.34")])),
             ("authorities", list(vec![])),
         ]));
 

@@ -11,18 +11,12 @@
 mod stream_ops;
 
 use libfuzzer_sys::fuzz_target;
-use stream_ops::{drive, ops, Op};
 use node_agent::dissect::http1::{Http1Dissector, Limits};
 use node_agent::dissect::{Exchange, FlowInfo, StreamDissector};
-
-
+use stream_ops::{drive, ops, Op};
 
 fn run(d: &Http1Dissector, ops: &[Op<'_>], bytewise: bool) -> Vec<Exchange> {
-    let flow = FlowInfo {
-        server_port: 80,
-        client_port: 40000,
-        saw_handshake: true,
-    };
+    let flow = FlowInfo { server_port: 80, client_port: 40000, saw_handshake: true };
     let bound = d.limits().max_buffered();
     let mut s = d.new_session(&flow);
     drive(s.as_mut(), ops, bytewise, bound)
@@ -35,17 +29,9 @@ fuzz_target!(|data: &[u8]| {
     let d = if cfg & 1 == 0 {
         Http1Dissector::default()
     } else {
-        Http1Dissector::with_limits(Limits {
-            body_limit: 16,
-            max_head: 128,
-            max_pending: 2,
-        })
+        Http1Dissector::with_limits(Limits { body_limit: 16, max_head: 128, max_pending: 2 })
     };
-    let flow = FlowInfo {
-        server_port: 80,
-        client_port: 40000,
-        saw_handshake: true,
-    };
+    let flow = FlowInfo { server_port: 80, client_port: 40000, saw_handshake: true };
     let _ = d.probe(&flow, rest);
     let ops = ops(rest);
     let whole = run(&d, &ops, false);

@@ -12,13 +12,12 @@
 mod stream_ops;
 
 use libfuzzer_sys::fuzz_target;
-use stream_ops::{ops, Op};
 use node_agent::dissect::http2::connection::{Event, H2Connection, Limits, Start};
 use node_agent::dissect::http2::hpack;
 use node_agent::dissect::http2::wire::{FrameInput, Input};
 use node_agent::dissect::Direction;
 use node_agent::Timestamp;
-
+use stream_ops::{ops, Op};
 
 /// An event as text, DATA kept apart so pieces can be merged.
 enum Seen {

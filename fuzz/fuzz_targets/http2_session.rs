@@ -13,12 +13,11 @@
 mod stream_ops;
 
 use libfuzzer_sys::fuzz_target;
-use stream_ops::{drive, ops, Op};
 use node_agent::dissect::grpc::exchange::{CallLimits, GrpcContext};
 use node_agent::dissect::http2::{Http2Dissector, Limits};
 use node_agent::dissect::{Exchange, FlowInfo, StreamDissector};
 use std::sync::Arc;
-
+use stream_ops::{drive, ops, Op};
 
 fn run(d: &Http2Dissector, flow: &FlowInfo, ops: &[Op<'_>], bytewise: bool) -> Vec<Exchange> {
     let bound = d.limits().max_buffered();

@@ -6,13 +6,8 @@ use node_agent::packet::decode;
 use node_agent::source::{LinkType, RawPacket};
 use node_agent::Timestamp;
 
-const LINK_TYPES: [LinkType; 5] = [
-    LinkType::Ethernet,
-    LinkType::LinuxSll,
-    LinkType::LinuxSll2,
-    LinkType::RawIp,
-    LinkType::Null,
-];
+const LINK_TYPES: [LinkType; 5] =
+    [LinkType::Ethernet, LinkType::LinuxSll, LinkType::LinuxSll2, LinkType::RawIp, LinkType::Null];
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&flags, frame)) = data.split_first() else {
@@ -20,13 +15,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     let orig_len = frame.len() as u32 + if flags & 1 != 0 { 1000 } else { 0 };
     for link_type in LINK_TYPES {
-        let p = RawPacket {
-            ts: Timestamp(1),
-            link_type,
-            capture_point: 0,
-            data: frame,
-            orig_len,
-        };
+        let p = RawPacket { ts: Timestamp(1), link_type, capture_point: 0, data: frame, orig_len };
         if let Ok(Some(d)) = decode(&p) {
             // Every slice handed out lies inside the frame, the payload inside the IP packet.
             let inside = |outer: &[u8], inner: &[u8]| {

@@ -32,10 +32,12 @@ fuzz_target!(|data: &[u8]| {
     let ops = ops(rest);
     let whole = run(&flow, &ops, false);
     let fed = |d: Direction| {
-        ops.iter().map(|op| match op {
-            Op::Data(dir, bytes) if *dir == d => bytes.len() as u64,
-            _ => 0,
-        }).sum::<u64>()
+        ops.iter()
+            .map(|op| match op {
+                Op::Data(dir, bytes) if *dir == d => bytes.len() as u64,
+                _ => 0,
+            })
+            .sum::<u64>()
     };
     let requests: u64 = whole.iter().map(|x| x.request_size).sum();
     let responses: u64 = whole.iter().map(|x| x.response_size).sum();

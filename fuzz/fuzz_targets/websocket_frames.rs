@@ -28,11 +28,7 @@ fn raw_ops(mut input: &[u8]) -> Vec<Op<'_>> {
         input = rest;
         let size = (op & 0x3f) as usize;
         if op >> 6 == 3 {
-            ops.push(Op::Gap(if size == 63 {
-                u64::MAX >> 1
-            } else {
-                1 + (size * size) as u64
-            }));
+            ops.push(Op::Gap(if size == 63 { u64::MAX >> 1 } else { 1 + (size * size) as u64 }));
         } else {
             let n = (1 + size * size).min(input.len());
             let (data, rest) = input.split_at(n);
@@ -74,13 +70,7 @@ fn frames(mut input: &[u8]) -> Vec<u8> {
     out
 }
 
-fn run(
-    dir: Direction,
-    deflate: Option<InflateParams>,
-    limits: Limits,
-    ops: &[Op<'_>],
-    bytewise: bool,
-) -> Vec<Message> {
+fn run(dir: Direction, deflate: Option<InflateParams>, limits: Limits, ops: &[Op<'_>], bytewise: bool) -> Vec<Message> {
     let bound = limits.max_buffered();
     let mut a = MessageAssembler::new(dir, deflate, limits);
     let mut out = Vec::new();
@@ -90,29 +80,19 @@ fn run(
             Op::Data(data) if bytewise => {
                 for b in data.chunks(1) {
                     a.feed(b, ts, &mut out);
-                    assert!(
-                        a.buffered_bytes() <= bound,
-                        "{} > {bound}",
-                        a.buffered_bytes()
-                    );
+                    assert!(a.buffered_bytes() <= bound, "{} > {bound}", a.buffered_bytes());
                 }
             }
             Op::Data(data) => a.feed(data, ts, &mut out),
             Op::Gap(n) => a.gap(n, &mut out),
         }
-        assert!(
-            a.buffered_bytes() <= bound,
-            "{} > {bound}",
-            a.buffered_bytes()
-        );
+        assert!(a.buffered_bytes() <= bound, "{} > {bound}", a.buffered_bytes());
     }
     a.finish(&mut out);
     assert_eq!(a.buffered_bytes(), 0, "bytes still held after finish");
     for m in &out {
         assert!(m.payload.len() <= limits.max_kept.max(125));
-        assert!(
-            m.payload.len() as u64 <= m.payload_len || m.payload_len == 0 && m.payload.is_empty()
-        );
+        assert!(m.payload.len() as u64 <= m.payload_len || m.payload_len == 0 && m.payload.is_empty());
         let _ = m.text();
     }
     out
@@ -122,23 +102,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((&cfg, rest)) = data.split_first() else {
         return;
     };
-    let deflate = (cfg & 1 != 0).then_some(InflateParams {
-        context_takeover: cfg & 2 != 0,
-        window_bits: 15,
-    });
-    let dir = if cfg & 4 == 0 {
-        Direction::ClientToServer
-    } else {
-        Direction::ServerToClient
-    };
-    let limits = if cfg & 8 == 0 {
-        Limits::default()
-    } else {
-        Limits {
-            max_kept: 16,
-            max_inflated: 300,
-        }
-    };
+    let deflate = (cfg & 1 != 0).then_some(InflateParams { context_takeover: cfg & 2 != 0, window_bits: 15 });
+    let dir = if cfg & 4 == 0 { Direction::ClientToServer } else { Direction::ServerToClient };
+    let limits = if cfg & 8 == 0 { Limits::default() } else { Limits { max_kept: 16, max_inflated: 300 } };
     let stream;
     let ops = if cfg & 16 == 0 {
         raw_ops(rest)

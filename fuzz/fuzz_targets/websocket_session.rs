@@ -56,11 +56,7 @@ fn frame(input: &[u8]) -> (Vec<u8>, &[u8]) {
 fn ops(mut input: &[u8]) -> Vec<Op> {
     let mut ops = Vec::new();
     while let Some((&op, rest)) = input.split_first() {
-        let dir = if op & 0x80 == 0 {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
+        let dir = if op & 0x80 == 0 { Direction::ClientToServer } else { Direction::ServerToClient };
         let size = (op & 0x1f) as usize;
         input = rest;
         match (op >> 5) & 3 {
@@ -75,32 +71,16 @@ fn ops(mut input: &[u8]) -> Vec<Op> {
                 ops.push(Op::Data(dir, f));
                 input = rest;
             }
-            2 => ops.push(Op::Gap(
-                dir,
-                if size == 31 {
-                    u64::MAX >> 1
-                } else {
-                    1 + (size * size * 16) as u64
-                },
-            )),
+            2 => ops.push(Op::Gap(dir, if size == 31 { u64::MAX >> 1 } else { 1 + (size * size * 16) as u64 })),
             _ => ops.push(Op::End(dir)),
         }
     }
     ops
 }
 
-const FLOW: FlowInfo = FlowInfo {
-    server_port: 8080,
-    client_port: 40000,
-    saw_handshake: true,
-};
+const FLOW: FlowInfo = FlowInfo { server_port: 8080, client_port: 40000, saw_handshake: true };
 
-fn run(
-    d: &WebSocketDissector,
-    upgrade: Option<&Upgrade>,
-    ops: &[Op],
-    bytewise: bool,
-) -> Vec<Exchange> {
+fn run(d: &WebSocketDissector, upgrade: Option<&Upgrade>, ops: &[Op], bytewise: bool) -> Vec<Exchange> {
     let bound = 2 * d.limits().max_buffered();
     let mut s = match upgrade {
         Some(u) => d.continue_session(&FLOW, u),
@@ -121,14 +101,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&cfg, rest)) = data.split_first() else {
         return;
     };
-    let limits = if cfg & 8 == 0 {
-        Limits::default()
-    } else {
-        Limits {
-            max_kept: 16,
-            max_inflated: 64,
-        }
-    };
+    let limits = if cfg & 8 == 0 { Limits::default() } else { Limits { max_kept: 16, max_inflated: 64 } };
     let d = WebSocketDissector::with_limits(limits);
     let mut extensions = Vec::new();
     if cfg & 1 != 0 {
@@ -142,16 +115,9 @@ fuzz_target!(|data: &[u8]| {
         extensions.push(("Sec-WebSocket-Extensions".to_owned(), e));
     }
     if cfg & 32 != 0 {
-        extensions.push((
-            "Sec-WebSocket-Extensions".to_owned(),
-            "x-unknown; a=1".to_owned(),
-        ));
+        extensions.push(("Sec-WebSocket-Extensions".to_owned(), "x-unknown; a=1".to_owned()));
     }
-    let upgrade = Upgrade {
-        entry_id: Some("e-1".to_owned()),
-        response_headers: extensions,
-        ..Upgrade::default()
-    };
+    let upgrade = Upgrade { entry_id: Some("e-1".to_owned()), response_headers: extensions, ..Upgrade::default() };
     let upgrade = (cfg & 16 == 0).then_some(&upgrade);
     assert_eq!(d.probe(&FLOW, rest), node_agent::dissect::Probe::No);
     let ops = ops(rest);

@@ -17,11 +17,7 @@ pub enum Op<'a> {
 pub fn ops(mut input: &[u8]) -> Vec<Op<'_>> {
     let mut ops = Vec::new();
     while let Some((&op, rest)) = input.split_first() {
-        let dir = if op & 0x80 == 0 {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
+        let dir = if op & 0x80 == 0 { Direction::ClientToServer } else { Direction::ServerToClient };
         let size = (op & 0x1f) as usize;
         input = rest;
         match (op >> 5) & 3 {

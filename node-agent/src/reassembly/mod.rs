@@ -154,7 +154,8 @@ impl TcpReassembler {
             // the side that reset are discarded.
             let from_peer = dir.index() & 1 != self.reset_by;
             let half = &mut self.halves[dir.index() & 1];
-            if from_peer && !tcp.rst && !tcp.syn && len > 0 && half.next_seq() == Some(tcp.seq) {
+            let continues = !half.ended() && half.next_seq() == Some(tcp.seq);
+            if from_peer && !tcp.rst && !tcp.syn && len > 0 && continues {
                 let mut ctx = Ctx { limits: &self.limits, policy: &self.policy, budget, stats: &mut self.stats, out };
                 half.on_data(&mut ctx, tcp.seq, payload, false, ts);
             } else {
