@@ -138,6 +138,25 @@ struct Content {
     notes: Vec<String>,
 }
 
+impl Content {
+    /// A method whose content header and body frames are still to come.
+    fn awaiting(dir: Direction, channel: u16, method: Method, owner: Owner, ts: Timestamp, size: u64) -> Content {
+        Content {
+            dir,
+            channel,
+            method,
+            owner,
+            ts,
+            size,
+            header: None,
+            body: Vec::new(),
+            received: 0,
+            truncated: false,
+            notes: Vec::new(),
+        }
+    }
+}
+
 /// Limits of one connection.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -282,19 +301,7 @@ impl State {
         }
         if spec.content {
             self.bound_contents(now, out);
-            self.contents.push(Content {
-                dir,
-                channel,
-                method,
-                owner: Owner::Own,
-                ts,
-                size,
-                header: None,
-                body: Vec::new(),
-                received: 0,
-                truncated: false,
-                notes: Vec::new(),
-            });
+            self.contents.push(Content::awaiting(dir, channel, method, Owner::Own, ts, size));
             return;
         }
         let pending = Pending { from: dir, channel, method, ts, size };
@@ -365,19 +372,7 @@ impl State {
     ) {
         if method.spec.content {
             self.bound_contents(now, out);
-            self.contents.push(Content {
-                dir,
-                channel,
-                method,
-                owner: Owner::Answer(request),
-                ts,
-                size,
-                header: None,
-                body: Vec::new(),
-                received: 0,
-                truncated: false,
-                notes: Vec::new(),
-            });
+            self.contents.push(Content::awaiting(dir, channel, method, Owner::Answer(request), ts, size));
             return;
         }
         if let Some(p) = request {
