@@ -1,5 +1,5 @@
 //! Input cut into operations on both directions of a connection, shared by the stream fuzz
-//! targets (http1, http2_frames, http2_session; websocket_session drives with its own ops): each
+//! targets (http1, http2 and the protocols after it; websocket_session drives with its own ops): each
 //! operation is a control byte `dkkllll l` — d (bit 7): direction; kk (bits 5-6): 0-1 data, 2 gap,
 //! 3 end of direction; l (bits 0-4): size.
 
@@ -57,4 +57,19 @@ pub fn drive(s: &mut dyn StreamSession, ops: &[Op<'_>], bytewise: bool, bound: u
     s.on_close(Timestamp(u64::MAX), &mut out);
     assert_eq!(s.buffered_bytes(), 0, "bytes still held after close");
     out
+}
+
+/// Runs a session's operations whole (`run(false)`) and byte by byte (`run(true)`): every
+/// exchange serialises and has a summary, and segmentation changes nothing. Returns the exchanges.
+pub fn same_when_bytewise(run: impl Fn(bool) -> Vec<Exchange>) -> Vec<Exchange> {
+    let whole = run(false);
+    for x in &whole {
+        // Serialising must not panic (Display of a Value is serde_json's serialiser).
+        let _ = x.request.to_string();
+        let _ = x.response.as_ref().map(|r| r.to_string());
+        assert!(!x.summary.is_empty());
+    }
+    let bytewise = run(true);
+    assert_eq!(whole, bytewise, "segmentation changed the result");
+    whole
 }
